@@ -19,6 +19,8 @@
 //	p.RevokeRefresh()                       // refresh tokens issued so far stop working
 //	p.RotateKeys()                          // new signing key, old one leaves the JWKS
 //	p.SetDown(true)                         // every endpoint answers 503
+//	p.SetUnreachable(true)                  // every endpoint hangs up without an answer
+//	p.SetDelay(3 * time.Second)             // every endpoint is slow
 //
 // Routes: GET /.well-known/openid-configuration, GET /authorize, POST /token,
 // GET|POST /userinfo, GET /keys and GET /logout (the end-session endpoint,
@@ -160,6 +162,7 @@ type Provider struct {
 	loginRequired  bool
 	authorizeError string
 	down           bool
+	unreachable    bool
 	delay          time.Duration
 	mutations      []Mutation
 	nextMutations  [][]Mutation
@@ -223,17 +226,23 @@ func (p *Provider) routes() http.Handler {
 	return p.outage(mux)
 }
 
-// outage answers 503 while the provider is down and waits out the delay
-// set by SetDelay before anything else.
+// outage waits out the delay set by SetDelay, then hangs up while the
+// provider is unreachable and answers 503 while it is down.
 func (p *Provider) outage(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		p.mu.Lock()
-		down, delay := p.down, p.delay
+		down, unreachable, delay := p.down, p.unreachable, p.delay
 		p.mu.Unlock()
 		if delay > 0 {
 			select {
 			case <-time.After(delay):
 			case <-r.Context().Done():
+				return
+			}
+		}
+		if unreachable {
+			if conn, _, err := http.NewResponseController(w).Hijack(); err == nil {
+				conn.Close()
 				return
 			}
 		}
@@ -339,6 +348,14 @@ func (p *Provider) SetDown(down bool) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	p.down = down
+}
+
+// SetUnreachable makes every endpoint close the connection without an
+// answer while unreachable is true, so clients see a transport error.
+func (p *Provider) SetUnreachable(unreachable bool) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.unreachable = unreachable
 }
 
 // SetDelay makes every endpoint wait d before answering, to simulate a slow

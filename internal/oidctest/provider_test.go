@@ -9,6 +9,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/coreos/go-oidc/v3/oidc"
 	"golang.org/x/oauth2"
@@ -226,5 +227,129 @@ func TestCodeFlow(t *testing.T) {
 	}
 	if got := p.UserInfoRequests(); got != 1 {
 		t.Errorf("userinfo requests: got %d; want 1", got)
+	}
+}
+
+func TestRotateKeys(t *testing.T) {
+	t.Parallel()
+	p := New(t, WithRedirectURI(testRedirectURI))
+	rp := newRelyingParty(t, p)
+	before := rp.signIn(t, "n")
+	if _, err := rp.verify(before, "n"); err != nil {
+		t.Fatalf("before rotation: %v", err)
+	}
+	oldKID := p.KeyID()
+
+	p.RotateKeys()
+	if p.KeyID() == oldKID {
+		t.Fatalf("key id after rotation: got %q again; want a new one", oldKID)
+	}
+	after := rp.signIn(t, "n")
+	if got := header(t, after.Extra("id_token").(string))["kid"]; got != p.KeyID() {
+		t.Errorf("kid of new token: got %q; want %q", got, p.KeyID())
+	}
+	if _, err := rp.verify(after, "n"); err != nil {
+		t.Errorf("new token after rotation: got %v; want no error", err)
+	}
+	if _, err := rp.verify(before, "n"); err == nil {
+		t.Errorf("old token after rotation: got no error; want one")
+	}
+
+	resp, err := p.Client().Get(p.Issuer() + "/keys")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var jwks struct {
+		Keys []struct {
+			KID string `json:"kid"`
+			Kty string `json:"kty"`
+			Alg string `json:"alg"`
+			Use string `json:"use"`
+			D   string `json:"d"`
+		} `json:"keys"`
+	}
+	if err := json.NewDecoder(resp.Body).Decode(&jwks); err != nil {
+		t.Fatal(err)
+	}
+	if len(jwks.Keys) != 1 {
+		t.Fatalf("JWKS keys: got %d; want 1", len(jwks.Keys))
+	}
+	k := jwks.Keys[0]
+	if k.KID != p.KeyID() || k.Kty != "RSA" || k.Alg != "RS256" || k.Use != "sig" || k.D != "" {
+		t.Errorf("JWKS key: got %+v; want the current public RSA key for RS256 signatures", k)
+	}
+}
+
+func TestDown(t *testing.T) {
+	t.Parallel()
+	p := New(t, WithRedirectURI(testRedirectURI), WithRefreshTokens())
+	rp := newRelyingParty(t, p)
+	tok := rp.signIn(t, "n")
+
+	p.SetDown(true)
+	for _, path := range []string{"/.well-known/openid-configuration", "/keys", "/authorize", "/userinfo", "/logout"} {
+		resp, err := p.Client().Get(p.Issuer() + path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusServiceUnavailable {
+			t.Errorf("GET %s while down: got %d; want 503", path, resp.StatusCode)
+		}
+	}
+	if _, err := oidc.NewProvider(oidc.ClientContext(t.Context(), p.Client()), p.Issuer()); err == nil {
+		t.Errorf("discovery while down: got no error; want one")
+	}
+	_, err := refresh(rp, tok.RefreshToken)
+	var re *oauth2.RetrieveError
+	if !errors.As(err, &re) || re.Response.StatusCode != http.StatusServiceUnavailable {
+		t.Errorf("refresh while down: got %v; want a 503", err)
+	}
+
+	p.SetDown(false)
+	if _, err := refresh(rp, tok.RefreshToken); err != nil {
+		t.Errorf("refresh after the outage: got %v; want no error", err)
+	}
+	rp.signIn(t, "n")
+}
+
+func TestDelay(t *testing.T) {
+	t.Parallel()
+	p := New(t)
+	p.SetDelay(time.Minute)
+	client := &http.Client{Timeout: 50 * time.Millisecond}
+	start := time.Now()
+	if _, err := client.Get(p.Issuer() + "/keys"); err == nil {
+		t.Errorf("GET /keys with a 50ms timeout and a 1m delay: got no error; want a timeout")
+	}
+	if elapsed := time.Since(start); elapsed > 5*time.Second {
+		t.Errorf("the request took %v; want about 50ms", elapsed)
+	}
+	p.SetDelay(0)
+	resp, err := client.Get(p.Issuer() + "/keys")
+	if err != nil {
+		t.Fatalf("GET /keys without delay: %v", err)
+	}
+	resp.Body.Close()
+}
+
+func TestUnreachable(t *testing.T) {
+	t.Parallel()
+	p := New(t)
+	p.SetUnreachable(true)
+	resp, err := p.Client().Get(p.Issuer() + "/.well-known/openid-configuration")
+	if err == nil {
+		resp.Body.Close()
+		t.Fatalf("discovery while unreachable: got %d; want a transport error", resp.StatusCode)
+	}
+	p.SetUnreachable(false)
+	resp, err = p.Client().Get(p.Issuer() + "/.well-known/openid-configuration")
+	if err != nil {
+		t.Fatalf("discovery after: %v", err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		t.Errorf("discovery after: got %d; want 200", resp.StatusCode)
 	}
 }
