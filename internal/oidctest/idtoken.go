@@ -257,3 +257,5 @@ func compact(header map[string]string, payload []byte, mac hash.Hash) string {
 	mac.Write([]byte(signingInput))
 	return signingInput + "." + base64.RawURLEncoding.EncodeToString(mac.Sum(nil))
 }
+
+var _ fmt.Stringer = Signing(0)

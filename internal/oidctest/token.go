@@ -167,7 +167,9 @@ func (p *Provider) redeemCode(form url.Values) (map[string]any, *tokenError) {
 
 // refresh answers grant_type=refresh_token (RFC 6749 6) with the user's
 // current claims. Refresh tokens are single use: the answer carries a new
-// one and the old one stops working. The caller holds p.mu.
+// one and the old one stops working. The new ID token keeps the original
+// auth_time and nonce, as Keycloak's does (OIDC Core 12.2). The caller holds
+// p.mu.
 func (p *Provider) refresh(form url.Values) (map[string]any, *tokenError) {
 	invalid := func(format string, args ...any) *tokenError {
 		return &tokenError{http.StatusBadRequest, "invalid_grant", fmt.Sprintf(format, args...)}
