@@ -1,0 +1,51 @@
+#!/usr/bin/env bash
+# e2e-deps.sh installs what the end-to-end suite (e2e/, build tag e2e) needs:
+# Debian's chromium and a Dex binary built from the pinned wrapper module in
+# tools/dex. It is idempotent: a second run installs and builds nothing.
+#
+# Progress goes to stderr; stdout carries only export lines, so use it as
+#   eval "$(scripts/e2e-deps.sh)"
+#   go test -race -tags e2e ./e2e/ -count=1
+#
+# The Dex binary is cached under $ROOMGATE_CACHE (default: .cache/ in the
+# repository, gitignored), keyed by the hash of tools/dex/go.sum, so changing
+# the pin rebuilds it and nothing else does.
+set -euo pipefail
+
+repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cache="${ROOMGATE_CACHE:-$repo/.cache}"
+
+log() { printf 'e2e-deps: %s\n' "$*" >&2; }
+
+# Chromium: Debian's package. The suite drives it headless through chromedp.
+chromium_bin="${ROOMGATE_CHROMIUM_BIN:-}"
+if [[ -z "$chromium_bin" ]]; then
+	chromium_bin="$(command -v chromium || true)"
+fi
+if [[ -z "$chromium_bin" ]]; then
+	log "installing chromium with apt-get"
+	sudo=""
+	if [[ "$(id -u)" != 0 ]]; then sudo="sudo"; fi
+	$sudo apt-get update -q >&2
+	DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -q --no-install-recommends chromium >&2
+	chromium_bin="$(command -v chromium)"
+fi
+log "chromium: $chromium_bin"
+
+# Dex: built from tools/dex, a module of its own so that Dex's dependencies
+# never enter roomgate's go.mod.
+key="$(sha256sum "$repo/tools/dex/go.sum" | cut -c1-16)"
+dex_bin="${ROOMGATE_DEX_BIN:-$cache/dex-$key/dex}"
+if [[ ! -x "$dex_bin" ]]; then
+	log "building dex into $dex_bin (about 90 s on a cold module cache)"
+	mkdir -p "$cache"
+	tmp="$(mktemp -d "$cache/build.XXXXXX")"
+	(cd "$repo/tools/dex" && CGO_ENABLED=1 go build -o "$tmp/dex" github.com/dexidp/dex/cmd/dex) >&2
+	mkdir -p "$(dirname "$dex_bin")"
+	mv "$tmp/dex" "$dex_bin"
+	rmdir "$tmp"
+fi
+log "dex: $dex_bin"
+
+printf 'export ROOMGATE_CHROMIUM_BIN=%q\n' "$chromium_bin"
+printf 'export ROOMGATE_DEX_BIN=%q\n' "$dex_bin"
