@@ -1,0 +1,308 @@
+package config
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"net/netip"
+	"net/url"
+	"os"
+	"regexp"
+	"strings"
+	"time"
+
+	"go.yaml.in/yaml/v3"
+
+	"github.com/roomgate/roomgate/internal/yamlnode"
+	"github.com/roomgate/roomgate/mapping"
+)
+
+// Options are what Load needs from outside the file.
+type Options struct {
+	// LookupEnv resolves ${VAR}; nil means os.LookupEnv.
+	LookupEnv func(string) (string, bool)
+	// Reserved are the first path segments the gateway owns; no room may
+	// use them.
+	Reserved []string
+}
+
+// Load reads and validates the file at path. Problems in the file come back
+// as a yamlnode.Problems error, all of them at once.
+func Load(path string, opts Options) (*Config, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("config: %w", err)
+	}
+	return Parse(path, data, opts)
+}
+
+// Parse reads and validates data as if it were the file named file.
+func Parse(file string, data []byte, opts Options) (*Config, error) {
+	if opts.LookupEnv == nil {
+		opts.LookupEnv = os.LookupEnv
+	}
+	r := &yamlnode.Reader{File: file}
+	var doc yaml.Node
+	dec := yaml.NewDecoder(bytes.NewReader(data))
+	if err := dec.Decode(&doc); err != nil && !errors.Is(err, io.EOF) {
+		r.Problemf(nil, "", "not valid YAML: %s", strings.TrimPrefix(err.Error(), "yaml: "))
+		return nil, r.Err()
+	}
+	var root *yaml.Node
+	if len(doc.Content) > 0 {
+		root = doc.Content[0]
+	}
+	expandEnv(r, root, "", opts.LookupEnv)
+
+	top := r.Fields(root, "", "server", "oidc", "session", "digitalsamba", "rooms")
+	cfg := &Config{File: file}
+	cfg.Server = readServer(r, top["server"])
+	cfg.OIDC = readOIDC(r, top["oidc"])
+	cfg.Session = readSession(r, top["session"])
+	cfg.DigitalSamba = readDigitalSamba(r, top["digitalsamba"])
+
+	rules, err := mapping.Parse(file, top["rooms"], mapping.Options{
+		Roles:    cfg.DigitalSamba.Roles,
+		Reserved: opts.Reserved,
+	})
+	if err != nil {
+		ps := yamlnode.AsProblems(err)
+		if ps == nil {
+			return nil, fmt.Errorf("config: %w", err)
+		}
+		r.Add(ps...)
+	}
+	cfg.Rules = rules
+	if err := r.Err(); err != nil {
+		return nil, err
+	}
+	return cfg, nil
+}
+
+var envRef = regexp.MustCompile(`\$\{([A-Za-z_][A-Za-z0-9_]*)\}`)
+
+// expandEnv replaces ${VAR} in every scalar value. It works on values, not on
+// the file's text, so a variable's content can never change the file's
+// structure. A missing variable is a problem; an empty one is allowed (and
+// caught by the field's own checks).
+func expandEnv(r *yamlnode.Reader, n *yaml.Node, path string, lookup func(string) (string, bool)) {
+	if n == nil {
+		return
+	}
+	switch n.Kind {
+	case yaml.MappingNode:
+		for i := 0; i+1 < len(n.Content); i += 2 {
+			expandEnv(r, n.Content[i+1], yamlnode.Join(path, n.Content[i].Value), lookup)
+		}
+	case yaml.SequenceNode:
+		for i, c := range n.Content {
+			expandEnv(r, c, yamlnode.Index(path, i), lookup)
+		}
+	case yaml.ScalarNode:
+		if !strings.Contains(n.Value, "${") {
+			return
+		}
+		n.Value = envRef.ReplaceAllStringFunc(n.Value, func(ref string) string {
+			name := ref[2 : len(ref)-1]
+			v, ok := lookup(name)
+			if !ok {
+				r.Problemf(n, path, "environment variable %s is not set", name)
+				return ref // keep the reference, so no second problem says "empty"
+			}
+			return v
+		})
+		n.Tag = "!!str"
+		n.Style = 0
+	}
+}
+
+func readServer(r *yamlnode.Reader, n *yaml.Node) Server {
+	const p = "server"
+	f := r.Fields(n, p, "listen", "public_url", "trusted_proxies", "contact", "metrics_listen")
+	s := Server{
+		Listen:        r.String(f["listen"], p+".listen"),
+		Contact:       r.String(f["contact"], p+".contact"),
+		MetricsListen: r.String(f["metrics_listen"], p+".metrics_listen"),
+	}
+	if s.Listen == "" {
+		s.Listen = ":8080"
+	}
+	if s.Contact == "" {
+		s.Contact = "your IT service desk"
+	}
+	s.PublicURL = readBaseURL(r, n, f["public_url"], p+".public_url")
+	for i, v := range r.Strings(f["trusted_proxies"], p+".trusted_proxies") {
+		prefix, err := parsePrefix(v)
+		if err != nil {
+			r.Problemf(f["trusted_proxies"].Content[i], yamlnode.Index(p+".trusted_proxies", i), "want an IP address or CIDR range such as 10.0.0.0/8, found %q", v)
+			continue
+		}
+		s.TrustedProxies = append(s.TrustedProxies, prefix)
+	}
+	return s
+}
+
+func parsePrefix(s string) (netip.Prefix, error) {
+	if strings.Contains(s, "/") {
+		p, err := netip.ParsePrefix(s)
+		return p.Masked(), err
+	}
+	a, err := netip.ParseAddr(s)
+	if err != nil {
+		return netip.Prefix{}, err
+	}
+	return netip.PrefixFrom(a, a.BitLen()), nil
+}
+
+// readBaseURL reads an absolute http(s) URL with a host and no path, query
+// or fragment.
+func readBaseURL(r *yamlnode.Reader, parent, n *yaml.Node, path string) *url.URL {
+	s := r.String(n, path)
+	if s == "" {
+		if n == nil {
+			r.Problemf(parent, path, "missing; want an absolute URL such as https://meet.example.com")
+		} else {
+			r.Problemf(n, path, "empty; want an absolute URL such as https://meet.example.com")
+		}
+		return nil
+	}
+	u, err := url.Parse(strings.TrimSuffix(s, "/"))
+	switch {
+	case err != nil, u.Scheme != "http" && u.Scheme != "https", u.Host == "", u.User != nil:
+		r.Problemf(n, path, "want an absolute http or https URL such as https://meet.example.com, found %q", s)
+		return nil
+	case u.Path != "" || u.RawQuery != "" || u.Fragment != "":
+		r.Problemf(n, path, "want a URL without a path, query or fragment, found %q", s)
+		return nil
+	}
+	return u
+}
+
+func readOIDC(r *yamlnode.Reader, n *yaml.Node) OIDC {
+	const p = "oidc"
+	f := r.Fields(n, p, "issuer", "client_id", "client_secret", "scopes", "claims")
+	o := OIDC{
+		Issuer:       required(r, n, f, p, "issuer"),
+		ClientID:     required(r, n, f, p, "client_id"),
+		ClientSecret: required(r, n, f, p, "client_secret"),
+		Scopes:       r.Strings(f["scopes"], p+".scopes"),
+	}
+	if o.Issuer != "" {
+		if u, err := url.Parse(o.Issuer); err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
+			r.Problemf(f["issuer"], p+".issuer", "want the provider's issuer URL such as https://login.example.com/realms/acme, found %q", o.Issuer)
+		}
+	}
+	if o.Scopes == nil {
+		o.Scopes = []string{"openid", "profile", "email", "groups"}
+	}
+	if !contains(o.Scopes, "openid") {
+		r.Problemf(f["scopes"], p+".scopes", `must include "openid"`)
+	}
+	cp := p + ".claims"
+	cf := r.Fields(f["claims"], cp, "groups", "name", "user_id", "avatar", "email")
+	o.Claims = Claims{
+		Groups: claimPath(r, cf, cp, "groups", "groups"),
+		Name:   claimPath(r, cf, cp, "name", "name"),
+		UserID: claimPath(r, cf, cp, "user_id", "sub"),
+		Avatar: claimPath(r, cf, cp, "avatar", "picture"),
+		Email:  claimPath(r, cf, cp, "email", "email"),
+	}
+	return o
+}
+
+func claimPath(r *yamlnode.Reader, f map[string]*yaml.Node, p, key, def string) string {
+	n, ok := f[key]
+	if !ok {
+		return def
+	}
+	s := r.String(n, yamlnode.Join(p, key))
+	if s == "" {
+		r.Problemf(n, yamlnode.Join(p, key), "empty; remove the key to use the default %q", def)
+	}
+	return s
+}
+
+func readSession(r *yamlnode.Reader, n *yaml.Node) Session {
+	const p = "session"
+	f := r.Fields(n, p, "secret", "lifetime", "recheck")
+	s := Session{
+		Lifetime: r.Duration(f["lifetime"], p+".lifetime", 8*time.Hour),
+		Recheck:  r.Duration(f["recheck"], p+".recheck", 10*time.Minute),
+	}
+	sn := f["secret"]
+	switch {
+	case sn == nil:
+		r.Problemf(n, p+".secret", "missing; want a random secret of at least %d bytes, e.g. from ${SESSION_SECRET}", MinSecretBytes)
+	case sn.Kind == yaml.SequenceNode:
+		s.Secrets = r.Strings(sn, p+".secret")
+		if len(s.Secrets) == 0 {
+			r.Problemf(sn, p+".secret", "empty list; want at least one secret")
+		}
+	default:
+		s.Secrets = []string{r.String(sn, p+".secret")}
+	}
+	for i, secret := range s.Secrets {
+		if len(secret) < MinSecretBytes {
+			at, path := sn, p+".secret"
+			if sn.Kind == yaml.SequenceNode {
+				at, path = sn.Content[i], yamlnode.Index(path, i)
+			}
+			// Never say how long it is: that tells an attacker something.
+			r.Problemf(at, path, "too short; want at least %d bytes (e.g. openssl rand -base64 48)", MinSecretBytes)
+		}
+	}
+	if s.Lifetime < time.Minute {
+		r.Problemf(f["lifetime"], p+".lifetime", "want at least 1m, found %s", s.Lifetime)
+	}
+	if s.Recheck <= 0 || s.Recheck > s.Lifetime {
+		r.Problemf(f["recheck"], p+".recheck", "want a duration above 0 and at most lifetime (%s), found %s", s.Lifetime, s.Recheck)
+	}
+	return s
+}
+
+func readDigitalSamba(r *yamlnode.Reader, n *yaml.Node) DigitalSamba {
+	const p = "digitalsamba"
+	f := r.Fields(n, p, "team_id", "url", "developer_key", "token_ttl", "roles")
+	d := DigitalSamba{
+		TeamID:       required(r, n, f, p, "team_id"),
+		DeveloperKey: required(r, n, f, p, "developer_key"),
+		TokenTTL:     r.Duration(f["token_ttl"], p+".token_ttl", 2*time.Minute),
+		Roles:        r.Strings(f["roles"], p+".roles"),
+	}
+	d.URL = readBaseURL(r, n, f["url"], p+".url")
+	if d.TokenTTL < 10*time.Second || d.TokenTTL > time.Hour {
+		r.Problemf(f["token_ttl"], p+".token_ttl", "want between 10s and 1h (the token only has to survive the redirect), found %s", d.TokenTTL)
+	}
+	if _, ok := f["roles"]; !ok {
+		d.Roles = []string{"moderator", "speaker", "attendee"}
+	}
+	if len(d.Roles) == 0 {
+		r.Problemf(f["roles"], p+".roles", "empty; list the team's roles, e.g. [moderator, speaker, attendee]")
+	}
+	return d
+}
+
+// required reads a text field that must be present and not empty.
+func required(r *yamlnode.Reader, parent *yaml.Node, f map[string]*yaml.Node, p, key string) string {
+	path := yamlnode.Join(p, key)
+	n, ok := f[key]
+	if !ok {
+		r.Problemf(parent, path, "missing")
+		return ""
+	}
+	s := r.String(n, path)
+	if strings.TrimSpace(s) == "" {
+		r.Problemf(n, path, "empty")
+	}
+	return s
+}
+
+func contains(list []string, s string) bool {
+	for _, x := range list {
+		if x == s {
+			return true
+		}
+	}
+	return false
+}

@@ -1,0 +1,209 @@
+package config
+
+import (
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/roomgate/roomgate/internal/yamlnode"
+)
+
+const validFile = `server:
+  public_url: "https://meet.example.com"
+  trusted_proxies: ["10.0.0.0/8", "192.168.1.7"]
+oidc:
+  issuer: "https://login.example.com/realms/acme"
+  client_id: roomgate
+  client_secret: "${OIDC_CLIENT_SECRET}"
+session:
+  secret: "${SESSION_SECRET}"
+digitalsamba:
+  team_id: team-1
+  url: "https://acme.digitalsamba.com"
+  developer_key: "${DS_DEVELOPER_KEY}"
+rooms:
+  - path: standup
+    room: daily-standup
+    rules:
+      - groups: [eng]
+        role: attendee
+`
+
+func env(vars map[string]string) func(string) (string, bool) {
+	return func(k string) (string, bool) {
+		v, ok := vars[k]
+		return v, ok
+	}
+}
+
+var goodEnv = env(map[string]string{
+	"OIDC_CLIENT_SECRET": "client-secret",
+	"SESSION_SECRET":     strings.Repeat("s", 32),
+	"DS_DEVELOPER_KEY":   "developer-key",
+})
+
+func TestParseValid(t *testing.T) {
+	t.Parallel()
+	cfg, err := Parse("config.yaml", []byte(validFile), Options{LookupEnv: goodEnv})
+	if err != nil {
+		t.Fatalf("Parse: %v", err)
+	}
+	if got, want := cfg.Server.PublicURL.String(), "https://meet.example.com"; got != want {
+		t.Errorf("public_url = %q; want %q", got, want)
+	}
+	if got := len(cfg.Server.TrustedProxies); got != 2 {
+		t.Errorf("trusted_proxies: got %d; want 2", got)
+	}
+	if got, want := cfg.OIDC.ClientSecret, "client-secret"; got != want {
+		t.Errorf("client_secret = %q; want %q", got, want)
+	}
+	if got, want := strings.Join(cfg.OIDC.Scopes, ","), "openid,profile,email,groups"; got != want {
+		t.Errorf("default scopes = %q; want %q", got, want)
+	}
+	if cfg.OIDC.Claims.UserID != "sub" || cfg.OIDC.Claims.Groups != "groups" {
+		t.Errorf("default claims = %+v", cfg.OIDC.Claims)
+	}
+	if cfg.Session.Lifetime != 8*time.Hour || cfg.Session.Recheck != 10*time.Minute {
+		t.Errorf("session defaults = %v, %v; want 8h, 10m", cfg.Session.Lifetime, cfg.Session.Recheck)
+	}
+	if cfg.DigitalSamba.TokenTTL != 2*time.Minute {
+		t.Errorf("token_ttl default = %v; want 2m", cfg.DigitalSamba.TokenTTL)
+	}
+	if _, ok := cfg.Rules.Lookup("standup"); !ok {
+		t.Errorf("room standup not found")
+	}
+}
+
+// TestParseProblems checks that every problem of a file comes out of one
+// run, each with file:line and field path.
+func TestParseProblems(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name string
+		file string
+		env  map[string]string
+		want []string
+	}{
+		{
+			name: "many problems at once",
+			file: `server:
+  public_url: "meet.example.com/x"
+  listne: ":80"
+oidc:
+  issuer: "https://login.example.com"
+  client_id: roomgate
+  client_secret: "${MISSING_SECRET}"
+  scopes: [profile]
+session:
+  secret: "short"
+  recheck: 10h
+digitalsamba:
+  team_id: t
+  url: "https://acme.digitalsamba.com/"
+  developer_key: k
+  token_ttl: 5
+rooms:
+  - path: standup
+    room: r
+    rules:
+      - groups: [eng]
+        role: moderater
+`,
+			want: []string{
+				`config.yaml:2: server.public_url: want an absolute http or https URL such as https://meet.example.com, found "meet.example.com/x"`,
+				`config.yaml:3: server.listne: unknown field (known: listen, public_url, trusted_proxies, contact, metrics_listen)`,
+				`config.yaml:7: oidc.client_secret: environment variable MISSING_SECRET is not set`,
+				`config.yaml:8: oidc.scopes: must include "openid"`,
+				`config.yaml:10: session.secret: too short; want at least 32 bytes (e.g. openssl rand -base64 48)`,
+				`config.yaml:11: session.recheck: want a duration above 0 and at most lifetime (8h0m0s), found 10h0m0s`,
+				`config.yaml:16: digitalsamba.token_ttl: want a duration such as 90s, 10m or 8h, found "5"`,
+				`config.yaml:22: rooms[0].rules[0].role: "moderater" is not a role of this team (known: moderator, speaker, attendee)`,
+			},
+		},
+		{
+			name: "missing sections",
+			file: "rooms: []\n",
+			want: []string{
+				`config.yaml: server.public_url: missing; want an absolute URL such as https://meet.example.com`,
+				`config.yaml: oidc.issuer: missing`,
+				`config.yaml: oidc.client_id: missing`,
+				`config.yaml: oidc.client_secret: missing`,
+				`config.yaml: session.secret: missing; want a random secret of at least 32 bytes, e.g. from ${SESSION_SECRET}`,
+				`config.yaml: digitalsamba.team_id: missing`,
+				`config.yaml: digitalsamba.developer_key: missing`,
+				`config.yaml: digitalsamba.url: missing; want an absolute URL such as https://meet.example.com`,
+			},
+		},
+		{
+			name: "one of several secrets too short",
+			file: strings.Replace(validFile, `secret: "${SESSION_SECRET}"`, "secret:\n    - \"${SESSION_SECRET}\"\n    - tiny", 1),
+			want: []string{`config.yaml:11: session.secret[1]: too short; want at least 32 bytes (e.g. openssl rand -base64 48)`},
+		},
+		{
+			name: "not yaml",
+			file: "server: [\n",
+			want: []string{`config.yaml: not valid YAML: line 2: did not find expected node content`},
+		},
+		{
+			name: "unknown top-level key",
+			file: validFile + "room:\n  - path: x\n",
+			want: []string{`config.yaml:21: room: unknown field (known: server, oidc, session, digitalsamba, rooms)`},
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			lookup := goodEnv
+			if tt.env != nil {
+				lookup = env(tt.env)
+			}
+			_, err := Parse("config.yaml", []byte(tt.file), Options{LookupEnv: lookup})
+			ps := yamlnode.AsProblems(err)
+			if ps == nil {
+				t.Fatalf("Parse: got %v; want problems", err)
+			}
+			got := strings.Split(ps.Error(), "\n")
+			if strings.Join(got, "\n") != strings.Join(tt.want, "\n") {
+				t.Errorf("problems:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(tt.want, "\n"))
+			}
+		})
+	}
+}
+
+// TestEnvCannotChangeStructure: a variable's value is a value, even when it
+// looks like YAML.
+func TestEnvCannotChangeStructure(t *testing.T) {
+	t.Parallel()
+	lookup := env(map[string]string{
+		"OIDC_CLIENT_SECRET": "x\nrooms: []\n",
+		"SESSION_SECRET":     strings.Repeat("s", 32),
+		"DS_DEVELOPER_KEY":   "[not, a, list]",
+	})
+	cfg, err := Parse("config.yaml", []byte(validFile), Options{LookupEnv: lookup})
+	if err != nil {
+		t.Fatalf("Parse: %v", err)
+	}
+	if got, want := cfg.OIDC.ClientSecret, "x\nrooms: []\n"; got != want {
+		t.Errorf("client_secret = %q; want %q", got, want)
+	}
+	if got, want := cfg.DigitalSamba.DeveloperKey, "[not, a, list]"; got != want {
+		t.Errorf("developer_key = %q; want %q", got, want)
+	}
+	if len(cfg.Rules.Rooms()) != 1 {
+		t.Errorf("rooms changed through an environment variable")
+	}
+}
+
+// TestProblemsNeverShowSecrets: a rejected secret is named, never shown.
+func TestProblemsNeverShowSecrets(t *testing.T) {
+	t.Parallel()
+	secret := "hunter2-but-too-short"
+	lookup := env(map[string]string{"OIDC_CLIENT_SECRET": "c", "SESSION_SECRET": secret, "DS_DEVELOPER_KEY": "k"})
+	_, err := Parse("config.yaml", []byte(validFile), Options{LookupEnv: lookup})
+	if err == nil {
+		t.Fatal("Parse accepted a short session secret")
+	}
+	if strings.Contains(err.Error(), secret) || strings.Contains(err.Error(), "21") {
+		t.Errorf("problem text reveals the secret or its length: %v", err)
+	}
+}
