@@ -1,0 +1,297 @@
+package gateway
+
+import (
+	"net/http"
+	"net/url"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/roomgate/roomgate/internal/oidctest"
+)
+
+func TestSignInAndEnterRoom(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	e.provider.SetUser(user("ada", "ada@example.com", "eng-leads", "unrelated"))
+	b := e.browser()
+
+	resp, hops := e.enter(b, "/standup")
+	tok := e.roomToken(resp, "daily-standup")
+	if len(hops) != 4 {
+		t.Errorf("hops %v; want gateway, provider, callback, room path", hops)
+	}
+	checks := []struct{ name, got, want string }{
+		{"td", tok.TeamID, testTeam},
+		{"rd", tok.Room, "daily-standup"},
+		{"role", tok.Role, "moderator"},
+		{"u", tok.Name, "Ada Tester"},
+		{"ud", tok.UserID, "ada"},
+		{"initials", tok.Initials, "AT"},
+	}
+	for _, c := range checks {
+		if c.got != c.want {
+			t.Errorf("claim %s = %q; want %q", c.name, c.got, c.want)
+		}
+	}
+	if ttl := tok.ExpiresAt.Sub(tok.IssuedAt.Time); ttl != 2*time.Minute {
+		t.Errorf("exp - iat = %v; want 2m", ttl)
+	}
+
+	// The authorize request used PKCE S256, a nonce and a state.
+	reqs := e.provider.AuthorizeRequests()
+	if len(reqs) != 1 {
+		t.Fatalf("authorize requests: got %d; want 1", len(reqs))
+	}
+	ar := reqs[0]
+	if ar.CodeChallengeMethod != "S256" || ar.CodeChallenge == "" || ar.Nonce == "" || ar.State == "" {
+		t.Errorf("authorize request %+v; want S256 PKCE, nonce and state", ar)
+	}
+	if ar.RedirectURI != e.url("/auth/callback") {
+		t.Errorf("redirect_uri = %q; want %q", ar.RedirectURI, e.url("/auth/callback"))
+	}
+
+	// Signed in: the next visit goes straight through, without the provider.
+	resp, hops = e.enter(b, "/all-hands")
+	if tok := e.roomToken(resp, "7f9c2b1e-0000-4000-8000-000000000001"); tok.Role != "attendee" {
+		t.Errorf("all-hands role = %q; want attendee", tok.Role)
+	}
+	if len(hops) != 1 {
+		t.Errorf("second visit hops %v; want the gateway only", hops)
+	}
+	if n := len(e.provider.AuthorizeRequests()); n != 1 {
+		t.Errorf("authorize requests after second visit: got %d; want 1", n)
+	}
+
+	// The audit line names the rule and the jti, never the token.
+	logs := e.logs.String()
+	if !strings.Contains(logs, `"rule":"config.yaml:`) || !strings.Contains(logs, `"jti":"`+tok.ID+`"`) {
+		t.Errorf("audit log lacks rule or jti:\n%s", logs)
+	}
+	loc, _ := resp.Location()
+	if strings.Contains(logs, loc.Query().Get("token")) {
+		t.Errorf("a room token reached the log")
+	}
+}
+
+func TestDecisions(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name       string
+		user       oidctest.User
+		path       string
+		wantStatus int
+		wantRole   string
+		wantText   string
+	}{
+		{"lead is moderator", user("ada", "ada@example.com", "eng-leads"), "/standup", http.StatusFound, "moderator", ""},
+		{"glob group is attendee", user("ben", "ben@example.com", "eng-platform"), "/standup", http.StatusFound, "attendee", ""},
+		{"contractor denied by email rule", user("dan", "Dan@Contractor.Example", "engineering"), "/standup", http.StatusForbidden, "", "keep you out"},
+		{"no rule admits marketing", user("cleo", "cleo@example.com", "marketing"), "/standup", http.StatusForbidden, "", "no rule for"},
+		{"no groups at all", user("nobody", "nobody@example.com"), "/standup", http.StatusForbidden, "", "no rule for"},
+		{"everyone enters all-hands", user("cleo", "cleo@example.com", "marketing"), "/all-hands", http.StatusFound, "attendee", ""},
+		{"group names are case-sensitive", user("eve", "eve@example.com", "Eng-Leads"), "/standup", http.StatusForbidden, "", "no rule for"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			e := newEnv(t)
+			e.provider.SetUser(tt.user)
+			resp, _ := e.enter(e.browser(), tt.path)
+			if resp.StatusCode != tt.wantStatus {
+				t.Fatalf("status %d; want %d (body %.300s)", resp.StatusCode, tt.wantStatus, body(t, resp))
+			}
+			if tt.wantStatus == http.StatusFound {
+				if tok := e.roomToken(resp, strings.TrimPrefix(e.mustRoom(tt.path), "/")); tok.Role != tt.wantRole {
+					t.Errorf("role %q; want %q", tok.Role, tt.wantRole)
+				}
+				return
+			}
+			page := body(t, resp)
+			if !strings.Contains(page, tt.wantText) || !strings.Contains(page, "Daily stand-up") || !strings.Contains(page, "the test desk") {
+				t.Errorf("403 page does not say which room, why and whom to ask:\n%s", page)
+			}
+			if !strings.Contains(page, resp.Header.Get("X-Request-Id")) {
+				t.Errorf("403 page lacks the request id")
+			}
+		})
+	}
+}
+
+// mustRoom maps a room path to its Digital Samba room.
+func (e *env) mustRoom(path string) string {
+	room, ok := e.gw.Rules().Lookup(strings.TrimPrefix(path, "/"))
+	if !ok {
+		e.t.Fatalf("no room %s", path)
+	}
+	return room.Room
+}
+
+func TestUnknownRoomIs404WithoutSignIn(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	for _, path := range []string{"/no-such-room", "/auth", "/healthz/x", "/standup/extra"} {
+		resp := e.browser().Do(t, mustGet(t, e.url(path)))
+		if resp.StatusCode != http.StatusNotFound {
+			t.Errorf("GET %s: status %d; want 404", path, resp.StatusCode)
+		}
+		if page := body(t, resp); !strings.Contains(page, "<!doctype html>") || strings.Contains(page, "goroutine") {
+			t.Errorf("GET %s: not a clean HTML page: %.200s", path, page)
+		}
+	}
+	if n := len(e.provider.AuthorizeRequests()); n != 0 {
+		t.Errorf("unknown rooms started %d sign-ins; want 0", n)
+	}
+}
+
+func TestIndexListsRoomsWithRoles(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	e.provider.SetUser(user("ada", "ada@example.com", "eng-leads"))
+	b := e.browser()
+	resp, hops := e.enter(b, "/")
+	if resp.StatusCode != http.StatusOK || len(hops) != 4 {
+		t.Fatalf("GET / signed out: status %d after %v; want 200 after sign-in", resp.StatusCode, hops)
+	}
+	page := body(t, resp)
+	for _, want := range []string{"Hello, Ada Tester", `href="/standup"`, "Daily stand-up", "moderator", `href="/all-hands"`, "attendee", `action="/auth/logout"`} {
+		if !strings.Contains(page, want) {
+			t.Errorf("room list lacks %q:\n%s", want, page)
+		}
+	}
+
+	e2 := newEnv(t)
+	e2.provider.SetUser(user("cleo", "cleo@example.com", "marketing"))
+	resp, _ = e2.enter(e2.browser(), "/")
+	page = body(t, resp)
+	if strings.Contains(page, "/standup") || !strings.Contains(page, "/all-hands") {
+		t.Errorf("marketing's room list should hold all-hands only:\n%s", page)
+	}
+}
+
+func TestSeveralTabsSignInAtOnce(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	e.provider.SetUser(user("ada", "ada@example.com", "eng-leads"))
+	b := e.browser()
+	b.StopAt = func(u *url.URL) bool { return strings.HasSuffix(u.Path, "/authorize") || u.Host == roomHost }
+
+	// Two tabs each reach the provider before either comes back.
+	resp1, _ := e.enter(b, "/standup")
+	resp2, _ := e.enter(b, "/all-hands")
+	auth1, _ := resp1.Location()
+	auth2, _ := resp2.Location()
+	b.StopAt = oidctest.StopAtHost(roomHost)
+
+	// They come back in the other order; both land in their room.
+	resp, _ := b.Follow(t, auth2.String())
+	e.roomToken(resp, "7f9c2b1e-0000-4000-8000-000000000001")
+	resp, _ = b.Follow(t, auth1.String())
+	e.roomToken(resp, "daily-standup")
+}
+
+func TestSessionExpires(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	e.provider.SetUser(user("ada", "ada@example.com", "eng-leads"))
+	b := e.browser()
+	e.roomToken(first(e.enter(b, "/standup")), "daily-standup")
+
+	e.clock.Advance(8*time.Hour + time.Second)
+	resp, hops := e.enter(b, "/standup")
+	e.roomToken(resp, "daily-standup")
+	if len(hops) != 4 {
+		t.Errorf("after the session's lifetime: hops %v; want a new sign-in", hops)
+	}
+	if n := len(e.provider.AuthorizeRequests()); n != 2 {
+		t.Errorf("authorize requests: got %d; want 2", n)
+	}
+}
+
+func TestLogout(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	e.provider.SetUser(user("ada", "ada@example.com", "eng-leads"))
+	b := e.browser()
+	e.roomToken(first(e.enter(b, "/standup")), "daily-standup")
+
+	// Another site cannot sign the person out.
+	req, _ := http.NewRequest(http.MethodPost, e.url("/auth/logout"), nil)
+	req.Header.Set("Sec-Fetch-Site", "cross-site")
+	req.Header.Set("Origin", "https://evil.example")
+	if resp := b.Do(t, req); resp.StatusCode != http.StatusForbidden {
+		t.Errorf("cross-site logout: status %d; want 403", resp.StatusCode)
+	}
+	if _, hops := e.enter(b, "/standup"); len(hops) != 1 {
+		t.Errorf("cross-site logout ended the session")
+	}
+
+	req, _ = http.NewRequest(http.MethodPost, e.url("/auth/logout"), nil)
+	req.Header.Set("Sec-Fetch-Site", "same-origin")
+	resp := b.Do(t, req)
+	if resp.StatusCode != http.StatusOK || !strings.Contains(body(t, resp), "signed out") {
+		t.Fatalf("logout: status %d; want the signed-out page", resp.StatusCode)
+	}
+	resp, hops := e.enter(b, "/standup")
+	if len(hops) != 4 {
+		t.Errorf("after logout: hops %v; want a new sign-in", hops)
+	}
+	e.roomToken(resp, "daily-standup")
+}
+
+func TestProviderDown(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	e.provider.SetDown(true)
+	resp, _ := e.enter(e.browser(), "/standup")
+	if resp.StatusCode != http.StatusBadGateway {
+		t.Fatalf("status %d; want 502", resp.StatusCode)
+	}
+	page := body(t, resp)
+	if !strings.Contains(page, "not answering") || strings.Contains(page, "503") || strings.Contains(page, "127.0.0.1") {
+		t.Errorf("502 page should be friendly and show no internal detail:\n%s", page)
+	}
+	if r := e.browser().Do(t, mustGet(t, e.url("/readyz"))); r.StatusCode != http.StatusServiceUnavailable {
+		t.Errorf("/readyz while the provider was never reached: %d; want 503", r.StatusCode)
+	}
+
+	// The provider comes back: sign-in works again by itself.
+	e.provider.SetDown(false)
+	e.clock.Advance(retryAfter)
+	e.provider.SetUser(user("ada", "ada@example.com", "eng-leads"))
+	e.roomToken(first(e.enter(e.browser(), "/standup")), "daily-standup")
+	if r := e.browser().Do(t, mustGet(t, e.url("/readyz"))); r.StatusCode != http.StatusOK {
+		t.Errorf("/readyz after discovery: %d; want 200", r.StatusCode)
+	}
+}
+
+func TestSecurityHeaders(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	resp := e.browser().Do(t, mustGet(t, e.url("/no-such-room")))
+	want := map[string]string{
+		"X-Content-Type-Options": "nosniff",
+		"Referrer-Policy":        "no-referrer",
+		"Cache-Control":          "no-store",
+		"X-Frame-Options":        "DENY",
+	}
+	for k, v := range want {
+		if got := resp.Header.Get(k); got != v {
+			t.Errorf("%s = %q; want %q", k, got, v)
+		}
+	}
+	if csp := resp.Header.Get("Content-Security-Policy"); !strings.Contains(csp, "default-src 'none'") || strings.Contains(csp, "unsafe-inline") {
+		t.Errorf("Content-Security-Policy = %q", csp)
+	}
+}
+
+func first(resp *http.Response, _ []*url.URL) *http.Response { return resp }
+
+func mustGet(t *testing.T, u string) *http.Request {
+	t.Helper()
+	req, err := http.NewRequest(http.MethodGet, u, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return req
+}

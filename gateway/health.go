@@ -1,0 +1,28 @@
+package gateway
+
+import (
+	"io"
+	"net/http"
+)
+
+// serveHealthz answers while the process can serve at all.
+func (s *Server) serveHealthz(w http.ResponseWriter, r *http.Request) {
+	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+	io.WriteString(w, "ok\n")
+}
+
+// serveReadyz answers 200 once a rule set is loaded and the provider has
+// been discovered; until then a load balancer should send people elsewhere.
+func (s *Server) serveReadyz(w http.ResponseWriter, r *http.Request) {
+	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+	switch {
+	case s.rules.Load() == nil:
+		w.WriteHeader(http.StatusServiceUnavailable)
+		io.WriteString(w, "not ready: no rule set loaded\n")
+	case !s.provider.ready():
+		w.WriteHeader(http.StatusServiceUnavailable)
+		io.WriteString(w, "not ready: provider not discovered yet\n")
+	default:
+		io.WriteString(w, "ready\n")
+	}
+}

@@ -1,0 +1,149 @@
+package gateway
+
+import (
+	"bytes"
+	"embed"
+	"fmt"
+	"html/template"
+	"io/fs"
+	"log/slog"
+	"net/http"
+	"strconv"
+
+	"github.com/roomgate/roomgate/mapping"
+)
+
+//go:embed web/*.html web/*.css
+var webFS embed.FS
+
+// problem is the human side of something that went wrong: a title, what
+// happened and what to do. The internal error is logged, never shown.
+type problem struct {
+	Title  string
+	Body   string
+	Action string // label of the link to try again; empty for none
+	Href   string
+}
+
+var (
+	pageInternal = problem{
+		Title: "Something went wrong",
+		Body:  "roomgate could not finish this request. Please try again in a moment.",
+	}
+	pageProviderDown = problem{
+		Title:  "The sign-in service is not answering",
+		Body:   "roomgate could not reach your company's sign-in service. This is usually brief: try again in a minute.",
+		Action: "Try again", Href: "/",
+	}
+	pageLoginExpired = problem{
+		Title:  "This sign-in has expired",
+		Body:   "The sign-in took too long, was already used, or was started in another browser. Open the room link again to start over.",
+		Action: "Start again", Href: "/",
+	}
+	pageLoginFailed = problem{
+		Title:  "Sign-in could not be completed",
+		Body:   "Your company's sign-in service answered, but roomgate could not verify the answer. Start again; if it keeps happening, tell whoever looks after roomgate.",
+		Action: "Start again", Href: "/",
+	}
+	pageLoginDenied = problem{
+		Title:  "Sign-in was cancelled",
+		Body:   "The sign-in service did not let you through (you may have cancelled, or may not be allowed to use roomgate).",
+		Action: "Try again", Href: "/",
+	}
+)
+
+func notFoundPage(path string) problem {
+	return problem{
+		Title:  "There is no such room",
+		Body:   fmt.Sprintf("No meeting room lives at /%s. Check the link you were given.", path),
+		Action: "See the rooms you can enter", Href: "/",
+	}
+}
+
+func deniedPage(room *mapping.Room, d mapping.Decision) problem {
+	body := fmt.Sprintf("You are signed in, but no rule for %q lets you in.", room.Title)
+	if d.Rule != nil && d.Rule.Deny {
+		body = fmt.Sprintf("You are signed in, but the rules for %q keep you out of this room.", room.Title)
+	}
+	return problem{
+		Title:  "You can't enter " + room.Title,
+		Body:   body + " If you should be in this meeting, ask its organiser or the contact below to add you.",
+		Action: "See the rooms you can enter", Href: "/",
+	}
+}
+
+// pages renders the HTML templates.
+type pages struct {
+	tmpl    *template.Template
+	contact string
+}
+
+func newPages(contact string) (*pages, error) {
+	t, err := template.ParseFS(webFS, "web/*.html")
+	if err != nil {
+		return nil, err
+	}
+	return &pages{tmpl: t, contact: contact}, nil
+}
+
+// render writes a full page. It renders into a buffer first, so a template
+// failure becomes a clean error page rather than half a page.
+func (s *Server) render(w http.ResponseWriter, r *http.Request, status int, name string, data map[string]any) {
+	if data == nil {
+		data = map[string]any{}
+	}
+	data["RequestID"] = requestID(r)
+	data["Contact"] = s.pages.contact
+	var buf bytes.Buffer
+	if err := s.pages.tmpl.ExecuteTemplate(&buf, name, data); err != nil {
+		s.log.Error("rendering page", "request_id", requestID(r), "page", name, "err", err)
+		status = http.StatusInternalServerError
+		buf.Reset()
+		fmt.Fprintf(&buf, "<!doctype html><title>Error</title><p>Something went wrong. Request id %s.</p>", template.HTMLEscapeString(requestID(r)))
+	}
+	h := w.Header()
+	h.Set("Content-Type", "text/html; charset=utf-8")
+	h.Set("Content-Length", strconv.Itoa(buf.Len()))
+	w.WriteHeader(status)
+	w.Write(buf.Bytes())
+}
+
+// fail is the one place that answers a request with an error: it logs the
+// internal error (if any) with the request id and shows the person a short
+// page with what happened, what to do, and the same id.
+func (s *Server) fail(w http.ResponseWriter, r *http.Request, status int, p problem, err error) {
+	if err != nil {
+		level := slog.LevelWarn
+		if status >= 500 {
+			level = slog.LevelError
+		}
+		s.log.Log(r.Context(), level, "request failed", "request_id", requestID(r), "status", status, "path", r.URL.Path, "err", err)
+	}
+	s.render(w, r, status, "problem.html", map[string]any{"Problem": p, "Status": status})
+}
+
+// providerDown answers when the provider cannot be reached.
+func (s *Server) providerDown(w http.ResponseWriter, r *http.Request, err error) {
+	s.fail(w, r, http.StatusBadGateway, pageProviderDown, err)
+}
+
+// serveNotFound answers every path no route claims.
+func (s *Server) serveNotFound(w http.ResponseWriter, r *http.Request) {
+	s.fail(w, r, http.StatusNotFound, problem{
+		Title:  "There is nothing here",
+		Body:   "This address is not a meeting room or a page of roomgate.",
+		Action: "See the rooms you can enter", Href: "/",
+	}, nil)
+}
+
+func staticHandler() http.Handler {
+	sub, err := fs.Sub(webFS, "web")
+	if err != nil {
+		panic(err) // the embedded tree is fixed at build time
+	}
+	files := http.StripPrefix("/static/", http.FileServerFS(sub))
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Cache-Control", "public, max-age=3600")
+		files.ServeHTTP(w, r)
+	})
+}

@@ -1,0 +1,101 @@
+package gateway
+
+import (
+	"fmt"
+	"net/http"
+
+	"github.com/roomgate/roomgate/mapping"
+)
+
+// serveRoom is the room entry: a signed-out person goes straight to the
+// provider and comes back here; a signed-in one is decided on and, when a
+// rule admits them, sent into the room with a fresh token.
+func (s *Server) serveRoom(w http.ResponseWriter, r *http.Request) {
+	path := r.PathValue("path")
+	room, ok := s.rules.Load().Lookup(path)
+	if !ok {
+		s.fail(w, r, http.StatusNotFound, notFoundPage(path), nil)
+		return
+	}
+	id := s.sessions.load(r)
+	if id == nil {
+		s.startLogin(w, r, "/"+room.Path)
+		return
+	}
+	d := room.Decide(mapping.NewPerson(id.Groups, id.Email))
+	if !d.Allowed {
+		s.audit(r, id, room, d, "")
+		s.fail(w, r, http.StatusForbidden, deniedPage(room, d), nil)
+		return
+	}
+	token, jti, err := s.tokens.mint(id, room.Room, d.Role)
+	if err != nil {
+		s.fail(w, r, http.StatusInternalServerError, pageInternal, err)
+		return
+	}
+	s.audit(r, id, room, d, jti)
+	w.Header().Set("Cache-Control", "no-store")
+	http.Redirect(w, r, s.tokens.roomURL(room.Room, token), http.StatusFound)
+}
+
+// entry is one line of the room list.
+type entry struct {
+	Path, Title, Role string
+}
+
+// serveIndex lists the rooms this person may enter, with the role each
+// would give them.
+func (s *Server) serveIndex(w http.ResponseWriter, r *http.Request) {
+	id := s.sessions.load(r)
+	if id == nil {
+		s.startLogin(w, r, "/")
+		return
+	}
+	p := mapping.NewPerson(id.Groups, id.Email)
+	var rooms []entry
+	for _, room := range s.rules.Load().Rooms() {
+		if d := room.Decide(p); d.Allowed {
+			rooms = append(rooms, entry{Path: room.Path, Title: room.Title, Role: d.Role})
+		}
+	}
+	s.render(w, r, http.StatusOK, "index.html", map[string]any{
+		"Name":  displayName(id),
+		"Rooms": rooms,
+	})
+}
+
+// audit writes the one log line per decision that operators keep: who,
+// which room, the outcome, the rule that decided it and the token's jti.
+// Never the token itself.
+func (s *Server) audit(r *http.Request, id *identity, room *mapping.Room, d mapping.Decision, jti string) {
+	outcome, rule := "deny", ""
+	if d.Allowed {
+		outcome = "allow"
+	}
+	if d.Rule != nil {
+		rule = d.Rule.Pos.String()
+	}
+	s.log.Info("decision",
+		"audit", true,
+		"request_id", requestID(r),
+		"user_id", id.UserID,
+		"email", id.Email,
+		"room_path", room.Path,
+		"room", room.Room,
+		"outcome", outcome,
+		"role", d.Role,
+		"rule", rule,
+		"reason", d.Reason(),
+		"jti", jti,
+	)
+}
+
+func displayName(id *identity) string {
+	switch {
+	case id.Name != "":
+		return id.Name
+	case id.Email != "":
+		return id.Email
+	}
+	return fmt.Sprintf("user %s", id.UserID)
+}

@@ -1,0 +1,127 @@
+// Package gateway is roomgate's HTTP server: the OIDC sign-in, the session,
+// the room entry that turns a decision of package mapping into a Digital
+// Samba room token, and the pages a person sees.
+package gateway
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"sync/atomic"
+	"time"
+
+	"github.com/roomgate/roomgate/config"
+	"github.com/roomgate/roomgate/mapping"
+)
+
+// ReservedPaths are the first path segments roomgate serves itself. No room
+// may use one (mapping reports it), so a room can never shadow a route.
+var ReservedPaths = []string{
+	"auth", "healthz", "readyz", "metrics", "static", "demo",
+	"favicon.ico", "robots.txt", ".well-known",
+}
+
+// Deps are what the gateway needs from the world around it.
+type Deps struct {
+	// Logger receives operational and audit logs. Nil discards them.
+	Logger *slog.Logger
+	// HTTPClient talks to the OIDC provider. Nil means a client with
+	// timeouts suited to a sign-in a person is waiting for.
+	HTTPClient *http.Client
+	// Now is the clock; nil means time.Now. Tests move it to expire things.
+	Now func() time.Time
+}
+
+// Server is the gateway. It is an http.Handler; all its routes are in
+// routes.
+type Server struct {
+	cfg      *config.Config
+	log      *slog.Logger
+	now      func() time.Time
+	rules    atomic.Pointer[mapping.RuleSet]
+	provider *provider
+	sessions *sessionStore
+	logins   *loginStore
+	tokens   *tokenMinter
+	pages    *pages
+	mux      *http.ServeMux
+	handler  http.Handler
+}
+
+// New builds a gateway for cfg. It does not contact the provider: that
+// happens in Run and on the first sign-in, so roomgate starts even while the
+// provider is down.
+func New(cfg *config.Config, deps Deps) (*Server, error) {
+	if cfg == nil || cfg.Rules == nil {
+		return nil, errors.New("gateway: a validated config is required")
+	}
+	if deps.Logger == nil {
+		deps.Logger = slog.New(slog.DiscardHandler)
+	}
+	if deps.Now == nil {
+		deps.Now = time.Now
+	}
+	if deps.HTTPClient == nil {
+		deps.HTTPClient = &http.Client{Timeout: 10 * time.Second}
+	}
+	secure := cfg.Server.PublicURL.Scheme == "https"
+	sessions, err := newSessionStore(cfg.Session, secure, deps.Now)
+	if err != nil {
+		return nil, err
+	}
+	logins, err := newLoginStore(cfg.Session.Secrets, secure, deps.Now)
+	if err != nil {
+		return nil, err
+	}
+	pg, err := newPages(cfg.Server.Contact)
+	if err != nil {
+		return nil, fmt.Errorf("gateway: %w", err)
+	}
+	s := &Server{
+		cfg:      cfg,
+		log:      deps.Logger,
+		now:      deps.Now,
+		provider: newProvider(cfg, deps.HTTPClient, deps.Logger, deps.Now),
+		sessions: sessions,
+		logins:   logins,
+		tokens:   newTokenMinter(cfg.DigitalSamba, deps.Now),
+		pages:    pg,
+		mux:      http.NewServeMux(),
+	}
+	s.rules.Store(cfg.Rules)
+	s.routes()
+	s.handler = s.withRequestID(s.withRecover(s.withHeaders(s.mux)))
+	return s, nil
+}
+
+// routes is the whole surface of the gateway.
+func (s *Server) routes() {
+	s.mux.HandleFunc("GET /{$}", s.serveIndex)
+	s.mux.HandleFunc("GET /{path}", s.serveRoom)
+	s.mux.HandleFunc("GET /auth/login", s.serveLogin)
+	s.mux.HandleFunc("GET /auth/callback", s.serveCallback)
+	s.mux.Handle("POST /auth/logout", http.NewCrossOriginProtection().Handler(http.HandlerFunc(s.serveLogout)))
+	s.mux.HandleFunc("GET /healthz", s.serveHealthz)
+	s.mux.HandleFunc("GET /readyz", s.serveReadyz)
+	s.mux.Handle("GET /static/", staticHandler())
+	s.mux.HandleFunc("/", s.serveNotFound)
+}
+
+// ServeHTTP serves one request.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	s.handler.ServeHTTP(w, r)
+}
+
+// Rules is the rule set serving now.
+func (s *Server) Rules() *mapping.RuleSet { return s.rules.Load() }
+
+// SetRules swaps in a new, validated rule set. Requests already deciding
+// finish with the set they started with; no request sees half of each.
+func (s *Server) SetRules(rs *mapping.RuleSet) {
+	if rs != nil {
+		s.rules.Store(rs)
+	}
+}
+
+var _ http.Handler = (*Server)(nil)
