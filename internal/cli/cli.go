@@ -1,0 +1,117 @@
+// Package cli is roomgate's command line: it parses arguments, loads the
+// configuration and runs one command. main only calls Run, so every command
+// is testable in process.
+package cli
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"io"
+	"runtime/debug"
+
+	"github.com/roomgate/roomgate/config"
+	"github.com/roomgate/roomgate/gateway"
+	"github.com/roomgate/roomgate/internal/yamlnode"
+)
+
+// Exit statuses.
+const (
+	exitOK      = 0
+	exitProblem = 1 // bad input, invalid config, failure to serve
+	exitDenied  = 2 // explain: the person would not get in
+)
+
+// Version is set at build time with -ldflags "-X github.com/roomgate/roomgate/internal/cli.Version=v1.2.3";
+// otherwise the module version from the build info is used.
+var Version = ""
+
+// Env is what a command may use of the process around it.
+type Env struct {
+	Stdout, Stderr io.Writer
+	LookupEnv      func(string) (string, bool)
+}
+
+// Run runs the command named by args[0] (serve when there is none, or when
+// args starts with a flag) and returns the process exit status.
+func Run(ctx context.Context, args []string, env Env) int {
+	cmd := "serve"
+	if len(args) > 0 && args[0] != "" && args[0][0] != '-' {
+		cmd, args = args[0], args[1:]
+	}
+	switch cmd {
+	case "serve":
+		return serve(ctx, args, env)
+	case "check":
+		return check(args, env)
+	case "explain":
+		return explain(args, env)
+	case "demo":
+		return demo(ctx, args, env)
+	case "version":
+		fmt.Fprintln(env.Stdout, "roomgate", version())
+		return exitOK
+	case "help", "-h", "--help":
+		usage(env.Stdout)
+		return exitOK
+	default:
+		fmt.Fprintf(env.Stderr, "roomgate: unknown command %q\n\n", cmd)
+		usage(env.Stderr)
+		return exitProblem
+	}
+}
+
+func usage(w io.Writer) {
+	fmt.Fprint(w, `usage: roomgate [command] [flags]
+
+commands:
+  serve   [-config F]        run the gateway (the default command)
+  check   [-config F]        validate the configuration: every problem, with file:line
+  explain [-config F] -room PATH -groups a,b [-email E]
+                             the decision for such a person and the rule that made it
+  demo    [-listen ADDR]     a complete local demo with no outside services
+  version                    print the version
+`)
+}
+
+func version() string {
+	if Version != "" {
+		return Version
+	}
+	if bi, ok := debug.ReadBuildInfo(); ok && bi.Main.Version != "" {
+		return bi.Main.Version
+	}
+	return "(devel)"
+}
+
+// newFlags returns a flag set that reports errors to env.Stderr instead of
+// exiting.
+func newFlags(name string, env Env) *flag.FlagSet {
+	fs := flag.NewFlagSet("roomgate "+name, flag.ContinueOnError)
+	fs.SetOutput(env.Stderr)
+	return fs
+}
+
+// loadConfig loads the file and prints every problem in it.
+func loadConfig(path string, env Env) (*config.Config, bool) {
+	cfg, err := config.Load(path, config.Options{LookupEnv: env.LookupEnv, Reserved: gateway.ReservedPaths})
+	if err == nil {
+		return cfg, true
+	}
+	if ps := yamlnode.AsProblems(err); ps != nil {
+		for _, p := range ps {
+			fmt.Fprintln(env.Stderr, p.Error())
+		}
+		fmt.Fprintf(env.Stderr, "%s: %d problem%s\n", path, len(ps), plural(len(ps)))
+		return nil, false
+	}
+	fmt.Fprintln(env.Stderr, "roomgate:", err)
+	return nil, false
+}
+
+func plural(n int) string {
+	if n == 1 {
+		return ""
+	}
+	return "s"
+}

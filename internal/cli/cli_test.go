@@ -1,0 +1,122 @@
+package cli
+
+import (
+	"bytes"
+	"context"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+const testConfig = `server:
+  public_url: "https://meet.example.com"
+oidc:
+  issuer: "https://login.example.com"
+  client_id: roomgate
+  client_secret: "${OIDC_CLIENT_SECRET}"
+session:
+  secret: "${SESSION_SECRET}"
+digitalsamba:
+  team_id: team-1
+  url: "https://acme.digitalsamba.com"
+  developer_key: "${DS_DEVELOPER_KEY}"
+rooms:
+  - path: standup
+    room: daily-standup
+    rules:
+      - groups: [eng-leads]
+        role: moderator
+      - emails: ["*@contractor.example"]
+        deny: true
+      - groups: ["eng-*"]
+        role: attendee
+`
+
+func lookup(k string) (string, bool) {
+	v, ok := map[string]string{
+		"OIDC_CLIENT_SECRET": "s",
+		"SESSION_SECRET":     strings.Repeat("x", 40),
+		"DS_DEVELOPER_KEY":   "k",
+	}[k]
+	return v, ok
+}
+
+func writeConfig(t *testing.T, content string) string {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "config.yaml")
+	if err := os.WriteFile(path, []byte(content), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
+
+func run(t *testing.T, args ...string) (code int, stdout, stderr string) {
+	t.Helper()
+	var out, errb bytes.Buffer
+	code = Run(context.Background(), args, Env{Stdout: &out, Stderr: &errb, LookupEnv: lookup})
+	return code, out.String(), errb.String()
+}
+
+func TestCommands(t *testing.T) {
+	t.Parallel()
+	good := writeConfig(t, testConfig)
+	bad := writeConfig(t, strings.Replace(strings.Replace(testConfig, "role: moderator", "role: moderater", 1), "deny: true", "deny: true\n        colour: red", 1))
+	tests := []struct {
+		name       string
+		args       []string
+		wantCode   int
+		wantStdout []string
+		wantStderr []string
+	}{
+		{"check valid", []string{"check", "-config", good}, 0, []string{"valid (1 rooms, 3 rules)"}, nil},
+		{"check reports every problem", []string{"check", "-config", bad}, 1, nil, []string{
+			bad + `:18: rooms[0].rules[0].role: "moderater" is not a role of this team (known: moderator, speaker, attendee)`,
+			bad + `:21: rooms[0].rules[1].colour: unknown field`,
+			"2 problems",
+		}},
+		{"check missing file", []string{"check", "-config", "/nonexistent/config.yaml"}, 1, nil, []string{"no such file"}},
+		{"explain allowed", []string{"explain", "-config", good, "-room", "standup", "-groups", "eng-platform,x"}, 0,
+			[]string{"allowed as attendee", ":21"}, nil},
+		{"explain denied by rule", []string{"explain", "-config", good, "-room", "standup", "-groups", "eng-platform", "-email", "Bob@Contractor.example"}, 2,
+			[]string{"denied", ":19"}, nil},
+		{"explain no rule", []string{"explain", "-config", good, "-room", "/standup", "-groups", "marketing"}, 2, []string{"denied"}, nil},
+		{"explain unknown room", []string{"explain", "-config", good, "-room", "nope", "-groups", "a"}, 1, nil, []string{`no room "nope"`, "known: standup"}},
+		{"explain missing room flag", []string{"explain", "-config", good, "-groups", "a"}, 1, nil, []string{"-room is required"}},
+		{"explain invalid config", []string{"explain", "-config", bad, "-room", "standup"}, 1, nil, []string{"moderater"}},
+		{"version", []string{"version"}, 0, []string{"roomgate "}, nil},
+		{"unknown command", []string{"frobnicate"}, 1, nil, []string{`unknown command "frobnicate"`}},
+		{"bad flag", []string{"check", "-nope"}, 1, nil, []string{"flag provided but not defined"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			code, stdout, stderr := run(t, tt.args...)
+			if code != tt.wantCode {
+				t.Errorf("exit %d; want %d\nstdout: %s\nstderr: %s", code, tt.wantCode, stdout, stderr)
+			}
+			for _, w := range tt.wantStdout {
+				if !strings.Contains(stdout, w) {
+					t.Errorf("stdout lacks %q:\n%s", w, stdout)
+				}
+			}
+			for _, w := range tt.wantStderr {
+				if !strings.Contains(stderr, w) {
+					t.Errorf("stderr lacks %q:\n%s", w, stderr)
+				}
+			}
+		})
+	}
+}
+
+func TestServeRefusesWeakSecret(t *testing.T) {
+	t.Parallel()
+	path := writeConfig(t, strings.Replace(testConfig, `"${SESSION_SECRET}"`, `"too-short"`, 1))
+	code, _, stderr := run(t, "serve", "-config", path)
+	if code != 1 || !strings.Contains(stderr, "session.secret: too short") {
+		t.Errorf("exit %d, stderr %q; want 1 and the reason", code, stderr)
+	}
+	if strings.Contains(stderr, "too-short") {
+		t.Errorf("stderr shows the secret: %s", stderr)
+	}
+}

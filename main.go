@@ -1,0 +1,19 @@
+// Command roomgate is the gateway between a company's OpenID Connect sign-in
+// and its Digital Samba meeting rooms. See README.md.
+package main
+
+import (
+	"context"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"github.com/roomgate/roomgate/internal/cli"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
+	code := cli.Run(ctx, os.Args[1:], cli.Env{Stdout: os.Stdout, Stderr: os.Stderr, LookupEnv: os.LookupEnv})
+	stop()
+	os.Exit(code)
+}
