@@ -16,6 +16,7 @@ import (
 	"os/signal"
 	"path/filepath"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -57,8 +58,13 @@ func TestMain(m *testing.M) {
 // stops everything it started, also when a start fails or the run is
 // interrupted.
 func runSuite(m *testing.M) int {
-	var procs []*process
+	var (
+		mu    sync.Mutex
+		procs []*process
+	)
 	stopAll := func() {
+		mu.Lock()
+		defer mu.Unlock()
 		for i := len(procs) - 1; i >= 0; i-- {
 			procs[i].stop()
 		}
@@ -71,19 +77,18 @@ func runSuite(m *testing.M) int {
 	signal.Notify(sig, syscall.SIGINT, syscall.SIGTERM)
 	defer signal.Stop(sig)
 	go func() {
-		s, ok := <-sig
-		if !ok {
-			return
-		}
+		s := <-sig
 		fmt.Fprintf(os.Stderr, "e2e: %v: stopping Dex and roomgate\n", s)
-		for _, p := range procs {
-			p.stop()
-		}
+		stopAll()
 		os.Exit(1)
 	}()
 
 	start := time.Now()
-	s, err := startSuite(func(p *process) { procs = append(procs, p) })
+	s, err := startSuite(func(p *process) {
+		mu.Lock()
+		defer mu.Unlock()
+		procs = append(procs, p)
+	})
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		return 1

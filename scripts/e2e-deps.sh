@@ -27,7 +27,8 @@ if [[ -z "$chromium_bin" ]]; then
 	sudo=""
 	if [[ "$(id -u)" != 0 ]]; then sudo="sudo"; fi
 	$sudo apt-get update -q >&2
-	DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -q --no-install-recommends chromium >&2
+	# The fonts make the screenshots readable on a machine that has none.
+	DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -q chromium fonts-dejavu-core fonts-liberation >&2
 	chromium_bin="$(command -v chromium)"
 fi
 log "chromium: $chromium_bin"
