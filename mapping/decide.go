@@ -1,0 +1,102 @@
+package mapping
+
+import "strconv"
+
+// Decision is the outcome of a room's rules for one person.
+type Decision struct {
+	Allowed bool   // the person may enter
+	Role    string // the role they enter with, when Allowed
+	Rule    *Rule  // the rule that decided; nil when no rule covers the person (a deny, not an error)
+	Matched string // what of the person matched: one of their groups, their email, or "everyone"; empty when no rule matched
+	Matcher string // the pattern of the rule that Matched matched, as written, or "everyone"; empty when no rule matched
+	kind    matchKind
+}
+
+// matchKind says which kind of matcher decided.
+type matchKind uint8
+
+const (
+	byNothing matchKind = iota
+	byGroup
+	byEmail
+	byEveryone
+)
+
+// Decide returns the decision of the first rule that covers p; when none
+// does, a denial without a rule. It allocates nothing, whatever the number
+// of rooms, rules or groups.
+func (r *Room) Decide(p *Person) Decision {
+	for i := range r.Rules {
+		if d, ok := r.Rules[i].decide(p); ok {
+			return d
+		}
+	}
+	return Decision{}
+}
+
+// decide returns the rule's decision for p when the rule covers p. A rule
+// covers whoever matches any of its matchers; the first matcher that does,
+// in the order everyone, groups, emails, is the one the decision names.
+func (rule *Rule) decide(p *Person) (Decision, bool) {
+	d := Decision{Allowed: !rule.Deny, Role: rule.Role, Rule: rule}
+	switch {
+	case rule.Everyone:
+		d.Matched, d.Matcher, d.kind = "everyone", "everyone", byEveryone
+		return d, true
+	}
+	for i := range rule.globs {
+		if g, ok := p.group(&rule.globs[i]); ok {
+			d.Matched, d.Matcher, d.kind = g, rule.globs[i].text, byGroup
+			return d, true
+		}
+	}
+	for i := range rule.emails {
+		if rule.emails[i].matches(p) {
+			d.Matched, d.Matcher, d.kind = p.email, rule.emails[i].text, byEmail
+			return d, true
+		}
+	}
+	return Decision{}, false
+}
+
+// Reason says in words why the decision is what it is, naming the rule and
+// where it is in the file, for audit logs and `roomgate explain`:
+//
+//	rule 2 (config.yaml:14) admits group "eng-leads" as attendee
+//	rule 1 (config.yaml:11) admits group "eng-x" (matches "eng-*") as attendee
+//	rule 3 (config.yaml:17) denies email "bob@contractor.example" (matches "*@contractor.example")
+//	rule 0 (config.yaml:8) admits everyone as attendee
+//	no rule of this room covers this person
+func (d Decision) Reason() string {
+	if d.Rule == nil {
+		return "no rule of this room covers this person"
+	}
+	verb := "admits "
+	if !d.Allowed {
+		verb = "denies "
+	}
+	s := d.Rule.String() + " " + verb + d.what()
+	if d.Allowed {
+		s += " as " + d.Role
+	}
+	return s
+}
+
+// what names what matched: group "eng-x" (matches "eng-*").
+func (d Decision) what() string {
+	var s string
+	switch d.kind {
+	case byEveryone:
+		return "everyone"
+	case byGroup:
+		s = "group " + strconv.Quote(d.Matched)
+	case byEmail:
+		s = "email " + strconv.Quote(d.Matched)
+	default:
+		return strconv.Quote(d.Matched)
+	}
+	if d.Matcher != d.Matched {
+		s += " (matches " + strconv.Quote(d.Matcher) + ")"
+	}
+	return s
+}

@@ -1,0 +1,156 @@
+package mapping
+
+import (
+	"slices"
+	"strconv"
+	"strings"
+)
+
+// RuleSet is the rooms section of a configuration file, checked and compiled
+// by Parse. It is immutable and safe for concurrent use; a changed file gives
+// a new RuleSet rather than changing this one.
+type RuleSet struct {
+	rooms  []*Room
+	byPath map[string]*Room
+	index  groupIndex
+}
+
+// Room is one meeting room: where employees find it and who may enter.
+type Room struct {
+	Path  string // URL path segment under the gateway, such as "standup"
+	Room  string // Digital Samba friendly URL or room UUID (the token's rd)
+	Title string // shown to people; the path when the file gives none
+	Rules []Rule // tried in order; the first that covers a person decides
+	Pos   Pos    // where the room starts in the file
+}
+
+// Rule is one line of a room's policy: whom it covers and what they get.
+type Rule struct {
+	Index    int      // position in Room.Rules, from 0; messages say "rule 2" for Index 2
+	Groups   []string // group patterns as written; a person in any group that one matches is covered
+	Emails   []string // email patterns as written: an address, or *@domain
+	Everyone bool     // covers every signed-in person
+	Role     string   // the Digital Samba role given; empty when Deny
+	Deny     bool     // keeps whoever the rule covers out
+	Pos      Pos      // where the rule starts in the file
+
+	globs  []glob         // Groups, compiled
+	emails []emailPattern // Emails, compiled
+}
+
+// String names the rule for people: rule 2 (config.yaml:14).
+func (r *Rule) String() string {
+	return "rule " + strconv.Itoa(r.Index) + " (" + r.Pos.String() + ")"
+}
+
+// Pos is a place in the configuration file.
+type Pos struct {
+	File string
+	Line int
+}
+
+// String formats the place as file:line, such as config.yaml:14.
+func (p Pos) String() string {
+	if p.Line <= 0 {
+		return p.File
+	}
+	return p.File + ":" + strconv.Itoa(p.Line)
+}
+
+// Lookup returns the room at path. Paths compare exactly (case-sensitive).
+func (rs *RuleSet) Lookup(path string) (*Room, bool) {
+	if rs == nil {
+		return nil, false
+	}
+	r, ok := rs.byPath[path]
+	return r, ok
+}
+
+// Rooms returns every room in file order. The slice is the caller's; the
+// rooms are shared and must not be changed.
+func (rs *RuleSet) Rooms() []*Room {
+	if rs == nil {
+		return nil
+	}
+	return slices.Clone(rs.rooms)
+}
+
+// Relevant returns, in the order given, the groups that some group pattern
+// of some rule matches. A person's decision in every room is the same with
+// these groups as with all of them, so a session needs to remember only
+// these: people in hundreds of directory groups keep small cookies.
+func (rs *RuleSet) Relevant(groups []string) []string {
+	if rs == nil {
+		return nil
+	}
+	var out []string
+	for _, g := range groups {
+		if rs.index.matches(g) {
+			out = append(out, g)
+		}
+	}
+	return out
+}
+
+// groupIndex answers "does any pattern anywhere match this group?" for
+// Relevant.
+type groupIndex struct {
+	exact     map[string]struct{} // literal names
+	prefixes  map[string]struct{} // literal prefixes of patterns such as eng-*
+	maxPrefix int                 // the longest of prefixes, in bytes
+	general   []glob              // every other pattern, once each
+}
+
+func (ix *groupIndex) add(g glob) {
+	switch g.kind {
+	case globLiteral:
+		if ix.exact == nil {
+			ix.exact = make(map[string]struct{})
+		}
+		ix.exact[g.pat] = struct{}{}
+	case globPrefix:
+		if ix.prefixes == nil {
+			ix.prefixes = make(map[string]struct{})
+		}
+		ix.prefixes[g.prefix] = struct{}{}
+		ix.maxPrefix = max(ix.maxPrefix, len(g.prefix))
+	default:
+		for _, h := range ix.general {
+			if h.pat == g.pat {
+				return
+			}
+		}
+		ix.general = append(ix.general, g)
+	}
+}
+
+func (ix *groupIndex) matches(name string) bool {
+	if name == "" {
+		return false // NewPerson drops empty names, so no rule ever sees one
+	}
+	if _, ok := ix.exact[name]; ok {
+		return true
+	}
+	if len(ix.prefixes) > 0 {
+		for n := 0; n <= len(name) && n <= ix.maxPrefix; n++ {
+			if _, ok := ix.prefixes[name[:n]]; ok {
+				return true
+			}
+		}
+	}
+	for i := range ix.general {
+		if ix.general[i].matches(name) {
+			return true
+		}
+	}
+	return false
+}
+
+// quoteList formats names for a message: "a", "b", "c".
+func quoteList(names []string) string {
+	q := make([]string, len(names))
+	for i, n := range names {
+		q[i] = strconv.Quote(n)
+	}
+	return strings.Join(q, ", ")
+}
