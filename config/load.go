@@ -9,6 +9,7 @@ import (
 	"net/url"
 	"os"
 	"regexp"
+	"strconv"
 	"strings"
 	"time"
 
@@ -46,7 +47,7 @@ func Parse(file string, data []byte, opts Options) (*Config, error) {
 	var doc yaml.Node
 	dec := yaml.NewDecoder(bytes.NewReader(data))
 	if err := dec.Decode(&doc); err != nil && !errors.Is(err, io.EOF) {
-		r.Problemf(nil, "", "not valid YAML: %s", strings.TrimPrefix(err.Error(), "yaml: "))
+		r.Add(syntaxProblem(file, err))
 		return nil, r.Err()
 	}
 	var root *yaml.Node
@@ -78,6 +79,19 @@ func Parse(file string, data []byte, opts Options) (*Config, error) {
 		return nil, err
 	}
 	return cfg, nil
+}
+
+var yamlLine = regexp.MustCompile(`^yaml: line (\d+): (.*)$`)
+
+// syntaxProblem turns the YAML parser's "yaml: line 3: ..." into a problem
+// at file:3.
+func syntaxProblem(file string, err error) yamlnode.Problem {
+	p := yamlnode.Problem{File: file, Msg: "not valid YAML: " + strings.TrimPrefix(err.Error(), "yaml: ")}
+	if m := yamlLine.FindStringSubmatch(err.Error()); m != nil {
+		p.Line, _ = strconv.Atoi(m[1])
+		p.Msg = "not valid YAML: " + m[2]
+	}
+	return p
 }
 
 var envRef = regexp.MustCompile(`\$\{([A-Za-z_][A-Za-z0-9_]*)\}`)

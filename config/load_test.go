@@ -142,12 +142,12 @@ rooms:
 		{
 			name: "not yaml",
 			file: "server: [\n",
-			want: []string{`config.yaml: not valid YAML: line 2: did not find expected node content`},
+			want: []string{`config.yaml:1: not valid YAML: did not find expected node content`},
 		},
 		{
 			name: "unknown top-level key",
 			file: validFile + "room:\n  - path: x\n",
-			want: []string{`config.yaml:21: room: unknown field (known: server, oidc, session, digitalsamba, rooms)`},
+			want: []string{`config.yaml:20: room: unknown field (known: server, oidc, session, digitalsamba, rooms)`},
 		},
 	}
 	for _, tt := range tests {
