@@ -132,13 +132,13 @@ type refreshToken struct {
 // wants it (op.RefreshTokenRequest).
 type refreshRequest struct{ refreshToken }
 
-func (r *refreshRequest) GetAMR() []string             { return nil }
-func (r *refreshRequest) GetAudience() []string        { return []string{r.clientID} }
-func (r *refreshRequest) GetAuthTime() time.Time       { return r.authTime }
-func (r *refreshRequest) GetClientID() string          { return r.clientID }
-func (r *refreshRequest) GetScopes() []string          { return r.scopes }
-func (r *refreshRequest) GetSubject() string           { return r.subject }
-func (r *refreshRequest) SetCurrentScopes(s []string)  { r.scopes = s }
+func (r *refreshRequest) GetAMR() []string            { return nil }
+func (r *refreshRequest) GetAudience() []string       { return []string{r.clientID} }
+func (r *refreshRequest) GetAuthTime() time.Time      { return r.authTime }
+func (r *refreshRequest) GetClientID() string         { return r.clientID }
+func (r *refreshRequest) GetScopes() []string         { return r.scopes }
+func (r *refreshRequest) GetSubject() string          { return r.subject }
+func (r *refreshRequest) SetCurrentScopes(s []string) { r.scopes = s }
 
 // CreateAuthRequest stores a validated authorization request. There is no
 // provider session, so prompt=none can never succeed, and PKCE with S256
