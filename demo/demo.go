@@ -1,0 +1,188 @@
+// Package demo runs `roomgate demo`: the real gateway, built by the same
+// code as `roomgate serve` (config.Parse, then gateway.New), with the two
+// outside services it needs replaced by stand-ins in the same process and on
+// the same address:
+//
+//   - /demo/idp/: an OpenID provider (package demoidp) whose sign-in page
+//     lists sample people (People) instead of asking for a password;
+//   - /demo/room/: Digital Samba's room entry (package dsroom), which checks
+//     each room token as Digital Samba would and shows who entered.
+//
+// The configuration is config.yaml, built in; its secrets are random for
+// each run and never shown.
+package demo
+
+import (
+	"context"
+	"crypto/rand"
+	_ "embed"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"time"
+
+	"github.com/roomgate/roomgate/config"
+	"github.com/roomgate/roomgate/gateway"
+	"github.com/roomgate/roomgate/internal/demoidp"
+	"github.com/roomgate/roomgate/internal/dsroom"
+)
+
+// ConfigFile is the name config problems are reported under.
+const ConfigFile = "demo/config.yaml"
+
+//go:embed config.yaml
+var configYAML []byte
+
+// Where the stand-ins are mounted. "demo" is one of gateway.ReservedPaths,
+// so no room can take these paths.
+const (
+	idpPath  = "/demo/idp"
+	roomPath = "/demo/room"
+)
+
+// shutdownGrace bounds how long requests in flight may take to finish once
+// ctx ends.
+const shutdownGrace = 5 * time.Second
+
+// Run serves the demo on listen (host:port; port 0 picks a free one) until
+// ctx ends, then shuts down gracefully. It writes what to open, and why, to
+// out; the gateway's logs, including one audit line per decision, go to
+// logger (nil discards them).
+func Run(ctx context.Context, listen string, logger *slog.Logger, out io.Writer) error {
+	if logger == nil {
+		logger = slog.New(slog.DiscardHandler)
+	}
+	ln, err := net.Listen("tcp", listen)
+	if err != nil {
+		return fmt.Errorf("demo: %w", err)
+	}
+	defer ln.Close()
+	base := baseURL(ln.Addr())
+
+	h, gw, err := build(base, logger)
+	if err != nil {
+		return err
+	}
+	srv := &http.Server{
+		Handler:           h,
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       30 * time.Second,
+		WriteTimeout:      30 * time.Second,
+		IdleTimeout:       2 * time.Minute,
+		ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
+	}
+	runCtx, stopRun := context.WithCancel(ctx)
+	defer stopRun()
+	go gw.Run(runCtx)
+
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+	welcome(out, base)
+
+	select {
+	case err := <-errc:
+		return fmt.Errorf("demo: %w", err)
+	case <-ctx.Done():
+	}
+	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), shutdownGrace)
+	defer cancel()
+	if err := srv.Shutdown(sctx); err != nil {
+		return fmt.Errorf("demo: shutdown: %w", err)
+	}
+	if err := <-errc; !errors.Is(err, http.ErrServerClosed) {
+		return fmt.Errorf("demo: %w", err)
+	}
+	return nil
+}
+
+// build makes the configuration for a demo reached at base and wires the
+// gateway and the stand-ins into one handler.
+func build(base string, logger *slog.Logger) (http.Handler, *gateway.Server, error) {
+	cfg, err := parseConfig(base)
+	if err != nil {
+		return nil, nil, err
+	}
+	public := cfg.Server.PublicURL.String()
+	idp, err := demoidp.New(demoidp.Config{
+		Issuer:                cfg.OIDC.Issuer,
+		ClientID:              cfg.OIDC.ClientID,
+		ClientSecret:          cfg.OIDC.ClientSecret,
+		RedirectURI:           public + "/auth/callback",
+		PostLogoutRedirectURI: public + "/",
+		People:                People,
+	})
+	if err != nil {
+		return nil, nil, fmt.Errorf("demo: %w", err)
+	}
+	room := dsroom.New(cfg.DigitalSamba.TeamID, cfg.DigitalSamba.DeveloperKey, nil)
+	gw, err := gateway.New(cfg, gateway.Deps{Logger: logger})
+	if err != nil {
+		return nil, nil, fmt.Errorf("demo: %w", err)
+	}
+	mux := http.NewServeMux()
+	mux.Handle(idpPath+"/", idp)
+	mux.Handle(roomPath+"/", http.StripPrefix(roomPath, room))
+	mux.Handle("/", gw)
+	return mux, gw, nil
+}
+
+// parseConfig reads config.yaml for a demo reached at base, with fresh
+// random secrets, exactly as `roomgate serve` reads a file.
+func parseConfig(base string) (*config.Config, error) {
+	vars := map[string]string{
+		"DEMO_URL": base,
+		// rand.Text is 26 characters of 5 bits each; two make 52 characters,
+		// over config.MinSecretBytes.
+		"DEMO_CLIENT_SECRET":  rand.Text(),
+		"DEMO_SESSION_SECRET": rand.Text() + rand.Text(),
+		"DEMO_DEVELOPER_KEY":  rand.Text() + rand.Text(),
+	}
+	cfg, err := config.Parse(ConfigFile, configYAML, config.Options{
+		LookupEnv: func(name string) (string, bool) {
+			v, ok := vars[name]
+			return v, ok
+		},
+		Reserved: gateway.ReservedPaths,
+	})
+	if err != nil {
+		// The file is built in, so this is a bug, not a user's mistake.
+		return nil, fmt.Errorf("demo: the built-in configuration is invalid: %w", err)
+	}
+	return cfg, nil
+}
+
+// baseURL is how a browser on this machine reaches addr: a wildcard
+// address is reached through loopback.
+func baseURL(addr net.Addr) string {
+	host, port := "127.0.0.1", ""
+	if tcp, ok := addr.(*net.TCPAddr); ok {
+		port = fmt.Sprint(tcp.Port)
+		if !tcp.IP.IsUnspecified() {
+			host = tcp.IP.String()
+		}
+	}
+	return "http://" + net.JoinHostPort(host, port)
+}
+
+// welcome tells the newcomer what to open and what they are looking at.
+func welcome(out io.Writer, base string) {
+	fmt.Fprintf(out, `
+roomgate demo is running. Open %[1]s/ in a browser.
+
+This is the real gateway, the same code as "roomgate serve", with two
+stand-ins inside this process instead of outside services:
+  %[2]s   an OpenID provider: pick a sample person, no password
+  %[3]s  Digital Samba's room entry: checks the token, shows who came in
+
+Try %[1]s/standup as Ada (moderator), Ben (attendee), Cleo (no rule
+admits her) or Dan (kept out by an e-mail rule); sign out on the start page
+to pick someone else. The rules are in demo/config.yaml; each decision is
+logged with the rule that made it.
+
+Secrets are random for this run and nothing is kept. Ctrl-C stops the demo.
+
+`, base, idpPath, roomPath)
+}

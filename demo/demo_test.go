@@ -1,0 +1,337 @@
+package demo
+
+import (
+	"context"
+	"io"
+	"net"
+	"net/http"
+	"net/http/cookiejar"
+	"net/url"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/roomgate/roomgate/mapping"
+)
+
+// TestPeopleMatchRules holds each person's About line to what config.yaml's
+// rules decide for them.
+func TestPeopleMatchRules(t *testing.T) {
+	t.Parallel()
+	cfg, err := parseConfig("http://127.0.0.1:8080")
+	if err != nil {
+		t.Fatal(err)
+	}
+	type outcome struct {
+		role   string // "" means denied
+		byRule bool   // a rule decided (false: no rule covered them)
+	}
+	tests := []struct {
+		subject  string
+		standup  outcome
+		allHands outcome
+	}{
+		{"ada", outcome{"moderator", true}, outcome{"attendee", true}},
+		{"ben", outcome{"attendee", true}, outcome{"attendee", true}},
+		{"cleo", outcome{"", false}, outcome{"attendee", true}},
+		{"dan", outcome{"", true}, outcome{"attendee", true}},
+		{"eve", outcome{"", false}, outcome{"moderator", true}},
+	}
+	if len(tests) != len(People) {
+		t.Fatalf("got %d people; the table has %d", len(People), len(tests))
+	}
+	for i, tt := range tests {
+		p := People[i]
+		if p.Subject != tt.subject {
+			t.Fatalf("person %d is %q; want %q", i, p.Subject, tt.subject)
+		}
+		for _, room := range []struct {
+			path string
+			want outcome
+		}{{"standup", tt.standup}, {"all-hands", tt.allHands}} {
+			r, ok := cfg.Rules.Lookup(room.path)
+			if !ok {
+				t.Fatalf("no room %q", room.path)
+			}
+			d := r.Decide(mapping.NewPerson(p.Groups, p.Email))
+			got := outcome{d.Role, d.Rule != nil}
+			if !d.Allowed {
+				got.role = ""
+			}
+			if got != room.want {
+				t.Errorf("%s in %s: got %+v; want %+v", p.Name, room.path, got, room.want)
+			}
+		}
+		if p.About == "" {
+			t.Errorf("%s has no About line", p.Name)
+		}
+	}
+}
+
+// demoRun is a demo running on a free loopback port.
+type demoRun struct {
+	base string
+	out  string
+	stop func() error
+}
+
+// chanWriter hands each Write to a channel; Run writes its welcome once.
+type chanWriter chan string
+
+func (c chanWriter) Write(p []byte) (int, error) {
+	c <- string(p)
+	return len(p), nil
+}
+
+func startDemo(t *testing.T) *demoRun {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	out := make(chanWriter, 1)
+	done := make(chan error, 1)
+	go func() { done <- Run(ctx, "127.0.0.1:0", nil, out) }()
+	var welcome string
+	select {
+	case welcome = <-out:
+	case err := <-done:
+		cancel()
+		t.Fatalf("Run: %v", err)
+	case <-time.After(10 * time.Second):
+		cancel()
+		t.Fatal("Run printed nothing in 10s")
+	}
+	base := regexp.MustCompile(`http://127\.0\.0\.1:\d+`).FindString(welcome)
+	if base == "" {
+		cancel()
+		t.Fatalf("no URL in the welcome text %q", welcome)
+	}
+	var stopped bool
+	var stopErr error
+	stop := func() error {
+		if !stopped {
+			stopped = true
+			cancel()
+			select {
+			case stopErr = <-done:
+			case <-time.After(10 * time.Second):
+				t.Error("Run did not return within 10s of its context ending")
+			}
+		}
+		return stopErr
+	}
+	t.Cleanup(func() { stop() })
+	return &demoRun{base: base, out: welcome, stop: stop}
+}
+
+// visitor is one browser: a cookie jar, and the URLs it went through.
+type visitor struct {
+	t      *testing.T
+	client *http.Client
+	hops   []string
+}
+
+func newVisitor(t *testing.T) *visitor {
+	t.Helper()
+	jar, err := cookiejar.New(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	v := &visitor{t: t}
+	v.client = &http.Client{Jar: jar, Timeout: 10 * time.Second,
+		CheckRedirect: func(req *http.Request, via []*http.Request) error {
+			if req.URL.Hostname() != "127.0.0.1" {
+				t.Fatalf("redirected off loopback to %s", req.URL)
+			}
+			v.hops = append(v.hops, req.URL.Path)
+			return nil
+		}}
+	return v
+}
+
+type page struct {
+	status int
+	path   string // where the redirects ended
+	body   string
+}
+
+func (v *visitor) do(req *http.Request) page {
+	v.t.Helper()
+	v.hops = nil
+	resp, err := v.client.Do(req)
+	if err != nil {
+		v.t.Fatalf("%s %s: %v", req.Method, req.URL, err)
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err != nil {
+		v.t.Fatal(err)
+	}
+	return page{resp.StatusCode, resp.Request.URL.Path, string(b)}
+}
+
+func (v *visitor) get(u string) page {
+	v.t.Helper()
+	req, err := http.NewRequest(http.MethodGet, u, nil)
+	if err != nil {
+		v.t.Fatal(err)
+	}
+	return v.do(req)
+}
+
+// signIn opens target signed out, expects the demo's sign-in page, picks
+// subject there, and returns where that ends.
+func (v *visitor) signIn(base, target, subject string) page {
+	v.t.Helper()
+	pg := v.get(base + target)
+	if pg.status != http.StatusOK || pg.path != "/demo/idp/login" {
+		v.t.Fatalf("signed-out visit to %s: got status %d at %s; want the sign-in page", target, pg.status, pg.path)
+	}
+	for _, p := range People {
+		if !strings.Contains(pg.body, p.Name) {
+			v.t.Errorf("sign-in page lacks %q", p.Name)
+		}
+	}
+	m := regexp.MustCompile(`name="id" value="([^"]+)"`).FindStringSubmatch(pg.body)
+	if m == nil {
+		v.t.Fatalf("no request id on the sign-in page")
+	}
+	form := url.Values{"id": {m[1]}, "person": {subject}}
+	req, err := http.NewRequest(http.MethodPost, base+"/demo/idp/login", strings.NewReader(form.Encode()))
+	if err != nil {
+		v.t.Fatal(err)
+	}
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.Header.Set("Origin", base) // as a browser posting the form sends it
+	return v.do(req)
+}
+
+func (v *visitor) sawProvider() bool {
+	for _, h := range v.hops {
+		if strings.HasPrefix(h, "/demo/idp/") {
+			return true
+		}
+	}
+	return false
+}
+
+// TestRunFlow walks the demo as a newcomer would: open a room, pick a
+// person, land in the room stand-in with the right role or on the 403
+// page; a second room goes straight through.
+func TestRunFlow(t *testing.T) {
+	t.Parallel()
+	d := startDemo(t)
+	for _, want := range []string{d.base + "/ ", d.base + "/standup", "/demo/idp ", "/demo/room "} {
+		if !strings.Contains(d.out, want) {
+			t.Errorf("welcome text lacks %q:\n%s", want, d.out)
+		}
+	}
+
+	tests := []struct {
+		subject    string
+		room       string
+		wantStatus int
+		wantPath   string
+		wantRole   string
+		then       string // a second room, entered without the provider
+		thenRole   string
+	}{
+		{subject: "ada", room: "/standup", wantStatus: 200, wantPath: "/demo/room/daily-standup", wantRole: "moderator", then: "/all-hands", thenRole: "attendee"},
+		{subject: "ben", room: "/standup", wantStatus: 200, wantPath: "/demo/room/daily-standup", wantRole: "attendee"},
+		{subject: "cleo", room: "/standup", wantStatus: 403, wantPath: "/standup", then: "/all-hands", thenRole: "attendee"},
+		{subject: "dan", room: "/standup", wantStatus: 403, wantPath: "/standup", then: "/all-hands", thenRole: "attendee"},
+		{subject: "eve", room: "/all-hands", wantStatus: 200, wantPath: "/demo/room/all-hands", wantRole: "moderator"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.subject, func(t *testing.T) {
+			t.Parallel()
+			v := newVisitor(t)
+			pg := v.signIn(d.base, tt.room, tt.subject)
+			if pg.status != tt.wantStatus || pg.path != tt.wantPath {
+				t.Fatalf("%s after sign-in: got status %d at %s; want %d at %s\n%s", tt.room, pg.status, pg.path, tt.wantStatus, tt.wantPath, pg.body)
+			}
+			if strings.Contains(pg.body, "token=") {
+				t.Errorf("the page shows a token")
+			}
+			if tt.wantRole != "" {
+				if want := `id="role">` + tt.wantRole + "<"; !strings.Contains(pg.body, want) {
+					t.Errorf("room page lacks %q:\n%s", want, pg.body)
+				}
+			}
+			if tt.then == "" {
+				return
+			}
+			pg = v.get(d.base + tt.then)
+			if pg.status != http.StatusOK || !strings.HasPrefix(pg.path, "/demo/room/") {
+				t.Fatalf("second room %s: got status %d at %s; want 200 in the room stand-in", tt.then, pg.status, pg.path)
+			}
+			if v.sawProvider() {
+				t.Errorf("second room went through the provider again: %v", v.hops)
+			}
+			if want := `id="role">` + tt.thenRole + "<"; !strings.Contains(pg.body, want) {
+				t.Errorf("room page lacks %q", want)
+			}
+		})
+	}
+}
+
+// TestRunReady: the gateway discovers the built-in provider by itself.
+func TestRunReady(t *testing.T) {
+	t.Parallel()
+	d := startDemo(t)
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		resp, err := http.Get(d.base + "/readyz")
+		if err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == http.StatusOK {
+				break
+			}
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("/readyz not 200 within 10s (last: %v)", err)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	if err := d.stop(); err != nil {
+		t.Errorf("Run after its context ended: got %v; want nil", err)
+	}
+	if _, err := http.Get(d.base + "/healthz"); err == nil {
+		t.Errorf("still serving after Run returned")
+	}
+}
+
+func TestRunBusyAddress(t *testing.T) {
+	t.Parallel()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	err = Run(context.Background(), ln.Addr().String(), nil, io.Discard)
+	if err == nil || !strings.HasPrefix(err.Error(), "demo: ") {
+		t.Errorf("got %v; want a demo: error", err)
+	}
+}
+
+func TestBaseURL(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		addr string
+		want string
+	}{
+		{"127.0.0.1:8080", "http://127.0.0.1:8080"},
+		{"0.0.0.0:8080", "http://127.0.0.1:8080"},
+		{"[::]:8080", "http://127.0.0.1:8080"},
+		{"[::1]:9000", "http://[::1]:9000"},
+		{"192.0.2.7:80", "http://192.0.2.7:80"},
+	}
+	for _, tt := range tests {
+		a, err := net.ResolveTCPAddr("tcp", tt.addr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := baseURL(a); got != tt.want {
+			t.Errorf("baseURL(%s) = %q; want %q", tt.addr, got, tt.want)
+		}
+	}
+}
