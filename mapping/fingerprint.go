@@ -1,0 +1,77 @@
+package mapping
+
+import (
+	"crypto/sha256"
+	"encoding/base64"
+	"slices"
+	"strings"
+)
+
+// GroupPatterns returns the distinct group patterns of every rule of every
+// room, sorted, with runs of '*' collapsed ("eng-**" is "eng-*"). Two rule
+// sets with the same GroupPatterns treat every set of groups alike, however
+// their rooms and outcomes differ.
+func (rs *RuleSet) GroupPatterns() []string {
+	var out []string
+	for _, g := range rs.globs() {
+		out = append(out, g.pat)
+	}
+	return out
+}
+
+// Fingerprint identifies the rule set's GroupPatterns in a short string. A
+// session that kept a person's groups for one fingerprint holds enough to
+// decide with any rule set of the same fingerprint, and may not hold enough
+// for another.
+func (rs *RuleSet) Fingerprint() string {
+	h := sha256.New()
+	for _, p := range rs.GroupPatterns() {
+		h.Write([]byte(p))
+		h.Write([]byte{0}) // no pattern holds a NUL: YAML text cannot
+	}
+	return base64.RawURLEncoding.EncodeToString(h.Sum(nil)[:12])
+}
+
+// Essential returns, sorted, a few of groups that every rule of the rule set
+// treats exactly as it treats all of groups: for each group pattern that some
+// of groups matches, one group that matches it. A decision names the matched
+// group, which may differ between the two; whether a rule covers the person,
+// and so every outcome, does not. There are never more of them than there are
+// patterns, so a session stays small however many groups a person is in,
+// where Relevant keeps every group a pattern such as team-* matches.
+func (rs *RuleSet) Essential(groups []string) []string {
+	p := NewPerson(groups, "")
+	seen := make(map[string]struct{})
+	var out []string
+	for _, g := range rs.globs() {
+		name, ok := p.group(&g)
+		if _, dup := seen[name]; ok && !dup {
+			seen[name] = struct{}{}
+			out = append(out, name)
+		}
+	}
+	slices.Sort(out)
+	return out
+}
+
+// globs returns the rule set's distinct group patterns, compiled, sorted by
+// pattern.
+func (rs *RuleSet) globs() []glob {
+	if rs == nil {
+		return nil
+	}
+	seen := make(map[string]struct{})
+	var out []glob
+	for _, room := range rs.rooms {
+		for i := range room.Rules {
+			for _, g := range room.Rules[i].globs {
+				if _, dup := seen[g.pat]; !dup {
+					seen[g.pat] = struct{}{}
+					out = append(out, g)
+				}
+			}
+		}
+	}
+	slices.SortFunc(out, func(a, b glob) int { return strings.Compare(a.pat, b.pat) })
+	return out
+}
