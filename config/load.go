@@ -145,7 +145,7 @@ func readServer(r *yamlnode.Reader, n *yaml.Node) Server {
 	if s.Contact == "" {
 		s.Contact = "your IT service desk"
 	}
-	s.PublicURL = readBaseURL(r, n, f["public_url"], p+".public_url")
+	s.PublicURL = readBaseURL(r, n, f["public_url"], p+".public_url", false)
 	for i, v := range r.Strings(f["trusted_proxies"], p+".trusted_proxies") {
 		prefix, err := parsePrefix(v)
 		if err != nil {
@@ -169,9 +169,9 @@ func parsePrefix(s string) (netip.Prefix, error) {
 	return netip.PrefixFrom(a, a.BitLen()), nil
 }
 
-// readBaseURL reads an absolute http(s) URL with a host and no path, query
-// or fragment.
-func readBaseURL(r *yamlnode.Reader, parent, n *yaml.Node, path string) *url.URL {
+// readBaseURL reads an absolute http(s) URL with a host and no query or
+// fragment, and no path unless allowPath.
+func readBaseURL(r *yamlnode.Reader, parent, n *yaml.Node, path string, allowPath bool) *url.URL {
 	s := r.String(n, path)
 	if s == "" {
 		if n == nil {
@@ -186,8 +186,11 @@ func readBaseURL(r *yamlnode.Reader, parent, n *yaml.Node, path string) *url.URL
 	case err != nil, u.Scheme != "http" && u.Scheme != "https", u.Host == "", u.User != nil:
 		r.Problemf(n, path, "want an absolute http or https URL such as https://meet.example.com, found %q", s)
 		return nil
-	case u.Path != "" || u.RawQuery != "" || u.Fragment != "":
-		r.Problemf(n, path, "want a URL without a path, query or fragment, found %q", s)
+	case u.Path != "" && !allowPath:
+		r.Problemf(n, path, "want a URL without a path, found %q", s)
+		return nil
+	case u.RawQuery != "" || u.Fragment != "" || u.ForceQuery:
+		r.Problemf(n, path, "want a URL without a query or fragment, found %q", s)
 		return nil
 	}
 	return u
@@ -284,7 +287,9 @@ func readDigitalSamba(r *yamlnode.Reader, n *yaml.Node) DigitalSamba {
 		TokenTTL:     r.Duration(f["token_ttl"], p+".token_ttl", 2*time.Minute),
 		Roles:        r.Strings(f["roles"], p+".roles"),
 	}
-	d.URL = readBaseURL(r, n, f["url"], p+".url")
+	// A path is allowed: some custom domains serve rooms below one, and the
+	// demo serves its stand-in under /demo/room.
+	d.URL = readBaseURL(r, n, f["url"], p+".url", true)
 	if d.TokenTTL < 10*time.Second || d.TokenTTL > time.Hour {
 		r.Problemf(f["token_ttl"], p+".token_ttl", "want between 10s and 1h (the token only has to survive the redirect), found %s", d.TokenTTL)
 	}
