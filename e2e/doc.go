@@ -10,6 +10,8 @@
 //
 // scripts/e2e-deps.sh installs Debian's chromium and builds Dex from the
 // wrapper module in tools/dex; TestMain runs it itself when the variables
-// ROOMGATE_DEX_BIN and ROOMGATE_CHROMIUM_BIN are not set. Logs of every
-// process and the screenshots land in e2e/out/ (gitignored).
+// ROOMGATE_DEX_BIN and ROOMGATE_CHROMIUM_BIN are not set. roomgate is built
+// from this repository with the race detector, and a race it reports fails
+// the suite. Logs of every process, the configs and the screenshots land in
+// e2e/out/ (gitignored).
 package e2e

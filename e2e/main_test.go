@@ -97,7 +97,16 @@ func runSuite(m *testing.M) int {
 	fmt.Fprintf(os.Stderr, "e2e: Dex at %s, room stand-in at %s, roomgate at %s; started in %v\n",
 		s.dexURL, s.roomURL, s.gatewayURL, time.Since(start).Round(time.Millisecond))
 	env = s
-	return m.Run()
+	code := m.Run()
+
+	// roomgate runs with the race detector: a race under real traffic is a
+	// failure, reported when the process ends.
+	stopAll()
+	if log, err := os.ReadFile(s.gatewayLog); err == nil && bytes.Contains(log, []byte("WARNING: DATA RACE")) {
+		fmt.Fprintf(os.Stderr, "e2e: FAIL: roomgate reported a data race; see %s\n", s.gatewayLog)
+		code = 1
+	}
+	return code
 }
 
 func startSuite(started func(*process)) (*suite, error) {
@@ -115,7 +124,7 @@ func startSuite(started func(*process)) (*suite, error) {
 	}
 	roomgate := filepath.Join(s.out, "bin", "roomgate")
 	t0 := time.Now()
-	build := exec.Command("go", "build", "-o", roomgate, ".")
+	build := exec.Command("go", "build", "-race", "-o", roomgate, ".")
 	build.Dir = repo
 	if b, err := build.CombinedOutput(); err != nil {
 		return nil, fmt.Errorf("e2e: go build roomgate: %w\n%s", err, b)
