@@ -78,6 +78,7 @@ func (s *Server) audit(r *http.Request, id *identity, room *mapping.Room, d mapp
 	s.log.Info("decision",
 		"audit", true,
 		"request_id", requestID(r),
+		"client_ip", s.clientIP(r),
 		"user_id", id.UserID,
 		"email", id.Email,
 		"room_path", room.Path,
