@@ -30,6 +30,8 @@ func newChromium(t *testing.T) context.Context {
 		chromedp.NoSandbox,
 		chromedp.DisableGPU,
 		chromedp.Flag("disable-component-update", true),
+		// Only 127.0.0.1 may be reached: every other name resolves to nothing.
+		chromedp.Flag("host-resolver-rules", "MAP * ~NOTFOUND, EXCLUDE 127.0.0.1"),
 		chromedp.WindowSize(1000, 720),
 		chromedp.CombinedOutput(logf),
 	)
@@ -140,7 +142,7 @@ func TestChromiumModeratorSignsIn(t *testing.T) {
 		t.Errorf("home page: got %s; want %s, without a new sign-in", loc, env.gatewayURL+"/")
 	}
 	text := bodyText(t, ctx)
-	for _, want := range []string{moderator.name, standupTitle, allHandsTitle, "moderator", "attendee"} {
+	for _, want := range []string{standupTitle, allHandsTitle, "moderator", "attendee"} {
 		if !strings.Contains(text, want) {
 			t.Errorf("home page: got %q; want it to show %q", text, want)
 		}
