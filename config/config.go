@@ -52,7 +52,30 @@ type OIDC struct {
 	ClientSecret string
 	Scopes       []string
 	Claims       Claims
+	// Entra is what only Microsoft Entra ID needs.
+	Entra Entra
 }
+
+// Entra is roomgate's answer to Microsoft Entra ID's groups overage: a
+// person in more groups than fit in a token (200 in an ID token) gets no
+// groups claim, only a pointer to Microsoft Graph (_claim_names and
+// _claim_sources).
+type Entra struct {
+	// Overage is OverageRefuse (the default: the person sees a page that
+	// says why they cannot be signed in) or OverageGraph (roomgate asks
+	// Microsoft Graph for the groups with the sign-in's access token, which
+	// needs the User.Read scope).
+	Overage string
+	// GraphURL is Microsoft Graph's base URL, https://graph.microsoft.com
+	// unless a national cloud has another.
+	GraphURL *url.URL
+}
+
+// The values of Entra.Overage.
+const (
+	OverageRefuse = "refuse"
+	OverageGraph  = "graph"
+)
 
 // Claims names where a person's attributes are found: dotted paths into the
 // ID token's claims, then into userinfo when the ID token lacks them. A
@@ -64,7 +87,18 @@ type Claims struct {
 	UserID string // default "sub"; becomes the room token's ud
 	Avatar string // default "picture"
 	Email  string // default "email"
+	// GroupNames says how group names that are paths, such as Keycloak's
+	// /eng/leads, are matched: GroupNamesFull (the default) as sent, or
+	// GroupNamesLast by their last segment (leads). Names that do not
+	// start with '/' are always kept as sent.
+	GroupNames string
 }
+
+// The values of Claims.GroupNames.
+const (
+	GroupNamesFull = "full"
+	GroupNamesLast = "last"
+)
 
 // Session is the browser session that spares a signed-in person the
 // provider.
