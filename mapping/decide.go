@@ -62,10 +62,10 @@ func (rule *Rule) decide(p *Person) (Decision, bool) {
 // Reason says in words why the decision is what it is, naming the rule and
 // where it is in the file, for audit logs and `roomgate explain`:
 //
-//	rule 2 (config.yaml:14) admits group "eng-leads" as attendee
-//	rule 1 (config.yaml:11) admits group "eng-x" (matches "eng-*") as attendee
-//	rule 3 (config.yaml:17) denies email "bob@contractor.example" (matches "*@contractor.example")
-//	rule 0 (config.yaml:8) admits everyone as attendee
+//	rules[2] (config.yaml:14) admits group "eng-leads" as attendee
+//	rules[1] (config.yaml:11) admits group "eng-x" (matches "eng-*") as attendee
+//	rules[3] (config.yaml:17) denies email "bob@contractor.example" (matches "*@contractor.example")
+//	rules[0] (config.yaml:8) admits everyone as attendee
 //	no rule of this room covers this person
 func (d Decision) Reason() string {
 	if d.Rule == nil {

@@ -94,7 +94,7 @@
 // eng-x and eng-x*; *@example.com covers ann@example.com). That last check
 // is sound, not complete: it reports only what it can prove.
 //
-// Rules are numbered from 0, like the field paths: "rule 2" is rules[2].
+// Rules are numbered from 0 and named like field paths: rules[2] is the third.
 //
 // # Deciding
 //

@@ -58,7 +58,7 @@ func TestParseValid(t *testing.T) {
 		{"rule 2 role", standup.Rules[2].Role, "attendee"},
 		{"default title", rooms[1].Title, "all-hands"},
 		{"everyone", rooms[1].Rules[0].Everyone, true},
-		{"rule string", rooms[1].Rules[0].String(), "rule 0 (config.yaml:15)"},
+		{"rule string", rooms[1].Rules[0].String(), "rules[0] (config.yaml:15)"},
 	}
 	for _, tt := range tests {
 		if tt.got != tt.want {
@@ -288,8 +288,8 @@ func TestParseProblems(t *testing.T) {
         deny: true
 `),
 			want: []string{
-				`config.yaml:7: rooms[0].rules[1]: can never fire: rule 0 (config.yaml:5) already covers everyone it covers`,
-				`config.yaml:11: rooms[0].rules[3]: can never fire: rule 2 (config.yaml:9) has everyone: true and decides for every person first`,
+				`config.yaml:7: rooms[0].rules[1]: can never fire: rules[0] (config.yaml:5) already covers everyone it covers`,
+				`config.yaml:11: rooms[0].rules[3]: can never fire: rules[2] (config.yaml:9) has everyone: true and decides for every person first`,
 			},
 		},
 	}
@@ -354,7 +354,7 @@ func TestParseAllInOneRun(t *testing.T) {
 		`config.yaml:2: rooms[0].path: "healthz" is one of roomgate's own routes; choose another path (taken: auth, healthz, readyz, metrics, static, demo)`,
 		`config.yaml:6: rooms[0].rules[0].role: "moderater" is not a role of this team (known: moderator, speaker, attendee)`,
 		`config.yaml:9: rooms[1].colour: unknown field (known: path, room, title, rules)`,
-		`config.yaml:13: rooms[1].rules[1]: can never fire: rule 0 (config.yaml:11) has everyone: true and decides for every person first`,
+		`config.yaml:13: rooms[1].rules[1]: can never fire: rules[0] (config.yaml:11) has everyone: true and decides for every person first`,
 	})
 }
 

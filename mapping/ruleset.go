@@ -26,7 +26,7 @@ type Room struct {
 
 // Rule is one line of a room's policy: whom it covers and what they get.
 type Rule struct {
-	Index    int      // position in Room.Rules, from 0; messages say "rule 2" for Index 2
+	Index    int      // position in Room.Rules, from 0; messages say "rules[2]" for Index 2
 	Groups   []string // group patterns as written; a person in any group that one matches is covered
 	Emails   []string // email patterns as written: an address, or *@domain
 	Everyone bool     // covers every signed-in person
@@ -38,9 +38,10 @@ type Rule struct {
 	emails []emailPattern // Emails, compiled
 }
 
-// String names the rule for people: rule 2 (config.yaml:14).
+// String names the rule the way field paths do, rules[2] (config.yaml:14),
+// so that explain, audit lines and check messages agree.
 func (r *Rule) String() string {
-	return "rule " + strconv.Itoa(r.Index) + " (" + r.Pos.String() + ")"
+	return "rules[" + strconv.Itoa(r.Index) + "] (" + r.Pos.String() + ")"
 }
 
 // Pos is a place in the configuration file.

@@ -16,45 +16,45 @@ func TestShadows(t *testing.T) {
 		{
 			name:  "same group twice",
 			rules: "      - {groups: [a], role: moderator}\n      - {groups: [a], deny: true}\n",
-			want:  []string{`config.yaml:6: rooms[0].rules[1]: can never fire: rule 0 (config.yaml:5) already covers everyone it covers`},
+			want:  []string{`config.yaml:6: rooms[0].rules[1]: can never fire: rules[0] (config.yaml:5) already covers everyone it covers`},
 		},
 		{
 			name:  "after everyone",
 			rules: "      - {everyone: true, role: attendee}\n      - {groups: [a], role: moderator}\n      - {everyone: true, deny: true}\n",
 			want: []string{
-				`config.yaml:6: rooms[0].rules[1]: can never fire: rule 0 (config.yaml:5) has everyone: true and decides for every person first`,
-				`config.yaml:7: rooms[0].rules[2]: can never fire: rule 0 (config.yaml:5) has everyone: true and decides for every person first`,
+				`config.yaml:6: rooms[0].rules[1]: can never fire: rules[0] (config.yaml:5) has everyone: true and decides for every person first`,
+				`config.yaml:7: rooms[0].rules[2]: can never fire: rules[0] (config.yaml:5) has everyone: true and decides for every person first`,
 			},
 		},
 		{
 			name:  "literal under a prefix glob",
 			rules: "      - {groups: [eng-*], role: attendee}\n      - {groups: [eng-leads, eng-x*, \"eng-?\"], role: moderator}\n",
-			want:  []string{`config.yaml:6: rooms[0].rules[1]: can never fire: rule 0 (config.yaml:5) already covers everyone it covers`},
+			want:  []string{`config.yaml:6: rooms[0].rules[1]: can never fire: rules[0] (config.yaml:5) already covers everyone it covers`},
 		},
 		{
 			name:  "each group covered by a different pattern of one rule",
 			rules: "      - {groups: [a, /eng/*], role: attendee}\n      - {groups: [/eng/web/leads, a], role: moderator}\n",
-			want:  []string{`config.yaml:6: rooms[0].rules[1]: can never fire: rule 0 (config.yaml:5) already covers everyone it covers`},
+			want:  []string{`config.yaml:6: rooms[0].rules[1]: can never fire: rules[0] (config.yaml:5) already covers everyone it covers`},
 		},
 		{
 			name:  "emails: address under its domain, case ignored",
 			rules: "      - {emails: [\"*@Example.com\"], deny: true}\n      - {emails: [ann@example.COM], role: speaker}\n      - {emails: [\"*@EXAMPLE.COM\"], role: speaker}\n",
 			want: []string{
-				`config.yaml:6: rooms[0].rules[1]: can never fire: rule 0 (config.yaml:5) already covers everyone it covers`,
-				`config.yaml:7: rooms[0].rules[2]: can never fire: rule 0 (config.yaml:5) already covers everyone it covers`,
+				`config.yaml:6: rooms[0].rules[1]: can never fire: rules[0] (config.yaml:5) already covers everyone it covers`,
+				`config.yaml:7: rooms[0].rules[2]: can never fire: rules[0] (config.yaml:5) already covers everyone it covers`,
 			},
 		},
 		{
 			name:  "groups and emails both covered",
 			rules: "      - {groups: [a], emails: [ann@example.com], role: speaker}\n      - {groups: [a], emails: [ANN@example.com], role: attendee}\n",
-			want:  []string{`config.yaml:6: rooms[0].rules[1]: can never fire: rule 0 (config.yaml:5) already covers everyone it covers`},
+			want:  []string{`config.yaml:6: rooms[0].rules[1]: can never fire: rules[0] (config.yaml:5) already covers everyone it covers`},
 		},
 		{
 			name:  "names the first covering rule",
 			rules: "      - {groups: [b], role: speaker}\n      - {groups: [a*], role: speaker}\n      - {groups: [a], role: speaker}\n      - {groups: [ab], role: attendee}\n",
 			want: []string{
-				`config.yaml:7: rooms[0].rules[2]: can never fire: rule 1 (config.yaml:6) already covers everyone it covers`,
-				`config.yaml:8: rooms[0].rules[3]: can never fire: rule 1 (config.yaml:6) already covers everyone it covers`,
+				`config.yaml:7: rooms[0].rules[2]: can never fire: rules[1] (config.yaml:6) already covers everyone it covers`,
+				`config.yaml:8: rooms[0].rules[3]: can never fire: rules[1] (config.yaml:6) already covers everyone it covers`,
 			},
 		},
 
@@ -86,7 +86,7 @@ func TestShadows(t *testing.T) {
 		{
 			name:  "star does not cover people without groups",
 			rules: "      - {groups: [\"*\"], role: speaker}\n      - {everyone: true, role: attendee}\n      - {emails: [\"*@example.com\"], deny: true}\n",
-			want:  []string{`config.yaml:7: rooms[0].rules[2]: can never fire: rule 1 (config.yaml:6) has everyone: true and decides for every person first`},
+			want:  []string{`config.yaml:7: rooms[0].rules[2]: can never fire: rules[1] (config.yaml:6) has everyone: true and decides for every person first`},
 		},
 		{
 			name:  "several earlier rules together are not one",
@@ -185,7 +185,7 @@ func TestCoversRuleNeedsAMatcher(t *testing.T) {
 	if earlier.coversRule(&Rule{}) {
 		t.Errorf("a rule without matchers was said to be covered")
 	}
-	if !strings.Contains((&Rule{Index: 3, Pos: Pos{"f.yaml", 9}}).String(), "rule 3 (f.yaml:9)") {
+	if !strings.Contains((&Rule{Index: 3, Pos: Pos{"f.yaml", 9}}).String(), "rules[3] (f.yaml:9)") {
 		t.Errorf("Rule.String: got %q", (&Rule{Index: 3, Pos: Pos{"f.yaml", 9}}).String())
 	}
 }

@@ -55,7 +55,7 @@ func explain(args []string, env Env) int {
 		if st.Covered {
 			mark = "=>"
 		}
-		fmt.Fprintf(w, "%s rule %d (%s): %s\n", mark, st.Rule.Index, st.Rule.Pos, st.Why)
+		fmt.Fprintf(w, "%s %s: %s\n", mark, st.Rule, st.Why)
 	}
 	fmt.Fprintln(w)
 	if d.Allowed {
