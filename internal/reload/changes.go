@@ -35,6 +35,9 @@ var settings = []setting{
 	{key: "oidc.claims.user_id", field: "OIDC.Claims.UserID", equal: same(func(c *config.Config) string { return c.OIDC.Claims.UserID })},
 	{key: "oidc.claims.avatar", field: "OIDC.Claims.Avatar", equal: same(func(c *config.Config) string { return c.OIDC.Claims.Avatar })},
 	{key: "oidc.claims.email", field: "OIDC.Claims.Email", equal: same(func(c *config.Config) string { return c.OIDC.Claims.Email })},
+	{key: "oidc.claims.group_names", field: "OIDC.Claims.GroupNames", equal: same(func(c *config.Config) string { return c.OIDC.Claims.GroupNames })},
+	{key: "oidc.entra.overage", field: "OIDC.Entra.Overage", equal: same(func(c *config.Config) string { return c.OIDC.Entra.Overage })},
+	{key: "oidc.entra.graph_url", field: "OIDC.Entra.GraphURL", equal: sameURL(func(c *config.Config) *url.URL { return c.OIDC.Entra.GraphURL })},
 
 	{key: "session.secret", field: "Session.Secrets", equal: sameList(func(c *config.Config) []string { return c.Session.Secrets })},
 	{key: "session.lifetime", field: "Session.Lifetime", equal: same(func(c *config.Config) int64 { return int64(c.Session.Lifetime) })},
