@@ -20,10 +20,11 @@ const loginTTL = 10 * time.Minute
 // state, so several tabs can sign in at once without overwriting each other.
 type loginState struct {
 	State    string `json:"s"`
-	Nonce    string `json:"n"` // OIDC Core 3.1.2.1: binds the ID token to this browser
-	Verifier string `json:"v"` // RFC 7636 PKCE code verifier
-	Return   string `json:"r"` // where to go afterwards: a path of this gateway
-	Started  int64  `json:"t"` // unix seconds
+	Nonce    string `json:"n"`           // OIDC Core 3.1.2.1: binds the ID token to this browser
+	Verifier string `json:"v"`           // RFC 7636 PKCE code verifier
+	Return   string `json:"r"`           // where to go afterwards: a path of this gateway
+	Started  int64  `json:"t"`           // unix seconds
+	Silent   bool   `json:"q,omitempty"` // a re-check with prompt=none; see serveCallback
 }
 
 // loginStore reads and writes loginState cookies. They are sent only to
@@ -42,7 +43,7 @@ func newLoginStore(secrets []string, secure bool, now func() time.Time) (*loginS
 		sc.SetSerializer(securecookie.JSONEncoder{})
 		sc.MaxAge(int(loginTTL / time.Second))
 	}
-	return &loginStore{codecs: codecs, prefix: cookieName("roomgate_login_", secure), secure: secure, now: now}, nil
+	return &loginStore{codecs: codecs, prefix: pathCookieName("roomgate_login_", secure), secure: secure, now: now}, nil
 }
 
 func (l *loginStore) cookie(state, value string, maxAge int) *http.Cookie {
@@ -104,6 +105,19 @@ func (s *Server) serveLogin(w http.ResponseWriter, r *http.Request) {
 // startLogin sends the browser to the provider's authorization endpoint
 // (authorization code flow with PKCE), remembering where to come back to.
 func (s *Server) startLogin(w http.ResponseWriter, r *http.Request, returnTo string) {
+	s.beginLogin(w, r, returnTo, false)
+}
+
+// startSilentLogin is startLogin with prompt=none (OIDC Core 3.1.2.1): the
+// provider answers at once, without showing the person anything, either
+// with a code for whoever is signed in there or with login_required (or
+// interaction_required, consent_required), which the callback turns into a
+// normal sign-in.
+func (s *Server) startSilentLogin(w http.ResponseWriter, r *http.Request, returnTo string) {
+	s.beginLogin(w, r, returnTo, true)
+}
+
+func (s *Server) beginLogin(w http.ResponseWriter, r *http.Request, returnTo string, silent bool) {
 	if _, ok := safeReturnPath(returnTo); !ok {
 		returnTo = "/"
 	}
@@ -118,12 +132,17 @@ func (s *Server) startLogin(w http.ResponseWriter, r *http.Request, returnTo str
 		Verifier: oauth2.GenerateVerifier(),
 		Return:   returnTo,
 		Started:  s.now().Unix(),
+		Silent:   silent,
 	}
 	if err := s.logins.save(w, ls); err != nil {
 		s.fail(w, r, http.StatusInternalServerError, pageInternal, err)
 		return
 	}
-	url := d.oauth2.AuthCodeURL(ls.State, oidc.Nonce(ls.Nonce), oauth2.S256ChallengeOption(ls.Verifier))
+	opts := []oauth2.AuthCodeOption{oidc.Nonce(ls.Nonce), oauth2.S256ChallengeOption(ls.Verifier)}
+	if silent {
+		opts = append(opts, oauth2.SetAuthURLParam("prompt", "none"))
+	}
+	url := d.oauth2.AuthCodeURL(ls.State, opts...)
 	w.Header().Set("Cache-Control", "no-store")
 	http.Redirect(w, r, url, http.StatusFound)
 }

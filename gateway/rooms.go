@@ -12,7 +12,8 @@ import (
 // rule admits them, sent into the room with a fresh token.
 func (s *Server) serveRoom(w http.ResponseWriter, r *http.Request) {
 	path := r.PathValue("path")
-	room, ok := s.rules.Load().Lookup(path)
+	rules := s.rules.Load()
+	room, ok := rules.Lookup(path)
 	if !ok {
 		s.fail(w, r, http.StatusNotFound, notFoundPage(path), nil)
 		return
@@ -20,6 +21,9 @@ func (s *Server) serveRoom(w http.ResponseWriter, r *http.Request) {
 	id := s.sessions.load(r)
 	if id == nil {
 		s.startLogin(w, r, "/"+room.Path)
+		return
+	}
+	if id = s.fresh(w, r, rules, id, "/"+room.Path); id == nil {
 		return
 	}
 	d := room.Decide(mapping.NewPerson(id.Groups, id.Email))
@@ -51,9 +55,13 @@ func (s *Server) serveIndex(w http.ResponseWriter, r *http.Request) {
 		s.startLogin(w, r, "/")
 		return
 	}
+	rules := s.rules.Load()
+	if id = s.fresh(w, r, rules, id, "/"); id == nil {
+		return
+	}
 	p := mapping.NewPerson(id.Groups, id.Email)
 	var rooms []entry
-	for _, room := range s.rules.Load().Rooms() {
+	for _, room := range rules.Rooms() {
 		if d := room.Decide(p); d.Allowed {
 			rooms = append(rooms, entry{Path: room.Path, Title: room.Title, Role: d.Role})
 		}

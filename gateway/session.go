@@ -7,39 +7,65 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"sync/atomic"
 	"time"
 
 	"github.com/gorilla/securecookie"
 	"github.com/gorilla/sessions"
 
 	"github.com/roomgate/roomgate/config"
+	"github.com/roomgate/roomgate/mapping"
 )
 
-// identity is who a session belongs to, as the provider said at sign-in.
-// It is the whole content of the session cookie, so it stays small: only
-// the groups that some rule can use are kept (mapping.RuleSet.Relevant).
+// maxCookieBytes bounds every cookie roomgate sets, name, value and
+// attributes together: RFC 6265 6.1 promises no more than 4096 bytes, and
+// a browser that gets a bigger cookie drops it without a word.
+const maxCookieBytes = 4000
+
+// identity is who a session belongs to, as the provider said at sign-in or
+// at the last re-check. It is the whole content of the session cookie, so it
+// stays small: of the person's groups it keeps one per group pattern of the
+// rule set (mapping.RuleSet.Essential), and those spelled like a pattern
+// only as a bit (see groupView).
 type identity struct {
-	UserID   string   `json:"u"`
-	Name     string   `json:"n,omitempty"`
-	Email    string   `json:"e,omitempty"`
-	Avatar   string   `json:"a,omitempty"`
-	Groups   []string `json:"g,omitempty"`
-	SignedIn int64    `json:"si"` // unix seconds
-	Checked  int64    `json:"ck"` // when the groups were read from the provider
-	Expires  int64    `json:"x"`  // end of the session: SignedIn + lifetime
+	Subject  string `json:"s"` // the provider's sub: refreshed tokens and userinfo must name the same
+	UserID   string `json:"u"`
+	Name     string `json:"n,omitempty"`
+	Email    string `json:"e,omitempty"`
+	Avatar   string `json:"a,omitempty"`
+	SignedIn int64  `json:"si"` // unix seconds
+	Checked  int64  `json:"ck"` // when the groups were read from the provider
+	Expires  int64  `json:"x"`  // end of the session: SignedIn + lifetime
+
+	// Groups are the person's essential groups for the rule set whose
+	// fingerprint is Fingerprint. They are not in the cookie as such:
+	// groupView.pack writes them as Names and Patterns, and unpack reads
+	// them back, but only for a rule set of the same fingerprint.
+	Groups      []string `json:"-"`
+	Fingerprint string   `json:"fp,omitempty"`
+	Names       []string `json:"g,omitempty"`
+	Patterns    string   `json:"gp,omitempty"`
 }
 
 // identityKey is the one key roomgate uses in gorilla's session values.
 const identityKey = "id"
 
-// sessionStore keeps the identity in an encrypted, signed cookie
-// (gorilla/sessions over securecookie: AES-256-CTR and HMAC-SHA256), so any
-// replica holding the same secrets can serve any person.
+// errCookieTooLarge is returned when a cookie would not fit in a browser.
+var errCookieTooLarge = errors.New("gateway: cookie larger than browsers keep")
+
+// sessionStore keeps a session in encrypted, signed cookies (gorilla/sessions
+// over securecookie: AES-256-CTR and HMAC-SHA256), so any replica holding the
+// same secrets can serve any person: the identity in one cookie, and the
+// provider's refresh token and ID token, when they fit, in their own (see
+// grants).
 type sessionStore struct {
 	store    *sessions.CookieStore
 	name     string
 	lifetime time.Duration
 	now      func() time.Time
+	grants   *grants
+	view     atomic.Pointer[groupView] // for the rule set serving now
+	flights  refreshFlights
 }
 
 func newSessionStore(cfg config.Session, secure bool, now func() time.Time) (*sessionStore, error) {
@@ -50,13 +76,20 @@ func newSessionStore(cfg config.Session, secure bool, now func() time.Time) (*se
 	for _, c := range store.Codecs {
 		if sc, ok := c.(*securecookie.SecureCookie); ok {
 			sc.SetSerializer(identitySerializer{})
+			sc.MaxLength(0) // save measures the whole cookie instead
 		}
 	}
 	store.MaxAge(int(cfg.Lifetime / time.Second))
 	store.Options.HttpOnly = true
 	store.Options.Secure = secure
 	store.Options.SameSite = http.SameSiteLaxMode
-	return &sessionStore{store: store, name: cookieName("roomgate_session", secure), lifetime: cfg.Lifetime, now: now}, nil
+	return &sessionStore{
+		store:    store,
+		name:     cookieName("roomgate_session", secure),
+		lifetime: cfg.Lifetime,
+		now:      now,
+		grants:   newGrants(cfg, secure, now),
+	}, nil
 }
 
 // keyPairs derives an HMAC key and an AES-256 key from each secret. The
@@ -86,8 +119,19 @@ func cookieName(name string, secure bool) string {
 	return name
 }
 
+// pathCookieName is cookieName for a cookie limited to one path, which
+// __Host- forbids (browsers drop such a cookie): __Secure- still keeps it to
+// https.
+func pathCookieName(name string, secure bool) string {
+	if secure {
+		return "__Secure-" + name
+	}
+	return name
+}
+
 // load returns the person signed in on r, or nil. A missing, tampered,
 // truncated, old-key or expired cookie all mean "signed out", never an error.
+// The identity's Groups are empty until a groupView unpacks them.
 func (s *sessionStore) load(r *http.Request) *identity {
 	c, err := r.Cookie(s.name)
 	if err != nil {
@@ -104,24 +148,41 @@ func (s *sessionStore) load(r *http.Request) *identity {
 	return id
 }
 
-// save writes id as the session cookie, living until id.Expires.
-func (s *sessionStore) save(w http.ResponseWriter, r *http.Request, id *identity) error {
-	sess := sessions.NewSession(s.store, s.name)
-	opts := *s.store.Options
-	opts.MaxAge = int(id.Expires - s.now().Unix())
-	sess.Options = &opts
-	sess.Values[identityKey] = id
-	if err := s.store.Save(r, w, sess); err != nil {
+// save writes id, its groups packed by a groupView, as the session cookie,
+// living until id.Expires. It fails rather than set a cookie a browser
+// would drop, which would send the person round the sign-in for ever.
+func (s *sessionStore) save(w http.ResponseWriter, _ *http.Request, id *identity) error {
+	values := map[any]any{identityKey: id}
+	encoded, err := securecookie.EncodeMulti(s.name, values, s.store.Codecs...)
+	if err != nil {
 		return fmt.Errorf("gateway: saving session: %w", err)
 	}
+	opts := *s.store.Options
+	opts.MaxAge = int(id.Expires - s.now().Unix())
+	c := sessions.NewCookie(s.name, encoded, &opts)
+	if n := len(c.String()); n > maxCookieBytes {
+		return fmt.Errorf("gateway: session of %d groups, %d bytes: %w", len(id.Groups), n, errCookieTooLarge)
+	}
+	http.SetCookie(w, c)
 	return nil
 }
 
-// clear ends the session in the browser.
+// clear ends the session in the browser, with the provider's tokens.
 func (s *sessionStore) clear(w http.ResponseWriter) {
 	opts := *s.store.Options
 	opts.MaxAge = -1
 	http.SetCookie(w, sessions.NewCookie(s.name, "", &opts))
+	s.grants.clear(w)
+}
+
+// viewOf returns the groupView of rs, made once per rule set.
+func (s *sessionStore) viewOf(rs *mapping.RuleSet) *groupView {
+	if v := s.view.Load(); v != nil && v.rules == rs {
+		return v
+	}
+	v := newGroupView(rs)
+	s.view.Store(v)
+	return v
 }
 
 // identitySerializer encodes gorilla's session values, which for roomgate
