@@ -228,7 +228,7 @@ func TestLogout(t *testing.T) {
 
 	req, _ = http.NewRequest(http.MethodPost, e.url("/auth/logout"), nil)
 	req.Header.Set("Sec-Fetch-Site", "same-origin")
-	resp := b.Do(t, req)
+	resp, _ := b.FollowRequest(t, req) // through the provider's end-session endpoint and back
 	if resp.StatusCode != http.StatusOK || !strings.Contains(body(t, resp), "signed out") {
 		t.Fatalf("logout: status %d; want the signed-out page", resp.StatusCode)
 	}

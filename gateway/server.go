@@ -90,6 +90,7 @@ func New(cfg *config.Config, deps Deps) (*Server, error) {
 		mux:      http.NewServeMux(),
 	}
 	s.rules.Store(cfg.Rules)
+	s.warnProvider()
 	s.routes()
 	s.handler = s.withRequestID(s.withRecover(s.withHeaders(s.mux)))
 	return s, nil
@@ -102,6 +103,7 @@ func (s *Server) routes() {
 	s.mux.HandleFunc("GET /auth/login", s.serveLogin)
 	s.mux.HandleFunc("GET /auth/callback", s.serveCallback)
 	s.mux.Handle("POST /auth/logout", http.NewCrossOriginProtection().Handler(http.HandlerFunc(s.serveLogout)))
+	s.mux.HandleFunc("GET /auth/signed-out", s.serveSignedOut)
 	s.mux.HandleFunc("GET /healthz", s.serveHealthz)
 	s.mux.HandleFunc("GET /readyz", s.serveReadyz)
 	s.mux.Handle("GET /static/", staticHandler())
