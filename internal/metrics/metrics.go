@@ -1,0 +1,308 @@
+// Package metrics is what roomgate tells Prometheus: room entries and
+// denials, sign-ins, provider errors, config reloads and request latency,
+// plus the Go runtime and process collectors, on a registry of its own.
+//
+// Every label takes values from a small fixed set or from the rule set
+// (room paths), never from a request, so the number of series stays
+// bounded whatever people type into the address bar.
+//
+// A nil *Metrics is valid and records nothing, so code and tests that do
+// not care about metrics need none.
+package metrics
+
+import (
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+)
+
+// DenialReason is why a person was kept out of a room.
+type DenialReason string
+
+// The reasons a person is kept out of a room.
+const (
+	// DenialNoRule: no rule of the room covers the person.
+	DenialNoRule DenialReason = "no_rule"
+	// DenialDenyRule: the first rule that covers the person says deny.
+	DenialDenyRule DenialReason = "deny_rule"
+)
+
+var denialReasons = []DenialReason{DenialNoRule, DenialDenyRule}
+
+// SignInResult is how a return from the provider ended.
+type SignInResult string
+
+// The ways a sign-in ends.
+const (
+	// SignInSuccess: the person is signed in.
+	SignInSuccess SignInResult = "success"
+	// SignInStateInvalid: the callback's state is missing, expired, forged
+	// or from another browser.
+	SignInStateInvalid SignInResult = "state_invalid"
+	// SignInExchangeFailed: the provider refused to exchange the code.
+	SignInExchangeFailed SignInResult = "exchange_failed"
+	// SignInTokenInvalid: the ID token failed verification (signature,
+	// issuer, audience, expiry, nonce).
+	SignInTokenInvalid SignInResult = "token_invalid"
+	// SignInProviderError: the provider sent the person back with an
+	// error, or could not be reached.
+	SignInProviderError SignInResult = "provider_error"
+	// SignInRefused: the person was authenticated but roomgate will not
+	// sign them in, e.g. a claim it needs is missing.
+	SignInRefused SignInResult = "refused"
+)
+
+var signInResults = []SignInResult{
+	SignInSuccess, SignInStateInvalid, SignInExchangeFailed,
+	SignInTokenInvalid, SignInProviderError, SignInRefused,
+}
+
+// ProviderOp is a call roomgate makes to the OIDC provider.
+type ProviderOp string
+
+// The calls to the provider that can fail.
+const (
+	ProviderDiscovery ProviderOp = "discovery" // the discovery document and keys
+	ProviderExchange  ProviderOp = "exchange"  // code for tokens
+	ProviderUserinfo  ProviderOp = "userinfo"  // the userinfo endpoint
+	ProviderRefresh   ProviderOp = "refresh"   // refresh token for fresh claims
+)
+
+var providerOps = []ProviderOp{ProviderDiscovery, ProviderExchange, ProviderUserinfo, ProviderRefresh}
+
+// other stands in for a label value outside its fixed set, so a caller's
+// mistake cannot add series without bound.
+const other = "other"
+
+// unmatched is the route of a request no pattern matched.
+const unmatched = "unmatched"
+
+// Metrics holds roomgate's metrics and the registry they are served from.
+type Metrics struct {
+	reg *prometheus.Registry
+
+	roomEntries         *prometheus.CounterVec
+	denials             *prometheus.CounterVec
+	signIns             *prometheus.CounterVec
+	providerErrors      *prometheus.CounterVec
+	reloads             *prometheus.CounterVec
+	lastReloadSuccessTS prometheus.Gauge
+	lastReloadOK        prometheus.Gauge
+	requestDuration     *prometheus.HistogramVec
+}
+
+// New registers roomgate's metrics, and the Go runtime and process
+// collectors, on a new registry.
+func New() *Metrics {
+	m := &Metrics{
+		reg: prometheus.NewRegistry(),
+		roomEntries: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "roomgate_room_entries_total",
+			Help: "Room tokens issued, by room path and Digital Samba role.",
+		}, []string{"room", "role"}),
+		denials: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "roomgate_room_denials_total",
+			Help: "Signed-in people kept out of a room, by room path and reason (no_rule, deny_rule).",
+		}, []string{"room", "reason"}),
+		signIns: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "roomgate_sign_ins_total",
+			Help: "Returns from the OIDC provider, by result.",
+		}, []string{"result"}),
+		providerErrors: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "roomgate_provider_errors_total",
+			Help: "Failed calls to the OIDC provider, by operation (discovery, exchange, userinfo, refresh).",
+		}, []string{"op"}),
+		reloads: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "roomgate_config_reloads_total",
+			Help: "Config file reloads, by result (success, failure). A failed reload keeps the last good rule set.",
+		}, []string{"result"}),
+		lastReloadSuccessTS: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "roomgate_config_last_reload_success_timestamp_seconds",
+			Help: "When the rule set serving now was loaded, in seconds since the Unix epoch.",
+		}),
+		lastReloadOK: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "roomgate_config_last_reload_successful",
+			Help: "1 when the last load of the config file succeeded, 0 when it was refused and an older rule set is serving.",
+		}),
+		requestDuration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name:    "roomgate_http_request_duration_seconds",
+			Help:    "Time to answer HTTP requests, by route pattern and status code.",
+			Buckets: prometheus.DefBuckets,
+		}, []string{"route", "code"}),
+	}
+	m.reg.MustRegister(
+		m.roomEntries, m.denials, m.signIns, m.providerErrors, m.reloads,
+		m.lastReloadSuccessTS, m.lastReloadOK, m.requestDuration,
+		collectors.NewGoCollector(),
+		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
+	)
+	// Series that exist from the start read 0 instead of missing, so
+	// rate() and alerts on them work before the first event.
+	for _, r := range signInResults {
+		m.signIns.WithLabelValues(string(r))
+	}
+	for _, op := range providerOps {
+		m.providerErrors.WithLabelValues(string(op))
+	}
+	m.reloads.WithLabelValues("success")
+	m.reloads.WithLabelValues("failure")
+	return m
+}
+
+// RoomEntry counts a room token issued for room (its path) with role.
+func (m *Metrics) RoomEntry(room, role string) {
+	if m == nil {
+		return
+	}
+	m.roomEntries.WithLabelValues(room, role).Inc()
+}
+
+// Denial counts a person kept out of room (its path) for reason.
+func (m *Metrics) Denial(room string, reason DenialReason) {
+	if m == nil {
+		return
+	}
+	m.denials.WithLabelValues(room, known(reason, denialReasons)).Inc()
+}
+
+// SignIn counts a return from the provider that ended with result.
+func (m *Metrics) SignIn(result SignInResult) {
+	if m == nil {
+		return
+	}
+	m.signIns.WithLabelValues(known(result, signInResults)).Inc()
+}
+
+// ProviderError counts a failed call to the provider.
+func (m *Metrics) ProviderError(op ProviderOp) {
+	if m == nil {
+		return
+	}
+	m.providerErrors.WithLabelValues(known(op, providerOps)).Inc()
+}
+
+// ConfigLoaded records the config file loaded at start, at time at: the
+// reload gauges say success from the start, and no reload is counted.
+func (m *Metrics) ConfigLoaded(at time.Time) {
+	if m == nil {
+		return
+	}
+	m.lastReloadOK.Set(1)
+	m.lastReloadSuccessTS.Set(unixSeconds(at))
+}
+
+// Reload records a reload of the config file that ended at time at. Its
+// signature fits reload.Watcher.OnResult.
+func (m *Metrics) Reload(ok bool, at time.Time) {
+	if m == nil {
+		return
+	}
+	if !ok {
+		m.reloads.WithLabelValues("failure").Inc()
+		m.lastReloadOK.Set(0)
+		return
+	}
+	m.reloads.WithLabelValues("success").Inc()
+	m.lastReloadOK.Set(1)
+	m.lastReloadSuccessTS.Set(unixSeconds(at))
+}
+
+// Handler serves the metrics in Prometheus' exposition format. On a nil
+// *Metrics it answers 404.
+func (m *Metrics) Handler() http.Handler {
+	if m == nil {
+		return http.NotFoundHandler()
+	}
+	return promhttp.HandlerFor(m.reg, promhttp.HandlerOpts{})
+}
+
+// Middleware times every request next answers and records it under its
+// route and status code. routeOf names the route of a request after next
+// has served it; nil means the pattern http.ServeMux matched
+// (Request.Pattern), which needs next to be the mux itself or to pass the
+// same *http.Request down to it. A request without a route is recorded as
+// "unmatched". The raw path is never a label: anyone can invent paths.
+func (m *Metrics) Middleware(next http.Handler, routeOf func(*http.Request) string) http.Handler {
+	if m == nil {
+		return next
+	}
+	if routeOf == nil {
+		routeOf = func(r *http.Request) string { return r.Pattern }
+	}
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		start := time.Now()
+		sw := &statusWriter{ResponseWriter: w}
+		served := false
+		defer func() {
+			code := sw.code
+			switch {
+			case !served:
+				// next panicked; whoever recovers answers 500.
+				code = http.StatusInternalServerError
+			case code == 0:
+				code = http.StatusOK
+			}
+			route := routeOf(r)
+			if route == "" {
+				route = unmatched
+			}
+			m.requestDuration.WithLabelValues(route, strconv.Itoa(code)).Observe(time.Since(start).Seconds())
+		}()
+		next.ServeHTTP(sw, r)
+		served = true
+	})
+}
+
+// statusWriter remembers the status code a handler answered with.
+type statusWriter struct {
+	http.ResponseWriter
+	code int // 0 until the header is written
+}
+
+func (w *statusWriter) WriteHeader(code int) {
+	if w.code == 0 && code >= 200 { // 1xx are informational; the real answer follows
+		w.code = code
+	}
+	w.ResponseWriter.WriteHeader(code)
+}
+
+func (w *statusWriter) Write(b []byte) (int, error) {
+	if w.code == 0 {
+		w.code = http.StatusOK
+	}
+	return w.ResponseWriter.Write(b)
+}
+
+// Flush lets handlers that stream flush through the wrapper.
+func (w *statusWriter) Flush() {
+	if w.code == 0 {
+		w.code = http.StatusOK
+	}
+	http.NewResponseController(w.ResponseWriter).Flush()
+}
+
+// Unwrap lets http.ResponseController reach the connection's writer.
+func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
+
+// known returns v when it is one of set, otherwise "other".
+func known[T ~string](v T, set []T) string {
+	for _, s := range set {
+		if v == s {
+			return string(v)
+		}
+	}
+	return other
+}
+
+func unixSeconds(t time.Time) float64 {
+	return float64(t.UnixNano()) / 1e9
+}
+
+var (
+	_ http.ResponseWriter = (*statusWriter)(nil)
+	_ http.Flusher        = (*statusWriter)(nil)
+)
