@@ -198,7 +198,7 @@ func readBaseURL(r *yamlnode.Reader, parent, n *yaml.Node, path string, allowPat
 
 func readOIDC(r *yamlnode.Reader, n *yaml.Node) OIDC {
 	const p = "oidc"
-	f := r.Fields(n, p, "issuer", "client_id", "client_secret", "scopes", "claims")
+	f := r.Fields(n, p, "issuer", "client_id", "client_secret", "scopes", "claims", "entra")
 	o := OIDC{
 		Issuer:       required(r, n, f, p, "issuer"),
 		ClientID:     required(r, n, f, p, "client_id"),
@@ -217,15 +217,46 @@ func readOIDC(r *yamlnode.Reader, n *yaml.Node) OIDC {
 		r.Problemf(f["scopes"], p+".scopes", `must include "openid"`)
 	}
 	cp := p + ".claims"
-	cf := r.Fields(f["claims"], cp, "groups", "name", "user_id", "avatar", "email")
+	cf := r.Fields(f["claims"], cp, "groups", "name", "user_id", "avatar", "email", "group_names")
 	o.Claims = Claims{
-		Groups: claimPath(r, cf, cp, "groups", "groups"),
-		Name:   claimPath(r, cf, cp, "name", "name"),
-		UserID: claimPath(r, cf, cp, "user_id", "sub"),
-		Avatar: claimPath(r, cf, cp, "avatar", "picture"),
-		Email:  claimPath(r, cf, cp, "email", "email"),
+		Groups:     claimPath(r, cf, cp, "groups", "groups"),
+		Name:       claimPath(r, cf, cp, "name", "name"),
+		UserID:     claimPath(r, cf, cp, "user_id", "sub"),
+		Avatar:     claimPath(r, cf, cp, "avatar", "picture"),
+		Email:      claimPath(r, cf, cp, "email", "email"),
+		GroupNames: oneOf(r, cf["group_names"], cp+".group_names", GroupNamesFull, GroupNamesLast),
 	}
+	o.Entra = readEntra(r, f["entra"])
 	return o
+}
+
+func readEntra(r *yamlnode.Reader, n *yaml.Node) Entra {
+	const p = "oidc.entra"
+	f := r.Fields(n, p, "overage", "graph_url")
+	e := Entra{Overage: oneOf(r, f["overage"], p+".overage", OverageRefuse, OverageGraph)}
+	if g, ok := f["graph_url"]; ok {
+		e.GraphURL = readBaseURL(r, n, g, p+".graph_url", false)
+	} else {
+		e.GraphURL = &url.URL{Scheme: "https", Host: "graph.microsoft.com"}
+	}
+	return e
+}
+
+// oneOf reads a field that takes one of a few words; the first is the
+// default when the field is absent.
+func oneOf(r *yamlnode.Reader, n *yaml.Node, path string, words ...string) string {
+	if n == nil {
+		return words[0]
+	}
+	s := r.String(n, path)
+	if resolveKind(n) != yaml.ScalarNode {
+		return words[0] // String has said what it found instead
+	}
+	if !contains(words, s) {
+		r.Problemf(n, path, "want one of %s, found %q", strings.Join(words, ", "), s)
+		return words[0]
+	}
+	return s
 }
 
 func claimPath(r *yamlnode.Reader, f map[string]*yaml.Node, p, key, def string) string {
@@ -324,4 +355,12 @@ func contains(list []string, s string) bool {
 		}
 	}
 	return false
+}
+
+// resolveKind is the kind of n, or of what n aliases.
+func resolveKind(n *yaml.Node) yaml.Kind {
+	if n.Kind == yaml.AliasNode && n.Alias != nil {
+		return n.Alias.Kind
+	}
+	return n.Kind
 }

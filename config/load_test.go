@@ -207,3 +207,57 @@ func TestProblemsNeverShowSecrets(t *testing.T) {
 		t.Errorf("problem text reveals the secret or its length: %v", err)
 	}
 }
+
+// TestProviderQuirkKeys: oidc.claims.group_names and oidc.entra take only
+// the words they know, with defaults when absent.
+func TestProviderQuirkKeys(t *testing.T) {
+	t.Parallel()
+	oidc := "  client_secret: \"${OIDC_CLIENT_SECRET}\"\n"
+	tests := []struct {
+		name           string
+		extra          string // added to the oidc section
+		wantGroupNames string
+		wantOverage    string
+		wantGraph      string
+		wantProblem    string
+	}{
+		{"defaults", "", GroupNamesFull, OverageRefuse, "https://graph.microsoft.com", ""},
+		{"last segment", "  claims:\n    group_names: last\n", GroupNamesLast, OverageRefuse, "https://graph.microsoft.com", ""},
+		{"graph in a national cloud", "  entra:\n    overage: graph\n    graph_url: https://graph.microsoft.us\n", GroupNamesFull, OverageGraph, "https://graph.microsoft.us", ""},
+		{"unknown group_names", "  claims:\n    group_names: first\n", "", "", "",
+			`config.yaml:9: oidc.claims.group_names: want one of full, last, found "first"`},
+		{"group_names is a list", "  claims:\n    group_names: [full]\n", "", "", "",
+			`config.yaml:9: oidc.claims.group_names: want a text value, found a list`},
+		{"unknown overage", "  entra:\n    overage: ignore\n", "", "", "",
+			`config.yaml:9: oidc.entra.overage: want one of refuse, graph, found "ignore"`},
+		{"graph_url with a path", "  entra:\n    graph_url: https://graph.microsoft.com/v1.0\n", "", "", "",
+			`config.yaml:9: oidc.entra.graph_url: want a URL without a path, found "https://graph.microsoft.com/v1.0"`},
+		{"unknown entra key", "  entra:\n    tenant: x\n", "", "", "",
+			`config.yaml:9: oidc.entra.tenant: unknown field (known: overage, graph_url)`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			file := strings.Replace(validFile, oidc, oidc+tt.extra, 1)
+			cfg, err := Parse("config.yaml", []byte(file), Options{LookupEnv: goodEnv})
+			if tt.wantProblem != "" {
+				if err == nil || !strings.Contains(err.Error(), tt.wantProblem) {
+					t.Fatalf("Parse: got %v; want the problem %q", err, tt.wantProblem)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatalf("Parse: %v", err)
+			}
+			if got := cfg.OIDC.Claims.GroupNames; got != tt.wantGroupNames {
+				t.Errorf("group_names = %q; want %q", got, tt.wantGroupNames)
+			}
+			if got := cfg.OIDC.Entra.Overage; got != tt.wantOverage {
+				t.Errorf("entra.overage = %q; want %q", got, tt.wantOverage)
+			}
+			if got := cfg.OIDC.Entra.GraphURL.String(); got != tt.wantGraph {
+				t.Errorf("entra.graph_url = %q; want %q", got, tt.wantGraph)
+			}
+		})
+	}
+}
