@@ -65,10 +65,22 @@ type Watcher struct {
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
 
-	mu   sync.Mutex // serialises reloads
+	mu   sync.Mutex // serialises reloads; guards the fields below
 	seen version    // the file as last read
 
-	watching chan struct{} // tests: closed once Run watches the directory
+	watching       chan struct{} // closed once Run watches the directory
+	watchingClosed bool
+}
+
+// Watching returns a channel that is closed once Run watches the file:
+// changes made after that are seen. Tests wait on it instead of sleeping.
+func (w *Watcher) Watching() <-chan struct{} {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.watching == nil {
+		w.watching = make(chan struct{})
+	}
+	return w.watching
 }
 
 var errApplyRequired = errors.New("reload: Watcher.Apply is required")
@@ -186,11 +198,15 @@ func (w *Watcher) Run(ctx context.Context) error {
 	w.mu.Lock()
 	data, err := os.ReadFile(w.Path)
 	w.seen = versionOf(data, err)
+	if w.watching == nil {
+		w.watching = make(chan struct{})
+	}
+	if !w.watchingClosed {
+		close(w.watching)
+		w.watchingClosed = true
+	}
 	w.mu.Unlock()
 	w.logger().Info("watching the config file for changes", "file", w.Path)
-	if w.watching != nil {
-		close(w.watching)
-	}
 
 	debounce := w.Debounce
 	if debounce <= 0 {

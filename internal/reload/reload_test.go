@@ -145,7 +145,6 @@ func newHarness(t *testing.T, dir string, first file, setup bool) *harness {
 // run starts the watcher and waits until it watches the directory.
 func (h *harness) run(t *testing.T) {
 	t.Helper()
-	h.w.watching = make(chan struct{})
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- h.w.Run(ctx) }()
@@ -157,7 +156,7 @@ func (h *harness) run(t *testing.T) {
 		h.checkNoSecrets(t)
 	})
 	select {
-	case <-h.w.watching:
+	case <-h.w.Watching():
 	case err := <-done:
 		t.Fatalf("Run returned early: %v", err)
 	case <-time.After(5 * time.Second):
