@@ -313,3 +313,46 @@ func TestOversizedSession(t *testing.T) {
 		t.Errorf("save set %d cookies; want none", n)
 	}
 }
+
+// TestCookiePrefixes: on https every cookie carries the strongest prefix
+// its path allows. Browsers drop a __Host- cookie whose path is not /, so
+// the cookies limited to one path are __Secure-.
+func TestCookiePrefixes(t *testing.T) {
+	t.Parallel()
+	now := time.Unix(1_800_000_000, 0)
+	clock := func() time.Time { return now }
+	cfg := config.Session{Secrets: []string{testSessionKey}, Lifetime: 8 * time.Hour}
+	sessions, err := newSessionStore(cfg, true, clock)
+	if err != nil {
+		t.Fatal(err)
+	}
+	logins, err := newLoginStore(cfg.Secrets, true, clock)
+	if err != nil {
+		t.Fatal(err)
+	}
+	id := &identity{Subject: "ada", UserID: "ada", Expires: now.Add(time.Hour).Unix()}
+	w := httptest.NewRecorder()
+	if err := sessions.save(w, nil, id); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := sessions.grants.save(w, id, "refresh-token", "id-token"); err != nil {
+		t.Fatal(err)
+	}
+	if err := logins.save(w, &loginState{State: randomToken(), Started: now.Unix()}); err != nil {
+		t.Fatal(err)
+	}
+	cookies := w.Result().Cookies()
+	if len(cookies) != 4 {
+		t.Fatalf("%d cookies; want session, refresh, hint and login", len(cookies))
+	}
+	for _, c := range cookies {
+		switch {
+		case !c.Secure || !c.HttpOnly || c.Domain != "":
+			t.Errorf("cookie %s: Secure %v, HttpOnly %v, Domain %q; want Secure, HttpOnly, no Domain", c.Name, c.Secure, c.HttpOnly, c.Domain)
+		case c.Path == "/" && !strings.HasPrefix(c.Name, "__Host-"):
+			t.Errorf("cookie %s for path / lacks __Host-", c.Name)
+		case c.Path != "/" && !strings.HasPrefix(c.Name, "__Secure-"):
+			t.Errorf("cookie %s for path %s: got prefix %q; want __Secure- (browsers drop __Host- there)", c.Name, c.Path, c.Name[:min(len(c.Name), 9)])
+		}
+	}
+}
