@@ -68,12 +68,13 @@ type Watcher struct {
 	mu   sync.Mutex // serialises reloads; guards the fields below
 	seen version    // the file as last read
 
-	watching       chan struct{} // closed once Run watches the directory
+	watching       chan struct{} // closed once Run has started
 	watchingClosed bool
 }
 
-// Watching returns a channel that is closed once Run watches the file:
-// changes made after that are seen. Tests wait on it instead of sleeping.
+// Watching returns a channel that is closed once Run has started: it
+// watches the file (changes made after that are seen) or, when it cannot,
+// listens for Signals only. Tests wait on it instead of sleeping.
 func (w *Watcher) Watching() <-chan struct{} {
 	w.mu.Lock()
 	defer w.mu.Unlock()
@@ -170,31 +171,27 @@ func (w *Watcher) report(ok bool, at time.Time) {
 // Run watches the file until ctx ends, reloading after every change once
 // the file has been quiet for Debounce, and on every value from Signals.
 // The file is not reloaded when Run starts: it is taken to be what Running
-// was loaded from. Run returns nil when ctx ends, or an error when the
-// file's directory cannot be watched.
+// was loaded from. When the file's directory cannot be watched (it is gone,
+// or the system's inotify limits are reached), Run logs that and goes on
+// reloading on Signals only. Run returns nil when ctx ends; it fails at once
+// only when Apply is missing.
 func (w *Watcher) Run(ctx context.Context) error {
 	if w.Apply == nil {
 		return errApplyRequired
 	}
-	abs, err := filepath.Abs(w.Path)
+	log := w.logger()
+	var (
+		events <-chan fsnotify.Event
+		errs   <-chan error
+	)
+	fw, t, err := w.watch()
 	if err != nil {
-		return fmt.Errorf("reload: %w", err)
+		log.Error("config file not watched; changes take effect on SIGHUP or a restart", "file", w.Path, "err", err)
+	} else {
+		defer fw.Close()
+		events, errs = fw.Events, fw.Errors
+		log.Info("watching the config file for changes", "file", w.Path)
 	}
-	fw, err := fsnotify.NewWatcher()
-	if err != nil {
-		return fmt.Errorf("reload: %w", err)
-	}
-	defer fw.Close()
-	// The directory, not the file: a watch on the file itself follows the
-	// inode, which an editor's rename or a ConfigMap's symlink swap leaves
-	// behind.
-	dir := filepath.Dir(abs)
-	if err := fw.Add(dir); err != nil {
-		return fmt.Errorf("reload: watching %s: %w", dir, err)
-	}
-	t := &targets{file: abs, dir: dir}
-	t.follow(fw, w.logger())
-
 	w.mu.Lock()
 	data, err := os.ReadFile(w.Path)
 	w.seen = versionOf(data, err)
@@ -206,7 +203,6 @@ func (w *Watcher) Run(ctx context.Context) error {
 		w.watchingClosed = true
 	}
 	w.mu.Unlock()
-	w.logger().Info("watching the config file for changes", "file", w.Path)
 
 	debounce := w.Debounce
 	if debounce <= 0 {
@@ -215,7 +211,6 @@ func (w *Watcher) Run(ctx context.Context) error {
 	timer := time.NewTimer(debounce)
 	timer.Stop()
 	defer timer.Stop()
-	events, errs := fw.Events, fw.Errors
 	for {
 		select {
 		case <-ctx.Done():
@@ -233,16 +228,42 @@ func (w *Watcher) Run(ctx context.Context) error {
 				errs = nil
 				continue
 			}
-			w.logger().Warn("config file watch", "file", w.Path, "err", err)
+			log.Warn("config file watch", "file", w.Path, "err", err)
 		case <-timer.C:
 			w.reloadIfChanged()
-			t.follow(fw, w.logger())
+			t.follow(fw, log)
 		case sig := <-w.Signals:
-			w.logger().Info("config reload requested", "signal", sig.String())
+			log.Info("config reload requested", "signal", sig.String())
 			w.Reload()
-			t.follow(fw, w.logger())
+			if fw != nil {
+				t.follow(fw, log)
+			}
 		}
 	}
+}
+
+// watch starts watching the file's directory and, when the file is a
+// symlink, the directory it ends in.
+func (w *Watcher) watch() (*fsnotify.Watcher, *targets, error) {
+	abs, err := filepath.Abs(w.Path)
+	if err != nil {
+		return nil, nil, err
+	}
+	fw, err := fsnotify.NewWatcher()
+	if err != nil {
+		return nil, nil, err
+	}
+	// The directory, not the file: a watch on the file itself follows the
+	// inode, which an editor's rename or a ConfigMap's symlink swap leaves
+	// behind.
+	dir := filepath.Dir(abs)
+	if err := fw.Add(dir); err != nil {
+		fw.Close()
+		return nil, nil, fmt.Errorf("watching %s: %w", dir, err)
+	}
+	t := &targets{file: abs, dir: dir}
+	t.follow(fw, w.logger())
+	return fw, t, nil
 }
 
 // targets are the places whose changes may change the file: its own

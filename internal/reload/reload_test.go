@@ -551,12 +551,19 @@ func TestReloadWithoutApply(t *testing.T) {
 	}
 }
 
+// Without a watch, Run still reloads on signals.
 func TestRunWithoutDirectory(t *testing.T) {
 	t.Parallel()
-	w := &Watcher{Path: filepath.Join(t.TempDir(), "missing", "config.yaml"), Apply: func(*mapping.RuleSet) {}}
-	if err := w.Run(context.Background()); err == nil {
-		t.Error("Run on a missing directory: got nil error")
+	h := newHarness(t, t.TempDir(), roomsFile("standup"), true)
+	h.w.Path = filepath.Join(h.dir, "missing", "config.yaml")
+	sig := make(chan os.Signal, 1)
+	h.w.Signals = sig
+	h.run(t)
+	if log := h.log.String(); !strings.Contains(log, "config file not watched") || !strings.Contains(log, `"level":"ERROR"`) {
+		t.Errorf("log does not say the file is not watched:\n%s", log)
 	}
+	sig <- syscall.SIGHUP
+	h.wantRefused(t) // the file is not there
 }
 
 func TestResultTime(t *testing.T) {
