@@ -295,7 +295,19 @@ func (e *env) watch(t *testing.T, path string) <-chan bool {
 func (e *env) writeConfig(t *testing.T, path, rooms string) {
 	t.Helper()
 	u, _ := url.Parse(e.url("/"))
-	file := fmt.Sprintf(`server:
+	tmp := path + ".tmp"
+	if err := os.WriteFile(tmp, []byte(configText(u.Host, e.provider, rooms)), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Rename(tmp, path); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// configText is a whole configuration file for a gateway reached at
+// http://host, signing in at p, with these rooms: the file newEnv builds.
+func configText(host string, p *oidctest.Provider, rooms string) string {
+	return fmt.Sprintf(`server:
   public_url: "http://%s"
   contact: "the test desk"
 oidc:
@@ -313,12 +325,5 @@ digitalsamba:
   developer_key: %q
   token_ttl: 2m
   roles: [moderator, speaker, attendee]
-rooms:%s`, u.Host, e.provider.Issuer(), e.provider.ClientID(), e.provider.ClientSecret(), testSessionKey, testTeam, roomHost, testDeveloperKey, rooms)
-	tmp := path + ".tmp"
-	if err := os.WriteFile(tmp, []byte(file), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.Rename(tmp, path); err != nil {
-		t.Fatal(err)
-	}
+rooms:%s`, host, p.Issuer(), p.ClientID(), p.ClientSecret(), testSessionKey, testTeam, roomHost, testDeveloperKey, rooms)
 }
