@@ -7,7 +7,7 @@ type Decision struct {
 	Allowed bool   // the person may enter
 	Role    string // the role they enter with, when Allowed
 	Rule    *Rule  // the rule that decided; nil when no rule covers the person (a deny, not an error)
-	Matched string // what of the person matched: one of their groups, their email, or "everyone"; empty when no rule matched
+	Matched string // what of the person matched: their email, "everyone", or the first (in byte order) of their groups that Matcher matches; empty when no rule matched
 	Matcher string // the pattern of the rule that Matched matched, as written, or "everyone"; empty when no rule matched
 	kind    matchKind
 }

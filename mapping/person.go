@@ -66,8 +66,9 @@ func (p *Person) Email() string {
 	return p.email
 }
 
-// group returns a group of the person that g matches, and whether there is
-// one.
+// group returns the first (in byte order) of the person's groups that g
+// matches, and whether there is one. Being the first, it is the same for any
+// set of groups with the same matches, which is what makes Relevant safe.
 //
 // An exact name is a map lookup. A pattern with a literal prefix is a binary
 // search for the first group with that prefix; for eng-* that group is the
@@ -104,6 +105,13 @@ func (p *Person) group(g *glob) (string, bool) {
 			return "", false
 		}
 		if s := p.rev[j].group; matchGlob(g.pat, s) {
+			// The answer is the first match in sorted order, so that it does not
+			// depend on the person's other groups: look for one before s.
+			for ; i < len(p.groups) && p.groups[i] < s; i++ {
+				if matchGlob(g.pat, p.groups[i]) {
+					return p.groups[i], true
+				}
+			}
 			return s, true
 		}
 		j++
