@@ -16,6 +16,8 @@ import (
 	"runtime/pprof"
 	"strings"
 	"sync"
+	"sync/atomic"
+	"syscall"
 	"testing"
 	"time"
 
@@ -87,6 +89,39 @@ type site struct {
 	cookie     string // the Cookie header line of the signed-in person
 	configPath string
 	provider   *oidctest.Provider
+	// gwCheck and bareCheck count the answers of each server.
+	gwCheck, bareCheck *checked
+}
+
+// checked counts the answers of h that send the browser into the room and
+// those that do not. Only the room redirect sets such a Location, so this
+// checks status and target without wrapping the ResponseWriter, which
+// would cost an allocation per request.
+type checked struct {
+	h         http.Handler
+	good, bad atomic.Int64
+	first     atomic.Pointer[string]
+}
+
+func (c *checked) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	c.h.ServeHTTP(w, r)
+	if loc := w.Header().Get("Location"); strings.HasPrefix(loc, wantLocation) {
+		c.good.Add(1)
+		return
+	}
+	if c.bad.Add(1) == 1 {
+		what := fmt.Sprintf("%s %s answered without a room redirect (Location %.100q)", r.Method, r.URL.Path, w.Header().Get("Location"))
+		c.first.Store(&what)
+	}
+}
+
+// take returns and resets the counts.
+func (c *checked) take() (good, bad int64, first string) {
+	good, bad = c.good.Swap(0), c.bad.Swap(0)
+	if f := c.first.Swap(nil); f != nil {
+		first = *f
+	}
+	return good, bad, first
 }
 
 func newSite(t *testing.T) *site {
@@ -119,16 +154,18 @@ func newSite(t *testing.T) *site {
 	if err != nil {
 		t.Fatal(err)
 	}
-	serve(t, ln, s.gw)
+	s.gwCheck = &checked{h: s.gw}
+	serve(t, ln, s.gwCheck)
 
 	bare, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
 	s.bareAddr = bare.Addr().String()
-	serve(t, bare, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	s.bareCheck = &checked{h: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		http.Redirect(w, r, "https://"+roomHost+"/daily-standup?token=x", http.StatusFound)
-	}))
+	})}
+	serve(t, bare, s.bareCheck)
 
 	b := oidctest.NewBrowser(t)
 	b.StopAt = oidctest.StopAtHost(roomHost)
@@ -141,6 +178,7 @@ func newSite(t *testing.T) *site {
 		cookies = append(cookies, c.Name+"="+c.Value)
 	}
 	s.cookie = "Cookie: " + strings.Join(cookies, "; ") + "\r\n"
+	s.gwCheck.take() // the sign-in's own answers
 	t.Logf("signed in; Cookie header of %d bytes", len(s.cookie))
 	return s
 }
@@ -198,6 +236,31 @@ func (s *site) bare(d time.Duration) load {
 	return load{addr: s.bareAddr, path: "/standup", wantLocation: wantLocation, conns: *conns, d: d}
 }
 
+// run runs l with gen and adds what the server saw: every answer that was
+// not a room redirect is a failure, as are requests the server never got.
+func (s *site) run(ctx context.Context, gen generator, l load) (result, error) {
+	c := s.bareCheck
+	if l.addr == s.gwAddr {
+		c = s.gwCheck
+	}
+	c.take()
+	cpu0 := processCPU()
+	r, err := gen.run(ctx, l)
+	r.CPU = processCPU() - cpu0
+	good, bad, first := c.take()
+	r.Failed += bad
+	if r.FirstFailure == "" {
+		r.FirstFailure = first
+	}
+	if err == nil && good < r.Requests {
+		r.Failed += r.Requests - good
+		if r.FirstFailure == "" {
+			r.FirstFailure = fmt.Sprintf("the client counted %d answers, the server made %d room redirects", r.Requests, good)
+		}
+	}
+	return r, err
+}
+
 // pickGenerator honours -gen.
 func pickGenerator(t *testing.T) generator {
 	t.Helper()
@@ -231,7 +294,7 @@ func TestLoad(t *testing.T) {
 
 	// Warm both up: connections, caches, the JIT-less but lazy parts.
 	for _, l := range []load{s.bare(2 * time.Second), s.hot(2 * time.Second)} {
-		if _, err := gen.run(ctx, l); err != nil {
+		if _, err := s.run(ctx, gen, l); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -250,7 +313,7 @@ func TestLoad(t *testing.T) {
 					defer stop()
 				}
 			}
-			r, err := gen.run(ctx, l)
+			r, err := s.run(ctx, gen, l)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -270,6 +333,9 @@ func TestLoad(t *testing.T) {
 	ratio, p99 := h.RPS()/b.RPS(), float64(h.P99)/float64(b.P99)
 	t.Logf("bare handler: %s", b)
 	t.Logf("hot path:     %s", h)
+	if gen.name() == "wrk" {
+		t.Logf("server CPU per request: bare %.1f µs, hot path %.1f µs", b.cpuPerRequest(), h.cpuPerRequest())
+	}
 	t.Logf("hot/bare: throughput %.0f%% (target >= %.0f%%), p99 %.2fx (target <= %.1fx)", 100*ratio, 100*minThroughputRatio, p99, maxP99Ratio)
 	if ratio < minThroughputRatio {
 		t.Errorf("hot path throughput is %.0f%% of the bare handler's; want at least %.0f%%", 100*ratio, 100*minThroughputRatio)
@@ -288,6 +354,7 @@ func summarize(rs []result) result {
 		out.Requests += r.Requests
 		out.Elapsed += r.Elapsed
 		out.Failed += r.Failed
+		out.CPU += r.CPU
 		p50 = append(p50, r.P50)
 		p99 = append(p99, r.P99)
 	}
@@ -356,7 +423,7 @@ func TestSoak(t *testing.T) {
 	var samples []sample
 	var total result
 	for start := time.Now(); time.Since(start) < *soakFor; {
-		r, err := gen.run(ctx, s.hot(chunk))
+		r, err := s.run(ctx, gen, s.hot(chunk))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -394,6 +461,16 @@ func TestSoak(t *testing.T) {
 	if last.heap > first.heap+first.heap/4+2<<20 {
 		t.Errorf("live heap grew from %.1f MB to %.1f MB", float64(first.heap)/(1<<20), float64(last.heap)/(1<<20))
 	}
+}
+
+// processCPU is the CPU time, user and system, this process has used: the
+// gateway's and the bare handler's alone when wrk generates the load.
+func processCPU() time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
 
 func count(ok bool, applied, refused *int) {
