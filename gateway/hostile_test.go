@@ -690,3 +690,39 @@ func forgedLoginCookie(t *testing.T, e *env, state, ret string) *http.Cookie {
 	}
 	return c[0]
 }
+
+// TestLogoutTakesNoReturnFromTheRequest: signing out never sends the
+// browser where a parameter says; the way back from the provider is always
+// public_url's /auth/signed-out.
+func TestLogoutTakesNoReturnFromTheRequest(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	e.provider.SetUser(user("ada", "ada@example.com", "eng-leads"))
+	b := e.browser()
+	e.roomToken(first(e.enter(b, "/standup")), "daily-standup")
+	evil := url.Values{
+		"post_logout_redirect_uri": {"https://evil.example/"},
+		"next":                     {"//evil.example"},
+		"redirect_uri":             {"https://evil.example/"},
+		"return_to":                {"https://evil.example/"},
+	}.Encode()
+	req, _ := http.NewRequest(http.MethodPost, e.url("/auth/logout?"+evil), strings.NewReader(evil))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.Header.Set("Sec-Fetch-Site", "same-origin")
+	resp := b.Do(t, req)
+	if resp.StatusCode >= 300 && resp.StatusCode < 400 {
+		loc := e.checkLocation(t, resp.Header.Get("Location"))
+		if got, want := loc.Query().Get("post_logout_redirect_uri"), e.url("/auth/signed-out"); got != want {
+			t.Errorf("post_logout_redirect_uri = %q; want %q", got, want)
+		}
+		if strings.Contains(loc.String(), "evil") {
+			t.Errorf("logout redirect carries the request's parameters: %s", loc)
+		}
+	} else if resp.StatusCode != http.StatusOK {
+		t.Errorf("logout: status %d; want the signed-out page or the provider", resp.StatusCode)
+	}
+	resp = b.Do(t, mustGet(t, e.url("/auth/signed-out?"+evil)))
+	if resp.StatusCode != http.StatusOK || resp.Header.Get("Location") != "" {
+		t.Errorf("/auth/signed-out with parameters: status %d, Location %q; want the page", resp.StatusCode, resp.Header.Get("Location"))
+	}
+}
