@@ -25,18 +25,14 @@ const (
 // Decide returns the decision of the first rule that covers p; when none
 // does, a denial without a rule. It allocates nothing, whatever the number
 // of rooms, rules or groups.
-func (r *Room) Decide(p *Person) Decision {
-	for i := range r.Rules {
-		if d, ok := r.Rules[i].decide(p); ok {
-			return d
-		}
-	}
-	return Decision{}
-}
+func (r *Room) Decide(p *Person) Decision { return r.run(p) }
 
 // decide returns the rule's decision for p when the rule covers p. A rule
 // covers whoever matches any of its matchers; the first matcher that does,
 // in the order everyone, groups, emails, is the one the decision names.
+//
+// Decide does the same from the room's compiled ops (program.go); this is
+// the plain reading, for Explain.
 func (rule *Rule) decide(p *Person) (Decision, bool) {
 	d := Decision{Allowed: !rule.Deny, Role: rule.Role, Rule: rule}
 	switch {

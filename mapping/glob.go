@@ -33,7 +33,10 @@ type glob struct {
 	pat    string // runs of '*' collapsed to one; same meaning, less backtracking
 	prefix string // literal text before the first metacharacter
 	suffix string // literal text after the last metacharacter
+	middle string // pat without prefix and suffix: it starts and ends with a metacharacter
 	kind   globKind
+
+	prefixKey, suffixKey uint64 // keyOf(prefix), revKeyOf(suffix): where to start searching a person's groups
 }
 
 // compileGlob checks and compiles a group pattern. The error is the message
@@ -50,16 +53,22 @@ func compileGlob(s string) (glob, error) {
 	first := strings.IndexAny(pat, globMeta)
 	if first < 0 {
 		g.kind, g.prefix, g.suffix = globLiteral, pat, pat
-		return g, nil
+		return g.keyed(), nil
 	}
 	last := strings.LastIndexAny(pat, globMeta)
-	g.prefix, g.suffix = pat[:first], pat[last+1:]
+	g.prefix, g.suffix, g.middle = pat[:first], pat[last+1:], pat[first:last+1]
 	if first == last && first == len(pat)-1 && pat[first] == '*' {
 		g.kind = globPrefix
 	} else {
 		g.kind = globGeneral
 	}
-	return g, nil
+	return g.keyed(), nil
+}
+
+// keyed sets the search keys of g's literal ends.
+func (g glob) keyed() glob {
+	g.prefixKey, g.suffixKey = keyOf(g.prefix), revKeyOf(g.suffix)
+	return g
 }
 
 func collapseStars(s string) string {
@@ -84,7 +93,13 @@ func (g *glob) matches(s string) bool {
 	case globPrefix:
 		return strings.HasPrefix(s, g.prefix)
 	}
-	return matchGlob(g.pat, s)
+	// The literal ends decide most names at the cost of two comparisons.
+	// Cutting them off cannot split a character of s: both ends are whole
+	// characters of valid UTF-8, and no decoding joins a byte that starts a
+	// character to the one before it.
+	return len(s) >= len(g.prefix)+len(g.suffix) &&
+		strings.HasPrefix(s, g.prefix) && strings.HasSuffix(s, g.suffix) &&
+		matchGlob(g.middle, s[len(g.prefix):len(s)-len(g.suffix)])
 }
 
 // covers reports whether every name that h matches is also matched by g. It

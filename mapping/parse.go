@@ -41,6 +41,7 @@ func Parse(file string, rooms *yaml.Node, opts Options) (*RuleSet, error) {
 	}
 	for _, room := range rs.rooms {
 		rs.byPath[room.Path] = room
+		room.compile()
 		for i := range room.Rules {
 			for _, g := range room.Rules[i].globs {
 				rs.index.add(g)

@@ -12,15 +12,15 @@ import (
 // only everyone: true covers.
 type Person struct {
 	groups []string            // distinct, non-empty, sorted
+	keys   []uint64            // keyOf each of groups, for searching
 	set    map[string]struct{} // the same groups, for exact names
-	rev    []reversed          // the same groups reversed, sorted, for patterns with a literal suffix
+	rev    []string            // the same groups spelled backwards (byte by byte), sorted, for patterns with a literal suffix
+	revOf  []string            // revOf[i] is the group rev[i] spells
+	rkeys  []uint64            // keyOf each of rev
 	email  string              // as given
 	lower  string              // lower-cased; "" when there is none
 	domain string              // lower-cased text after the last '@'; "" when there is none
 }
-
-// reversed is a group name spelled backwards (byte by byte), next to the name.
-type reversed struct{ rev, group string }
 
 // NewPerson indexes a person's groups and email. Empty group names are
 // dropped, as are repeats; an empty email is no email (it never matches an
@@ -31,6 +31,7 @@ func NewPerson(groups []string, email string) *Person {
 		p.domain = p.lower[i+1:]
 	}
 	p.set = make(map[string]struct{}, len(groups))
+	p.groups = make([]string, 0, len(groups))
 	for _, g := range groups {
 		if g == "" {
 			continue
@@ -42,11 +43,21 @@ func NewPerson(groups []string, email string) *Person {
 		p.groups = append(p.groups, g)
 	}
 	slices.Sort(p.groups)
-	p.rev = make([]reversed, len(p.groups))
+	n := len(p.groups)
+	p.keys = make([]uint64, n)
 	for i, g := range p.groups {
-		p.rev[i] = reversed{rev: reverse(g), group: g}
+		p.keys[i] = keyOf(g)
 	}
-	slices.SortFunc(p.rev, func(a, b reversed) int { return strings.Compare(a.rev, b.rev) })
+	type pair struct{ rev, group string }
+	pairs := make([]pair, n)
+	for i, g := range p.groups {
+		pairs[i] = pair{reverse(g), g}
+	}
+	slices.SortFunc(pairs, func(a, b pair) int { return strings.Compare(a.rev, b.rev) })
+	p.rev, p.revOf, p.rkeys = make([]string, n), make([]string, n), make([]uint64, n)
+	for i, pr := range pairs {
+		p.rev[i], p.revOf[i], p.rkeys[i] = pr.rev, pr.group, keyOf(pr.rev)
+	}
 	return p
 }
 
@@ -85,30 +96,30 @@ func (p *Person) group(g *glob) (string, bool) {
 		_, ok := p.set[g.pat]
 		return g.pat, ok
 	case globPrefix:
-		i := lowerBound(p.groups, g.prefix)
+		i := p.lowerBound(g.prefix, g.prefixKey)
 		if i < len(p.groups) && strings.HasPrefix(p.groups[i], g.prefix) {
 			return p.groups[i], true
 		}
 		return "", false
 	}
-	i := lowerBound(p.groups, g.prefix)
-	j := p.revLowerBound(g.suffix)
+	i := p.lowerBound(g.prefix, g.prefixKey)
+	j := p.revLowerBound(g.suffix, g.suffixKey)
 	for {
 		if i >= len(p.groups) || !strings.HasPrefix(p.groups[i], g.prefix) {
 			return "", false
 		}
-		if s := p.groups[i]; matchGlob(g.pat, s) {
+		if s := p.groups[i]; g.matches(s) {
 			return s, true
 		}
 		i++
-		if j >= len(p.rev) || !hasSuffixReversed(p.rev[j].rev, g.suffix) {
+		if j >= len(p.rev) || !hasSuffixReversed(p.rev[j], g.suffix) {
 			return "", false
 		}
-		if s := p.rev[j].group; matchGlob(g.pat, s) {
+		if s := p.revOf[j]; g.matches(s) {
 			// The answer is the first match in sorted order, so that it does not
 			// depend on the person's other groups: look for one before s.
 			for ; i < len(p.groups) && p.groups[i] < s; i++ {
-				if matchGlob(g.pat, p.groups[i]) {
+				if g.matches(p.groups[i]) {
 					return p.groups[i], true
 				}
 			}
@@ -118,12 +129,72 @@ func (p *Person) group(g *glob) (string, bool) {
 	}
 }
 
-// lowerBound is the index of the first element of sorted that is >= s.
-func lowerBound(sorted []string, s string) int {
-	lo, hi := 0, len(sorted)
+// keyOf is the first 8 bytes of s as a big-endian number, zero-padded. It
+// never decreases as s increases, so a search on keys, cheap integer
+// comparisons in one small array, narrows a search on strings down to the
+// names that share the first 8 bytes with the one sought.
+func keyOf(s string) uint64 {
+	var k uint64
+	for i := range 8 {
+		k <<= 8
+		if i < len(s) {
+			k |= uint64(s[i])
+		}
+	}
+	return k
+}
+
+// revKeyOf is keyOf of s spelled backwards.
+func revKeyOf(s string) uint64 {
+	var k uint64
+	for i := range 8 {
+		k <<= 8
+		if i < len(s) {
+			k |= uint64(s[len(s)-1-i])
+		}
+	}
+	return k
+}
+
+// keyRange returns the part of sorted keys equal to k, as [lo, hi); lo is
+// where k would go when there is none.
+func keyRange(keys []uint64, k uint64) (lo, hi int) {
+	lo, hi = 0, len(keys)
 	for lo < hi {
 		m := int(uint(lo+hi) >> 1)
-		if sorted[m] < s {
+		if keys[m] < k {
+			lo = m + 1
+		} else {
+			hi = m
+		}
+	}
+	hi = lo
+	for hi < len(keys) && keys[hi] == k {
+		hi++
+		if hi-lo == 8 { // a long run: find its end by bisection instead
+			h := len(keys)
+			for hi < h {
+				m := int(uint(hi+h) >> 1)
+				if keys[m] <= k {
+					hi = m + 1
+				} else {
+					h = m
+				}
+			}
+			break
+		}
+	}
+	return lo, hi
+}
+
+// lowerBound is the index of the first group that is >= s; k is keyOf(s).
+// Groups before the run of keys equal to k are smaller than s and groups
+// after it larger, so only the run needs comparing as strings.
+func (p *Person) lowerBound(s string, k uint64) int {
+	lo, hi := keyRange(p.keys, k)
+	for lo < hi {
+		m := int(uint(lo+hi) >> 1)
+		if p.groups[m] < s {
 			lo = m + 1
 		} else {
 			hi = m
@@ -133,12 +204,13 @@ func lowerBound(sorted []string, s string) int {
 }
 
 // revLowerBound is the index of the first reversed group that is >= the
-// reverse of suffix, compared without building that reverse.
-func (p *Person) revLowerBound(suffix string) int {
-	lo, hi := 0, len(p.rev)
+// reverse of suffix, compared without building that reverse; k is
+// revKeyOf(suffix).
+func (p *Person) revLowerBound(suffix string, k uint64) int {
+	lo, hi := keyRange(p.rkeys, k)
 	for lo < hi {
 		m := int(uint(lo+hi) >> 1)
-		if compareReversed(p.rev[m].rev, suffix) < 0 {
+		if compareReversed(p.rev[m], suffix) < 0 {
 			lo = m + 1
 		} else {
 			hi = m

@@ -73,8 +73,11 @@ func TestRelevantKeepsDecisions(t *testing.T) {
 // the first matching group, whatever the other groups are.
 func TestPersonGroupIndex(t *testing.T) {
 	t.Parallel()
-	patterns := []string{"a", "a*", "*", "*a", "a*b", "*b*", "ab?", "?", "??*", "b/*/a", "*/a", "a/*", "é*", "*é", "?é"}
-	letters := []string{"a", "b", "/", "é", "c"}
+	// Names made of "/long-prefix/" share their first 8 bytes, so that the
+	// searches meet long runs of equal keys.
+	patterns := []string{"a", "a*", "*", "*a", "a*b", "*b*", "ab?", "?", "??*", "b/*/a", "*/a", "a/*", "é*", "*é", "?é",
+		"/long-prefix/a*", "/long-prefix/*b", "/long-prefix/?", "/long-prefix//long-prefix/*", "*/long-prefix/b", "/long-prefix/a"}
+	letters := []string{"a", "b", "/", "é", "c", "/long-prefix/", "/long-prefix/"}
 	r := rand.New(rand.NewPCG(3, 4))
 	name := func() string {
 		var b strings.Builder
@@ -85,7 +88,7 @@ func TestPersonGroupIndex(t *testing.T) {
 	}
 	for range 3000 {
 		var groups []string
-		for range r.IntN(12) {
+		for range r.IntN(40) {
 			groups = append(groups, name())
 		}
 		p := NewPerson(groups, "")
@@ -106,6 +109,28 @@ func TestPersonGroupIndex(t *testing.T) {
 				t.Fatalf("pattern %q, groups %q: got %q, %v; want %q, %v", s, p.groups, got, ok, want, wantOK)
 			}
 		}
+	}
+}
+
+func TestKeyRange(t *testing.T) {
+	t.Parallel()
+	keys := []uint64{1, 3, 3, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 7}
+	tests := []struct {
+		k      uint64
+		lo, hi int
+	}{
+		{0, 0, 0}, {1, 0, 1}, {2, 1, 1}, {3, 1, 3}, {4, 3, 3}, {5, 3, 14}, {6, 14, 14}, {7, 14, 15}, {8, 15, 15},
+	}
+	for _, tt := range tests {
+		if lo, hi := keyRange(keys, tt.k); lo != tt.lo || hi != tt.hi {
+			t.Errorf("keyRange(%d): got [%d, %d); want [%d, %d)", tt.k, lo, hi, tt.lo, tt.hi)
+		}
+	}
+	if got, want := keyOf("ab"), uint64('a')<<56|uint64('b')<<48; got != want {
+		t.Errorf("keyOf(ab): got %x; want %x", got, want)
+	}
+	if got, want := revKeyOf("ab"), uint64('b')<<56|uint64('a')<<48; got != want {
+		t.Errorf("revKeyOf(ab): got %x; want %x", got, want)
 	}
 }
 

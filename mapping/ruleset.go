@@ -22,6 +22,8 @@ type Room struct {
 	Title string // shown to people; the path when the file gives none
 	Rules []Rule // tried in order; the first that covers a person decides
 	Pos   Pos    // where the room starts in the file
+
+	ops []op // Rules compiled for Decide
 }
 
 // Rule is one line of a room's policy: whom it covers and what they get.
