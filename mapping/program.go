@@ -19,7 +19,7 @@ const (
 	opEveryone opKind = iota // covers everyone
 	opGroup                  // text is a group name the person must have
 	opPrefix                 // text is a prefix one of the person's groups must have
-	opGlob                   // the rule's globs[which] must match one of the person's groups
+	opGlob                   // the room's globs[glob] must match one of the person's groups
 	opEmail                  // text is the lower-cased address the person must have
 	opDomain                 // text is the lower-cased domain of the person's address
 )
@@ -30,6 +30,7 @@ type op struct {
 	key   uint64 // keyOf(text), for opPrefix
 	rule  int32  // index in Room.Rules
 	which int32  // index in the rule's Groups or Emails
+	glob  int32  // index in Room.globs, for opGlob
 	kind  opKind
 }
 
@@ -49,6 +50,7 @@ func (r *Room) compile() {
 	var arena strings.Builder
 	arena.Grow(size)
 	ops := make([]op, 0, n)
+	var globs []glob
 	add := func(kind opKind, rule, which int, text string) {
 		ops = append(ops, op{kind: kind, rule: int32(rule), which: int32(which), text: text, key: keyOf(text)})
 		arena.WriteString(text)
@@ -66,7 +68,9 @@ func (r *Room) compile() {
 			case globPrefix:
 				add(opPrefix, i, j, g.prefix)
 			default:
-				add(opGlob, i, j, "")
+				add(opGlob, i, j, g.pat)
+				ops[len(ops)-1].glob = int32(len(globs))
+				globs = append(globs, g)
 			}
 		}
 		for j, e := range rule.emails {
@@ -84,8 +88,21 @@ func (r *Room) compile() {
 		l := len(ops[i].text)
 		ops[i].text = all[at : at+l]
 		at += l
+		if ops[i].kind == opGlob {
+			globs[ops[i].glob] = globs[ops[i].glob].within(ops[i].text)
+			ops[i].text = ""
+		}
 	}
-	r.ops = ops
+	r.ops, r.globs = ops, globs
+}
+
+// within returns g with its text taken from pat, an equal string elsewhere
+// in memory.
+func (g glob) within(pat string) glob {
+	first, last := len(g.prefix), len(pat)-len(g.suffix)
+	g.pat, g.prefix, g.suffix, g.middle = pat, pat[:first], pat[last:], pat[first:last]
+	g.text = ""
+	return g
 }
 
 // run returns the decision of the first op that covers p.
@@ -115,7 +132,7 @@ func (r *Room) run(p *Person) Decision {
 			}
 			matched = p.groups[j]
 		case opGlob:
-			g, ok := p.group(&r.Rules[o.rule].globs[o.which])
+			g, ok := p.group(&r.globs[o.glob])
 			if !ok {
 				continue
 			}

@@ -23,7 +23,8 @@ type Room struct {
 	Rules []Rule // tried in order; the first that covers a person decides
 	Pos   Pos    // where the room starts in the file
 
-	ops []op // Rules compiled for Decide
+	ops   []op   // Rules compiled for Decide
+	globs []glob // the general group patterns of ops
 }
 
 // Rule is one line of a room's policy: whom it covers and what they get.
