@@ -30,15 +30,20 @@ func Parse(file string, rooms *yaml.Node, opts Options) (*RuleSet, error) {
 	if rooms != nil && rooms.Kind == yaml.DocumentNode && len(rooms.Content) == 1 {
 		rooms = rooms.Content[0]
 	}
-	rs := &RuleSet{byPath: make(map[string]*Room)}
-	for i, n := range p.r.Items(rooms, "rooms") {
-		if room := p.room(n, yamlnode.Index("rooms", i)); room != nil {
-			rs.rooms = append(rs.rooms, room)
+	rs := &RuleSet{}
+	if !isNull(resolve(rooms)) {
+		items := p.items(rooms, atRooms)
+		rs.rooms = make([]*Room, 0, len(items))
+		for i, n := range items {
+			if room := p.room(n, atRooms.roomAt(i)); room != nil {
+				rs.rooms = append(rs.rooms, room)
+			}
 		}
 	}
 	if err := p.r.Err(); err != nil {
 		return nil, err
 	}
+	rs.byPath = make(map[string]*Room, len(rs.rooms))
 	for _, room := range rs.rooms {
 		rs.byPath[room.Path] = room
 		room.compile()
@@ -62,37 +67,39 @@ type parser struct {
 
 // firstPath is where a room path was first used.
 type firstPath struct {
-	path  string // as written
-	field string // rooms[0]
-	pos   Pos
+	path string // as written
+	room int    // index in rooms
+	pos  Pos
 }
 
 func (p *parser) pos(n *yaml.Node) Pos { return Pos{File: p.file, Line: n.Line} }
 
+var roomKeys = []string{"path", "room", "title", "rules"}
+
 // room reads one room. It returns nil when the node is not a room at all.
-func (p *parser) room(n *yaml.Node, field string) *Room {
+func (p *parser) room(n *yaml.Node, a at) *Room {
 	if isNull(resolve(n)) {
-		p.r.Problemf(n, field, "empty; a room needs path, room and rules")
+		p.problemf(n, a, "empty; a room needs path, room and rules")
 		return nil
 	}
-	if resolve(n).Kind != yaml.MappingNode {
-		p.r.Fields(n, field) // reports what was found instead
+	var f [4]*yaml.Node
+	if !p.fields(n, a, roomKeys, f[:]) {
 		return nil
 	}
-	f := p.r.Fields(n, field, "path", "room", "title", "rules")
+	path, dsRoom, title, rules := f[0], f[1], f[2], f[3]
 	room := &Room{Pos: p.pos(n)}
-	room.Path = p.roomPath(n, f["path"], yamlnode.Join(field, "path"), field)
-	room.Room = p.dsRoom(n, f["room"], yamlnode.Join(field, "room"))
+	room.Path = p.roomPath(n, path, a)
+	room.Room = p.dsRoom(n, dsRoom, a.field("room"))
 	room.Title = room.Path
-	if t, ok := f["title"]; ok {
-		if s, ok := p.text(t, yamlnode.Join(field, "title")); ok {
+	if title != nil {
+		if s, ok := p.text(title, a.field("title")); ok {
 			if s == "" {
-				p.r.Problemf(t, yamlnode.Join(field, "title"), "empty; leave title out to show the path")
+				p.problemf(title, a.field("title"), "empty; leave title out to show the path")
 			}
 			room.Title = s
 		}
 	}
-	room.Rules = p.rules(n, f["rules"], yamlnode.Join(field, "rules"))
+	room.Rules = p.rules(n, rules, a)
 	return room
 }
 
@@ -100,25 +107,26 @@ func (p *parser) room(n *yaml.Node, field string) *Room {
 // mistaken for . or .., a file name or a query.
 var validPath = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$`)
 
-func (p *parser) roomPath(room, n *yaml.Node, field, roomField string) string {
+func (p *parser) roomPath(room, n *yaml.Node, roomAt at) string {
+	a := roomAt.field("path")
 	if n == nil {
-		p.r.Problemf(room, field, "missing; every room needs one, such as path: standup (the room is then at /standup)")
+		p.problemf(room, a, "missing; every room needs one, such as path: standup (the room is then at /standup)")
 		return ""
 	}
-	s, ok := p.text(n, field)
+	s, ok := p.text(n, a)
 	switch {
 	case !ok:
 		return ""
 	case s == "":
-		p.r.Problemf(n, field, "empty; every room needs one, such as path: standup (the room is then at /standup)")
+		p.problemf(n, a, "empty; every room needs one, such as path: standup (the room is then at /standup)")
 		return ""
 	case !validPath.MatchString(s):
-		p.r.Problemf(n, field, "%q is not a valid path: use 1 to 64 letters, digits, '.', '_' or '-', starting with a letter or digit", s)
+		p.problemf(n, a, "%q is not a valid path: use 1 to 64 letters, digits, '.', '_' or '-', starting with a letter or digit", s)
 		return s
 	}
 	for _, r := range p.reserved {
 		if strings.EqualFold(s, r) {
-			p.r.Problemf(n, field, "%q is one of roomgate's own routes; choose another path (taken: %s)", s, strings.Join(p.reserved, ", "))
+			p.problemf(n, a, "%q is one of roomgate's own routes; choose another path (taken: %s)", s, strings.Join(p.reserved, ", "))
 			return s
 		}
 	}
@@ -126,11 +134,11 @@ func (p *parser) roomPath(room, n *yaml.Node, field, roomField string) string {
 	first, dup := p.paths[key]
 	switch {
 	case !dup:
-		p.paths[key] = firstPath{path: s, field: roomField, pos: p.pos(n)}
+		p.paths[key] = firstPath{path: s, room: roomAt.room, pos: p.pos(n)}
 	case first.path == s:
-		p.r.Problemf(n, field, "%q is already the path of %s (%s); each room needs its own", s, first.field, first.pos)
+		p.problemf(n, a, "%q is already the path of %s (%s); each room needs its own", s, atRooms.roomAt(first.room), first.pos)
 	default:
-		p.r.Problemf(n, field, "%q differs from %q, the path of %s (%s), only in letter case; people type links by hand, so paths must differ in more than case", s, first.path, first.field, first.pos)
+		p.problemf(n, a, "%q differs from %q, the path of %s (%s), only in letter case; people type links by hand, so paths must differ in more than case", s, first.path, atRooms.roomAt(first.room), first.pos)
 	}
 	return s
 }
@@ -140,89 +148,45 @@ func (p *parser) roomPath(room, n *yaml.Node, field, roomField string) string {
 // into the room URL as it is.
 var validRoom = regexp.MustCompile(`^[A-Za-z0-9._~-]+$`)
 
-func (p *parser) dsRoom(room, n *yaml.Node, field string) string {
+func (p *parser) dsRoom(room, n *yaml.Node, a at) string {
 	const want = "every room needs the Digital Samba room it opens, by friendly URL or UUID, such as room: daily-standup"
 	if n == nil {
-		p.r.Problemf(room, field, "missing; %s", want)
+		p.problemf(room, a, "missing; %s", want)
 		return ""
 	}
-	s, ok := p.text(n, field)
+	s, ok := p.text(n, a)
 	switch {
 	case !ok:
 	case s == "":
-		p.r.Problemf(n, field, "empty; %s", want)
+		p.problemf(n, a, "empty; %s", want)
 	case !validRoom.MatchString(s) || s == "." || s == "..":
-		p.r.Problemf(n, field, "%q cannot be a Digital Samba room: give its friendly URL or UUID (letters, digits, '-', '_', '.' and '~' only)", s)
+		p.problemf(n, a, "%q cannot be a Digital Samba room: give its friendly URL or UUID (letters, digits, '-', '_', '.' and '~' only)", s)
 	}
 	return s
 }
 
 // rules reads a room's rules and reports those that can never fire.
-func (p *parser) rules(room, n *yaml.Node, field string) []Rule {
+func (p *parser) rules(room, n *yaml.Node, roomAt at) []Rule {
 	const want = "a room needs at least one rule, such as - groups: [engineering] with role: attendee"
+	a := roomAt.field("rules")
 	if n == nil {
-		p.r.Problemf(room, field, "missing; %s", want)
+		p.problemf(room, a, "missing; %s", want)
 		return nil
 	}
-	items := p.r.Items(n, field)
+	items := p.items(n, a)
 	if len(items) == 0 {
 		if r := resolve(n); isNull(r) || r.Kind == yaml.SequenceNode {
-			p.r.Problemf(n, field, "empty; %s", want)
+			p.problemf(n, a, "empty; %s", want)
 		}
 		return nil
 	}
 	rules := make([]Rule, len(items))
 	checkable := make([]bool, len(items))
-	for i, item := range items {
-		rules[i], checkable[i] = p.rule(item, yamlnode.Index(field, i), i)
+	for j, item := range items {
+		rules[j], checkable[j] = p.rule(item, roomAt.ruleAt(j), j)
 	}
-	p.shadows(field, rules, checkable)
+	p.shadows(roomAt, rules, checkable)
 	return rules
-}
-
-// text reads a scalar as text; ok is false, with the problem reported, when
-// n is a list or a mapping. A null reads as "".
-func (p *parser) text(n *yaml.Node, field string) (s string, ok bool) {
-	r := resolve(n)
-	if isNull(r) {
-		return "", true
-	}
-	if r.Kind != yaml.ScalarNode {
-		p.r.String(n, field)
-		return "", false
-	}
-	return r.Value, true
-}
-
-// flag reads a switch that only means something when true. ok is false, with
-// the problem reported, for anything but true.
-func (p *parser) flag(n *yaml.Node, field, falseMeans string) (ok bool) {
-	r := resolve(n)
-	if isNull(r) {
-		p.r.Problemf(n, field, "no value; write true or leave it out")
-		return false
-	}
-	var b bool
-	if r.Kind != yaml.ScalarNode || r.Decode(&b) != nil {
-		p.r.Bool(n, field) // reports what was found instead
-		return false
-	}
-	if !b {
-		p.r.Problemf(n, field, "false means nothing here: %s", falseMeans)
-	}
-	return b
-}
-
-// resolve follows an alias to the node it names.
-func resolve(n *yaml.Node) *yaml.Node {
-	for n != nil && n.Kind == yaml.AliasNode {
-		n = n.Alias
-	}
-	return n
-}
-
-func isNull(n *yaml.Node) bool {
-	return n == nil || (n.Kind == yaml.ScalarNode && n.Tag == "!!null")
 }
 
 // known formats a list of names for a message.

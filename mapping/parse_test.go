@@ -118,6 +118,15 @@ func TestParseProblems(t *testing.T) {
 			},
 		},
 		{
+			name: "repeated and odd keys",
+			src:  "rooms:\n  - path: a\n    path: b\n    room: a\n    [x]: 1\n    rules:\n      - {everyone: true, role: attendee, role: speaker}\n",
+			want: []string{
+				`config.yaml:3: rooms[0].path: repeated field; each key may appear once`,
+				`config.yaml:5: rooms[0]: keys must be plain names, found a list`,
+				`config.yaml:7: rooms[0].rules[0].role: repeated field; each key may appear once`,
+			},
+		},
+		{
 			name: "bad paths, reserved paths, duplicates",
 			src: `rooms:
   - {path: standup, room: a, rules: [{everyone: true, role: attendee}]}

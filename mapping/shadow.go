@@ -17,7 +17,7 @@ import "github.com/roomgate/roomgate/internal/yamlnode"
 //
 // The cost is quadratic in the rules of one room and independent of the
 // number of rooms.
-func (p *parser) shadows(field string, rules []Rule, checkable []bool) {
+func (p *parser) shadows(roomAt at, rules []Rule, checkable []bool) {
 	for j := range rules {
 		if !checkable[j] {
 			continue
@@ -30,7 +30,7 @@ func (p *parser) shadows(field string, rules []Rule, checkable []bool) {
 			if rules[i].Everyone {
 				msg = "can never fire: " + rules[i].String() + " has everyone: true and decides for every person first"
 			}
-			p.r.Add(yamlnode.Problem{File: p.file, Line: rules[j].Pos.Line, Path: yamlnode.Index(field, j), Msg: msg})
+			p.r.Add(yamlnode.Problem{File: p.file, Line: rules[j].Pos.Line, Path: roomAt.ruleAt(j).String(), Msg: msg})
 			break
 		}
 	}
