@@ -6,7 +6,8 @@
 //   - /demo/idp/: an OpenID provider (package demoidp) whose sign-in page
 //     lists sample people (People) instead of asking for a password;
 //   - /demo/room/: Digital Samba's room entry (package dsroom), which checks
-//     each room token as Digital Samba would and shows who entered.
+//     each room token as Digital Samba would and shows who entered, and,
+//     from the gateway's audit line for the token's jti, which rule decided.
 //
 // The configuration is config.yaml, built in; its secrets are random for
 // each run and never shown.
@@ -117,8 +118,12 @@ func build(base string, logger *slog.Logger) (http.Handler, *gateway.Server, err
 	if err != nil {
 		return nil, nil, fmt.Errorf("demo: %w", err)
 	}
+	// The room page names the rule that let the person in, read from the
+	// gateway's audit line for the token's jti.
+	audit := newDecisions(logger.Handler())
 	room := dsroom.New(cfg.DigitalSamba.TeamID, cfg.DigitalSamba.DeveloperKey, nil)
-	gw, err := gateway.New(cfg, gateway.Deps{Logger: logger})
+	room.Describe = audit.Describe
+	gw, err := gateway.New(cfg, gateway.Deps{Logger: slog.New(audit)})
 	if err != nil {
 		return nil, nil, fmt.Errorf("demo: %w", err)
 	}
@@ -176,6 +181,7 @@ This is the real gateway, the same code as "roomgate serve", with two
 stand-ins inside this process instead of outside services:
   %[2]s   an OpenID provider: pick a sample person, no password
   %[3]s  Digital Samba's room entry: checks the token, shows who came in
+              and which rule let them in
 
 Try %[1]s/standup as Ada (moderator), Ben (attendee), Cleo (no rule
 admits her) or Dan (kept out by an e-mail rule); sign out on the start page

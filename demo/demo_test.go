@@ -2,6 +2,7 @@ package demo
 
 import (
 	"context"
+	"html/template"
 	"io"
 	"net"
 	"net/http"
@@ -232,14 +233,22 @@ func TestRunFlow(t *testing.T) {
 		wantStatus int
 		wantPath   string
 		wantRole   string
+		wantRule   string // the room page's "Decided by" line, as text
 		then       string // a second room, entered without the provider
 		thenRole   string
+		thenRule   string
 	}{
-		{subject: "ada", room: "/standup", wantStatus: 200, wantPath: "/demo/room/daily-standup", wantRole: "moderator", then: "/all-hands", thenRole: "attendee"},
-		{subject: "ben", room: "/standup", wantStatus: 200, wantPath: "/demo/room/daily-standup", wantRole: "attendee"},
-		{subject: "cleo", room: "/standup", wantStatus: 403, wantPath: "/standup", then: "/all-hands", thenRole: "attendee"},
-		{subject: "dan", room: "/standup", wantStatus: 403, wantPath: "/standup", then: "/all-hands", thenRole: "attendee"},
-		{subject: "eve", room: "/all-hands", wantStatus: 200, wantPath: "/demo/room/all-hands", wantRole: "moderator"},
+		{subject: "ada", room: "/standup", wantStatus: 200, wantPath: "/demo/room/daily-standup", wantRole: "moderator",
+			wantRule: decidedBy(t, "standup", 1, `admits group "eng-leads" as moderator`),
+			then:     "/all-hands", thenRole: "attendee", thenRule: decidedBy(t, "all-hands", 1, "admits everyone as attendee")},
+		{subject: "ben", room: "/standup", wantStatus: 200, wantPath: "/demo/room/daily-standup", wantRole: "attendee",
+			wantRule: decidedBy(t, "standup", 2, `admits group "eng-backend" (matches "eng-*") as attendee`)},
+		{subject: "cleo", room: "/standup", wantStatus: 403, wantPath: "/standup",
+			then: "/all-hands", thenRole: "attendee", thenRule: decidedBy(t, "all-hands", 1, "admits everyone as attendee")},
+		{subject: "dan", room: "/standup", wantStatus: 403, wantPath: "/standup",
+			then: "/all-hands", thenRole: "attendee", thenRule: decidedBy(t, "all-hands", 1, "admits everyone as attendee")},
+		{subject: "eve", room: "/all-hands", wantStatus: 200, wantPath: "/demo/room/all-hands", wantRole: "moderator",
+			wantRule: decidedBy(t, "all-hands", 0, `admits group "leadership" as moderator`)},
 	}
 	for _, tt := range tests {
 		t.Run(tt.subject, func(t *testing.T) {
@@ -256,6 +265,9 @@ func TestRunFlow(t *testing.T) {
 				if want := `id="role">` + tt.wantRole + "<"; !strings.Contains(pg.body, want) {
 					t.Errorf("room page lacks %q:\n%s", want, pg.body)
 				}
+				if want := `<p id="decided">` + template.HTMLEscapeString(tt.wantRule) + "</p>"; !strings.Contains(pg.body, want) {
+					t.Errorf("room page lacks %q:\n%s", want, pg.body)
+				}
 			}
 			if tt.then == "" {
 				return
@@ -270,8 +282,26 @@ func TestRunFlow(t *testing.T) {
 			if want := `id="role">` + tt.thenRole + "<"; !strings.Contains(pg.body, want) {
 				t.Errorf("room page lacks %q", want)
 			}
+			if want := `<p id="decided">` + template.HTMLEscapeString(tt.thenRule) + "</p>"; !strings.Contains(pg.body, want) {
+				t.Errorf("room page lacks %q:\n%s", want, pg.body)
+			}
 		})
 	}
+}
+
+// decidedBy is the room page's line for rule i of the room at path: the
+// rule's place is read from config.yaml, what it says is the caller's.
+func decidedBy(t *testing.T, path string, i int, says string) string {
+	t.Helper()
+	cfg, err := parseConfig("http://127.0.0.1:8080")
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, ok := cfg.Rules.Lookup(path)
+	if !ok || i >= len(r.Rules) {
+		t.Fatalf("no rule %d in room %q", i, path)
+	}
+	return "Decided by " + r.Rules[i].String() + ": " + says
 }
 
 // TestRunReady: the gateway discovers the built-in provider by itself.

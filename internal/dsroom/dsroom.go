@@ -70,11 +70,23 @@ type Entry struct {
 	Why string
 	// Status is the HTTP status the stand-in answered with.
 	Status int
+	// Decided is what the Stand's Describe said about the token's jti (in
+	// the demo: the rule that let the person in); empty when Describe is
+	// nil, knows nothing of the jti, or the entry was refused.
+	Decided string
 }
 
 // Stand is an http.Handler serving GET /{room}?token=JWT like a Digital
 // Samba team URL. It records every entry; see Entries.
 type Stand struct {
+	// Describe, when set, is asked about the jti of each token that lets a
+	// person in, and what it returns is shown on the room page. The token
+	// cannot say which rule decided (Digital Samba fixes its claims), so
+	// `roomgate demo` answers from the gateway's audit lines, which carry
+	// the jti. Set it before the Stand serves; it must be safe for
+	// concurrent use.
+	Describe func(jti string) (string, bool)
+
 	teamID string
 	key    []byte
 	now    func() time.Time
@@ -113,6 +125,12 @@ func (s *Stand) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 
 func (s *Stand) serveRoom(w http.ResponseWriter, r *http.Request) {
 	e := s.check(r.PathValue("room"), r.URL.Query().Get("token"))
+	// Only a verified token's jti is worth asking about.
+	if e.Valid && s.Describe != nil && e.Claims.ID != "" {
+		if d, ok := s.Describe(e.Claims.ID); ok {
+			e.Decided = d
+		}
+	}
 	s.mu.Lock()
 	s.entries = append(s.entries, e)
 	s.mu.Unlock()
@@ -198,6 +216,8 @@ var page = template.Must(template.New("room").Funcs(template.FuncMap{
 <p><small>Local stand-in for a Digital Samba room</small></p>
 {{if .Valid}}
 <h1 id="entered">You are in {{.Room}} as {{.Claims.Role}}</h1>
+{{with .Decided}}<p id="decided">{{.}}</p>
+{{end -}}
 <dl>
 <dt>u (name)</dt><dd id="u">{{.Claims.Name}}</dd>
 <dt>ud (user id)</dt><dd id="ud">{{.Claims.UserID}}</dd>

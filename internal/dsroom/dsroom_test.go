@@ -371,3 +371,82 @@ func TestEntriesIsACopy(t *testing.T) {
 		t.Errorf("Room after changing the copy: got %q; want %q", r, "a")
 	}
 }
+
+// TestDescribe: the room page shows what Describe says about a verified
+// token's jti, and nothing for a jti Describe does not know; a refused
+// token's jti is never looked up.
+func TestDescribe(t *testing.T) {
+	t.Parallel()
+	described := map[string]string{
+		"jti-1":   `Decided by rules[1] (config.yaml:14): admits group "eng-<leads>"`,
+		"jti-bad": "never shown",
+	}
+	tests := []struct {
+		name        string
+		claims      jwt.MapClaims
+		signKey     []byte
+		wantStatus  int
+		wantDecided string // "" means no line on the page
+		wantAsked   []string
+	}{
+		{
+			name:        "known jti",
+			claims:      goodClaims("daily-standup"),
+			signKey:     []byte(key),
+			wantStatus:  http.StatusOK,
+			wantDecided: described["jti-1"],
+			wantAsked:   []string{"jti-1"},
+		},
+		{
+			name:       "unknown jti",
+			claims:     with("daily-standup", map[string]any{"jti": "jti-2"}),
+			signKey:    []byte(key),
+			wantStatus: http.StatusOK,
+			wantAsked:  []string{"jti-2"},
+		},
+		{
+			name:       "no jti",
+			claims:     with("daily-standup", map[string]any{"jti": nil}),
+			signKey:    []byte(key),
+			wantStatus: http.StatusOK,
+		},
+		{
+			name:       "refused token",
+			claims:     with("daily-standup", map[string]any{"jti": "jti-bad"}),
+			signKey:    []byte("another-key-0123456789abcdef0123456789"),
+			wantStatus: http.StatusUnauthorized,
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			s := New(team, key, func() time.Time { return now })
+			var asked []string
+			s.Describe = func(jti string) (string, bool) {
+				asked = append(asked, jti)
+				d, ok := described[jti]
+				return d, ok
+			}
+			rec := httptest.NewRecorder()
+			token := sign(t, jwt.SigningMethodHS256, tt.signKey, tt.claims)
+			s.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/daily-standup?token="+token, nil))
+			if rec.Code != tt.wantStatus {
+				t.Fatalf("status: got %d; want %d", rec.Code, tt.wantStatus)
+			}
+			body := rec.Body.String()
+			if tt.wantDecided == "" {
+				if strings.Contains(body, `id="decided"`) {
+					t.Errorf("page: got %q; want no decided line", body)
+				}
+			} else if want := `<p id="decided">` + htmlEscape(tt.wantDecided) + `</p>`; !strings.Contains(body, want) {
+				t.Errorf("page: got %q; want it to contain %q", body, want)
+			}
+			if got := s.Entries()[0].Decided; got != tt.wantDecided {
+				t.Errorf("Entry.Decided: got %q; want %q", got, tt.wantDecided)
+			}
+			if strings.Join(asked, ",") != strings.Join(tt.wantAsked, ",") {
+				t.Errorf("Describe asked about: got %q; want %q", asked, tt.wantAsked)
+			}
+		})
+	}
+}
