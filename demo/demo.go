@@ -108,11 +108,14 @@ func build(base string, logger *slog.Logger) (http.Handler, *gateway.Server, err
 	}
 	public := cfg.Server.PublicURL.String()
 	idp, err := demoidp.New(demoidp.Config{
-		Issuer:                cfg.OIDC.Issuer,
-		ClientID:              cfg.OIDC.ClientID,
-		ClientSecret:          cfg.OIDC.ClientSecret,
-		RedirectURI:           public + "/auth/callback",
-		PostLogoutRedirectURI: public + "/",
+		Issuer:       cfg.OIDC.Issuer,
+		ClientID:     cfg.OIDC.ClientID,
+		ClientSecret: cfg.OIDC.ClientSecret,
+		RedirectURI:  public + "/auth/callback",
+		// Where the gateway asks the provider to send the browser after
+		// ending its session (gateway's signedOutPath); the provider
+		// refuses any other address.
+		PostLogoutRedirectURI: public + "/auth/signed-out",
 		People:                People,
 	})
 	if err != nil {

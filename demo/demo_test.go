@@ -289,6 +289,37 @@ func TestRunFlow(t *testing.T) {
 	}
 }
 
+// TestRunSignOut: the start page's sign-out ends the session here and at
+// the built-in provider, which sends the browser back to the gateway's
+// signed-out page; the next room asks who you are again.
+func TestRunSignOut(t *testing.T) {
+	t.Parallel()
+	d := startDemo(t)
+	v := newVisitor(t)
+	if pg := v.signIn(d.base, "/", "ada"); pg.status != http.StatusOK || pg.path != "/" {
+		t.Fatalf("sign-in to /: got status %d at %s; want 200 at /", pg.status, pg.path)
+	}
+	req, err := http.NewRequest(http.MethodPost, d.base+"/auth/logout", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Origin", d.base)
+	pg := v.do(req)
+	if pg.status != http.StatusOK || pg.path != "/auth/signed-out" {
+		t.Fatalf("sign-out: got status %d at %s; want 200 at /auth/signed-out\nhops: %v\n%s", pg.status, pg.path, v.hops, pg.body)
+	}
+	if !v.sawProvider() {
+		t.Errorf("sign-out did not pass the provider's end-session endpoint: %v", v.hops)
+	}
+	if !strings.Contains(pg.body, "signed out") {
+		t.Errorf("signed-out page: got %q; want it to say so", pg.body)
+	}
+	// signIn fails unless the room sends the browser to the sign-in page.
+	if pg := v.signIn(d.base, "/standup", "dan"); pg.status != http.StatusForbidden {
+		t.Errorf("Dan at /standup: got %d at %s; want 403", pg.status, pg.path)
+	}
+}
+
 // decidedBy is the room page's line for rule i of the room at path: the
 // rule's place is read from config.yaml, what it says is the caller's.
 func decidedBy(t *testing.T, path string, i int, says string) string {
