@@ -59,7 +59,7 @@
 // error, and never a token without a role.
 //
 // With the example above, a member of eng-leads becomes moderator of
-// standup even if their address is at contractor.example (rule 0 comes
+// standup even if their address is at contractor.example (rules[0] comes
 // first); anyone else at contractor.example is kept out; a member of
 // eng-platform or /eng/web, or ceo@example.com, is an attendee; anyone else
 // is not let in. In all-hands every signed-in person is at least an attendee.
