@@ -12,6 +12,8 @@ import (
 
 	"github.com/coreos/go-oidc/v3/oidc"
 	"golang.org/x/oauth2"
+
+	"github.com/roomgate/roomgate/internal/metrics"
 )
 
 // exchangeTimeout bounds the back-channel calls of one callback.
@@ -28,6 +30,7 @@ func (s *Server) serveCallback(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
 	ls := s.logins.take(w, r, q.Get("state"))
 	if ls == nil {
+		s.metrics.SignIn(metrics.SignInStateInvalid)
 		s.fail(w, r, http.StatusBadRequest, pageLoginExpired, errors.New("gateway: callback without a matching login state"))
 		return
 	}
@@ -40,11 +43,13 @@ func (s *Server) serveCallback(w http.ResponseWriter, r *http.Request) {
 	}
 	code := q.Get("code")
 	if code == "" {
+		s.metrics.SignIn(metrics.SignInStateInvalid)
 		s.fail(w, r, http.StatusBadRequest, pageLoginExpired, errors.New("gateway: callback without code"))
 		return
 	}
 	d, err := s.provider.get(r.Context())
 	if err != nil {
+		s.metrics.SignIn(metrics.SignInProviderError)
 		s.providerDown(w, r, err)
 		return
 	}
@@ -53,6 +58,7 @@ func (s *Server) serveCallback(w http.ResponseWriter, r *http.Request) {
 
 	tok, err := d.oauth2.Exchange(ctx, code, oauth2.VerifierOption(ls.Verifier))
 	if err != nil {
+		s.metrics.SignIn(metrics.SignInExchangeFailed)
 		var re *oauth2.RetrieveError
 		if errors.As(err, &re) && re.Response != nil && re.Response.StatusCode < 500 {
 			// The provider refused the code: replayed, expired, or a PKCE
@@ -60,20 +66,24 @@ func (s *Server) serveCallback(w http.ResponseWriter, r *http.Request) {
 			s.fail(w, r, http.StatusBadRequest, pageLoginExpired, fmt.Errorf("gateway: code exchange refused: %w", err))
 			return
 		}
+		s.metrics.ProviderError(metrics.ProviderExchange)
 		s.providerDown(w, r, fmt.Errorf("gateway: code exchange: %w", err))
 		return
 	}
 	raw, _ := tok.Extra("id_token").(string)
 	if raw == "" {
+		s.metrics.SignIn(metrics.SignInTokenInvalid)
 		s.fail(w, r, http.StatusBadGateway, pageProviderDown, errors.New("gateway: token response without id_token"))
 		return
 	}
 	idt, err := d.verifier.Verify(ctx, raw)
 	if err != nil {
+		s.metrics.SignIn(metrics.SignInTokenInvalid)
 		s.fail(w, r, http.StatusBadRequest, pageLoginFailed, fmt.Errorf("gateway: ID token refused: %w", err))
 		return
 	}
 	if subtle.ConstantTimeCompare([]byte(idt.Nonce), []byte(ls.Nonce)) != 1 {
+		s.metrics.SignIn(metrics.SignInTokenInvalid)
 		s.fail(w, r, http.StatusBadRequest, pageLoginFailed, errors.New("gateway: ID token nonce does not match this sign-in"))
 		return
 	}
@@ -82,6 +92,12 @@ func (s *Server) serveCallback(w http.ResponseWriter, r *http.Request) {
 	if err != nil {
 		if ls.Silent {
 			s.sessions.clear(w)
+		}
+		var unavailable *unavailableError
+		if errors.As(err, &unavailable) {
+			s.metrics.SignIn(metrics.SignInProviderError)
+		} else {
+			s.metrics.SignIn(metrics.SignInRefused)
 		}
 		s.identityFailed(w, r, err)
 		return
@@ -95,6 +111,7 @@ func (s *Server) serveCallback(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, http.StatusInternalServerError, pageInternal, err)
 		return
 	}
+	s.metrics.SignIn(metrics.SignInSuccess)
 	s.log.Info("signed in", "request_id", requestID(r), "user_id", id.UserID, "groups_kept", len(id.Groups), "silent", ls.Silent)
 	w.Header().Set("Cache-Control", "no-store")
 	http.Redirect(w, r, ls.Return, http.StatusFound)
@@ -120,12 +137,14 @@ func (s *Server) signInRefused(w http.ResponseWriter, r *http.Request, ls *login
 	if ls.Silent {
 		switch code {
 		case "login_required", "interaction_required", "consent_required", "account_selection_required":
+			// Not a sign-in that ended: the person is asked in the usual way.
 			s.log.Info("silent re-check needs the person; signing in again", "request_id", requestID(r), "answer", code)
 			s.startLogin(w, r, ls.Return)
 			return
 		}
 		s.sessions.clear(w)
 	}
+	s.metrics.SignIn(metrics.SignInProviderError)
 	if code == "access_denied" {
 		s.fail(w, r, http.StatusForbidden, pageLoginDenied, err)
 		return
@@ -174,8 +193,10 @@ func (s *Server) gatherClaims(ctx context.Context, d *discovered, tok *oauth2.To
 	info, err := d.oidc.UserInfo(ctx, oauth2.StaticTokenSource(tok))
 	if err != nil {
 		if idt == nil || !haveGroups {
+			s.metrics.ProviderError(metrics.ProviderUserinfo)
 			return nil, &unavailableError{fmt.Errorf("gateway: userinfo: %w", err)}
 		}
+		s.metrics.ProviderError(metrics.ProviderUserinfo)
 		s.log.Warn("userinfo unavailable; using the ID token alone", "err", err)
 		return claims, nil
 	}

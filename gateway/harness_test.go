@@ -15,6 +15,7 @@ import (
 	"github.com/golang-jwt/jwt/v5"
 
 	"github.com/roomgate/roomgate/config"
+	"github.com/roomgate/roomgate/internal/metrics"
 	"github.com/roomgate/roomgate/internal/oidctest"
 )
 
@@ -100,9 +101,12 @@ type envConfig struct {
 	rooms    string
 	extra    map[string]string // replaces "key: value" lines in the template
 	provider []oidctest.Option
+	metrics  *metrics.Metrics
 }
 
 func withRooms(rooms string) envOption { return func(c *envConfig) { c.rooms = rooms } }
+
+func withMetrics(m *metrics.Metrics) envOption { return func(c *envConfig) { c.metrics = m } }
 
 func withProviderOptions(opts ...oidctest.Option) envOption {
 	return func(c *envConfig) { c.provider = append(c.provider, opts...) }
@@ -150,6 +154,7 @@ rooms:%s`, base, p.Issuer(), p.ClientID(), p.ClientSecret(), testSessionKey, tes
 		Logger:     slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug})),
 		HTTPClient: p.Client(),
 		Now:        clk.Now,
+		Metrics:    ec.metrics,
 	})
 	if err != nil {
 		t.Fatalf("gateway.New: %v", err)

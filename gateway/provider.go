@@ -13,6 +13,7 @@ import (
 	"golang.org/x/oauth2"
 
 	"github.com/roomgate/roomgate/config"
+	"github.com/roomgate/roomgate/internal/metrics"
 )
 
 // retryAfter is how long a failed discovery is remembered before a request
@@ -29,6 +30,7 @@ type provider struct {
 	client   *http.Client
 	log      *slog.Logger
 	now      func() time.Time
+	metrics  *metrics.Metrics // nil records nothing
 
 	found atomic.Pointer[discovered]
 
@@ -77,6 +79,7 @@ func (p *provider) get(ctx context.Context) (*discovered, error) {
 	p.lastTry = p.now()
 	d, err := p.discover(ctx)
 	if err != nil {
+		p.metrics.ProviderError(metrics.ProviderDiscovery)
 		p.lastErr = err
 		return nil, err
 	}

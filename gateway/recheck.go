@@ -12,6 +12,7 @@ import (
 	"github.com/coreos/go-oidc/v3/oidc"
 	"golang.org/x/oauth2"
 
+	"github.com/roomgate/roomgate/internal/metrics"
 	"github.com/roomgate/roomgate/mapping"
 )
 
@@ -120,6 +121,7 @@ func (s *Server) refresh(ctx context.Context, v *groupView, old *identity, rt st
 			}
 			return nil, fmt.Errorf("gateway: refresh refused: %s (HTTP %d)", code, re.Response.StatusCode)
 		}
+		s.metrics.ProviderError(metrics.ProviderRefresh)
 		return nil, &unavailableError{fmt.Errorf("gateway: refresh: %w", err)}
 	}
 	var idt *oidc.IDToken

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"net/http"
 
+	"github.com/roomgate/roomgate/internal/metrics"
 	"github.com/roomgate/roomgate/mapping"
 )
 
@@ -28,6 +29,11 @@ func (s *Server) serveRoom(w http.ResponseWriter, r *http.Request) {
 	}
 	d := room.Decide(mapping.NewPerson(id.Groups, id.Email))
 	if !d.Allowed {
+		reason := metrics.DenialNoRule
+		if d.Rule != nil {
+			reason = metrics.DenialDenyRule
+		}
+		s.metrics.Denial(room.Path, reason)
 		s.audit(r, id, room, d, "")
 		s.fail(w, r, http.StatusForbidden, deniedPage(room, d), nil)
 		return
@@ -37,6 +43,7 @@ func (s *Server) serveRoom(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, http.StatusInternalServerError, pageInternal, err)
 		return
 	}
+	s.metrics.RoomEntry(room.Path, d.Role)
 	s.audit(r, id, room, d, jti)
 	w.Header().Set("Cache-Control", "no-store")
 	// No body: http.Redirect would add a page with the URL, token and all,

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/roomgate/roomgate/config"
+	"github.com/roomgate/roomgate/internal/metrics"
 	"github.com/roomgate/roomgate/mapping"
 )
 
@@ -31,6 +32,10 @@ type Deps struct {
 	HTTPClient *http.Client
 	// Now is the clock; nil means time.Now. Tests move it to expire things.
 	Now func() time.Time
+	// Metrics counts entries, denials, sign-ins and provider errors and
+	// times requests; nil records nothing. /metrics is served from it
+	// unless server.metrics_listen moves it to an address of its own.
+	Metrics *metrics.Metrics
 }
 
 // Server is the gateway. It is an http.Handler; all its routes are in
@@ -45,6 +50,7 @@ type Server struct {
 	logins   *loginStore
 	tokens   *tokenMinter
 	pages    *pages
+	metrics  *metrics.Metrics
 	mux      *http.ServeMux
 	handler  http.Handler
 }
@@ -87,12 +93,14 @@ func New(cfg *config.Config, deps Deps) (*Server, error) {
 		logins:   logins,
 		tokens:   newTokenMinter(cfg.DigitalSamba, deps.Now),
 		pages:    pg,
+		metrics:  deps.Metrics,
 		mux:      http.NewServeMux(),
 	}
+	s.provider.metrics = deps.Metrics
 	s.rules.Store(cfg.Rules)
 	s.warnProvider()
 	s.routes()
-	s.handler = s.withRequestID(s.withRecover(s.withHeaders(s.mux)))
+	s.handler = s.withRequestID(s.withRecover(s.withHeaders(s.metrics.Middleware(s.mux, nil))))
 	return s, nil
 }
 
@@ -106,6 +114,9 @@ func (s *Server) routes() {
 	s.mux.HandleFunc("GET /auth/signed-out", s.serveSignedOut)
 	s.mux.HandleFunc("GET /healthz", s.serveHealthz)
 	s.mux.HandleFunc("GET /readyz", s.serveReadyz)
+	if s.cfg.Server.MetricsListen == "" {
+		s.mux.Handle("GET /metrics", s.metrics.Handler())
+	}
 	s.mux.Handle("GET /static/", staticHandler())
 	s.mux.HandleFunc("/", s.serveNotFound)
 }

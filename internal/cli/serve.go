@@ -7,9 +7,15 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"os"
+	"os/signal"
+	"syscall"
 	"time"
 
+	"github.com/roomgate/roomgate/config"
 	"github.com/roomgate/roomgate/gateway"
+	"github.com/roomgate/roomgate/internal/metrics"
+	"github.com/roomgate/roomgate/internal/reload"
 )
 
 // shutdownGrace bounds how long in-flight requests may take to finish after
@@ -32,7 +38,9 @@ func serve(ctx context.Context, args []string, env Env) int {
 	if !ok {
 		return exitProblem
 	}
-	gw, err := gateway.New(cfg, gateway.Deps{Logger: logger})
+	m := metrics.New()
+	m.ConfigLoaded(time.Now())
+	gw, err := gateway.New(cfg, gateway.Deps{Logger: logger, Metrics: m})
 	if err != nil {
 		fmt.Fprintln(env.Stderr, "roomgate:", err)
 		return exitProblem
@@ -42,6 +50,34 @@ func serve(ctx context.Context, args []string, env Env) int {
 		fmt.Fprintln(env.Stderr, "roomgate:", err)
 		return exitProblem
 	}
+	background, stopBackground := context.WithCancel(ctx)
+	defer stopBackground()
+	if cfg.Server.MetricsListen != "" {
+		mln, err := net.Listen("tcp", cfg.Server.MetricsListen)
+		if err != nil {
+			ln.Close()
+			fmt.Fprintln(env.Stderr, "roomgate: metrics_listen:", err)
+			return exitProblem
+		}
+		logger.Info("metrics served apart", "metrics_listen", mln.Addr().String())
+		go serveMetrics(background, mln, m, logger)
+	}
+	// SIGHUP reloads the rule set (systemctl reload); without Notify it
+	// would end the process.
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	defer signal.Stop(hup)
+	watcher := &reload.Watcher{
+		Path:     *path,
+		Options:  config.Options{LookupEnv: env.LookupEnv, Reserved: gateway.ReservedPaths},
+		Running:  cfg,
+		Apply:    gw.SetRules,
+		Logger:   logger,
+		OnResult: m.Reload,
+		Signals:  hup,
+	}
+	go watcher.Run(background)
+
 	logger.Info("roomgate serving", "version", version(), "listen", ln.Addr().String(), "public_url", cfg.Server.PublicURL.String(), "rooms", len(cfg.Rules.Rooms()))
 	if err := serveUntilDone(ctx, ln, gw, logger); err != nil {
 		logger.Error("serving failed", "err", err)
@@ -76,6 +112,21 @@ func serveUntilDone(ctx context.Context, ln net.Listener, gw *gateway.Server, lo
 		return err
 	}
 	return nil
+}
+
+// serveMetrics serves /metrics on ln, apart from the gateway, until ctx
+// ends. A scrape cut short by shutdown costs nothing, so it is not waited for.
+func serveMetrics(ctx context.Context, ln net.Listener, m *metrics.Metrics, logger *slog.Logger) {
+	mux := http.NewServeMux()
+	mux.Handle("GET /metrics", m.Handler())
+	srv := newHTTPServer(mux, logger)
+	go func() {
+		<-ctx.Done()
+		srv.Close()
+	}()
+	if err := srv.Serve(ln); !errors.Is(err, http.ErrServerClosed) {
+		logger.Error("metrics server failed", "err", err)
+	}
 }
 
 // newHTTPServer sets the timeouts and limits a server facing a company

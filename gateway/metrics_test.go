@@ -1,0 +1,90 @@
+package gateway
+
+import (
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+
+	"github.com/roomgate/roomgate/internal/metrics"
+)
+
+// scrape returns the gateway's /metrics page.
+func scrape(t *testing.T, e *env) string {
+	t.Helper()
+	rec := httptest.NewRecorder()
+	e.gw.ServeHTTP(rec, httptest.NewRequest("GET", "/metrics", nil))
+	if rec.Code != http.StatusOK {
+		t.Fatalf("GET /metrics: got %d; want 200", rec.Code)
+	}
+	return rec.Body.String()
+}
+
+func TestMetricsCountDecisionsAndSignIns(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, withMetrics(metrics.New()))
+	people := []struct {
+		name, email string
+		groups      []string
+		want        int
+	}{
+		{"ada", "ada@example.com", []string{"engineering"}, http.StatusFound},
+		{"bob", "bob@contractor.example", nil, http.StatusForbidden},
+		{"cy", "cy@example.com", []string{"marketing"}, http.StatusForbidden},
+	}
+	for _, p := range people {
+		e.provider.SetUser(user(p.name, p.email, p.groups...))
+		resp, _ := e.enter(e.browser(), "/standup")
+		if resp.StatusCode != p.want {
+			t.Fatalf("%s entering /standup: got %d; want %d", p.name, resp.StatusCode, p.want)
+		}
+	}
+	resp, err := e.srv.Client().Get(e.url("/auth/callback?state=forged&code=x"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+
+	body := scrape(t, e)
+	for _, want := range []string{
+		`roomgate_room_entries_total{role="attendee",room="standup"} 1`,
+		`roomgate_room_denials_total{reason="deny_rule",room="standup"} 1`,
+		`roomgate_room_denials_total{reason="no_rule",room="standup"} 1`,
+		`roomgate_sign_ins_total{result="success"} 3`,
+		`roomgate_sign_ins_total{result="state_invalid"} 1`,
+		`roomgate_provider_errors_total{op="discovery"} 0`,
+		`roomgate_http_request_duration_seconds_count{code="302",route="GET /{path}"}`,
+		`roomgate_http_request_duration_seconds_count{code="403",route="GET /{path}"} 2`,
+		`roomgate_http_request_duration_seconds_count{code="400",route="GET /auth/callback"} 1`,
+	} {
+		if !strings.Contains(body, want) {
+			t.Errorf("/metrics lacks %s", want)
+		}
+	}
+	if strings.Contains(body, "forged") {
+		t.Error("a request's query became a label")
+	}
+}
+
+func TestMetricsCountProviderErrors(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, withMetrics(metrics.New()))
+	e.provider.SetUnreachable(true)
+	resp, _ := e.enter(e.browser(), "/standup")
+	if resp.StatusCode < 500 {
+		t.Fatalf("entering with the provider unreachable: got %d; want the provider-down page", resp.StatusCode)
+	}
+	if body := scrape(t, e); !strings.Contains(body, `roomgate_provider_errors_total{op="discovery"} 1`) {
+		t.Errorf("/metrics does not count the failed discovery:\n%s", body)
+	}
+}
+
+func TestNoMetricsWhenNoneGiven(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	rec := httptest.NewRecorder()
+	e.gw.ServeHTTP(rec, httptest.NewRequest("GET", "/metrics", nil))
+	if rec.Code != http.StatusNotFound {
+		t.Errorf("GET /metrics without Deps.Metrics: got %d; want 404", rec.Code)
+	}
+}
