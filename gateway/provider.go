@@ -125,7 +125,7 @@ func (p *provider) ready() bool { return p.found.Load() != nil }
 // run discovers the provider in the background until it succeeds or ctx
 // ends, backing off up to a minute between tries.
 func (p *provider) run(ctx context.Context) {
-	wait := time.Second
+	wait := retryAfter // get refuses to retry sooner anyway
 	for {
 		_, err := p.get(ctx)
 		if err == nil {
