@@ -46,7 +46,9 @@ const (
 
 // shutdownGrace bounds how long requests in flight may take to finish once
 // ctx ends.
-const shutdownGrace = 5 * time.Second
+// It is above net/http's 5 s: Shutdown counts a connection that has sent
+// nothing yet as busy until it is 5 s old, and a loaded machine can leave one.
+const shutdownGrace = 10 * time.Second
 
 // Run serves the demo on listen (host:port; port 0 picks a free one) until
 // ctx ends, then shuts down gracefully. It writes what to open, and why, to

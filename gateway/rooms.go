@@ -2,6 +2,7 @@ package gateway
 
 import (
 	"fmt"
+	"log/slog"
 	"net/http"
 
 	"github.com/roomgate/roomgate/internal/metrics"
@@ -93,19 +94,21 @@ func (s *Server) audit(r *http.Request, id *identity, room *mapping.Room, d mapp
 	if d.Rule != nil {
 		rule = d.Rule.Pos.String()
 	}
-	s.log.Info("decision",
-		"audit", true,
-		"request_id", requestID(r),
-		"client_ip", s.clientIP(r),
-		"user_id", id.UserID,
-		"email", id.Email,
-		"room_path", room.Path,
-		"room", room.Room,
-		"outcome", outcome,
-		"role", d.Role,
-		"rule", rule,
-		"reason", d.Reason(),
-		"jti", jti,
+	// LogAttrs: typed attributes spare the hot path the boxing of key/value
+	// pairs.
+	s.log.LogAttrs(r.Context(), slog.LevelInfo, "decision",
+		slog.Bool("audit", true),
+		slog.String("request_id", requestID(r)),
+		slog.String("client_ip", s.clientIP(r)),
+		slog.String("user_id", id.UserID),
+		slog.String("email", id.Email),
+		slog.String("room_path", room.Path),
+		slog.String("room", room.Room),
+		slog.String("outcome", outcome),
+		slog.String("role", d.Role),
+		slog.String("rule", rule),
+		slog.String("reason", d.Reason()),
+		slog.String("jti", jti),
 	)
 }
 

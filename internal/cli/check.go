@@ -1,6 +1,10 @@
 package cli
 
-import "fmt"
+import (
+	"fmt"
+
+	"github.com/roomgate/roomgate/gateway"
+)
 
 // check validates the configuration file and prints every problem.
 func check(args []string, env Env) int {
@@ -18,5 +22,8 @@ func check(args []string, env Env) int {
 		rules += len(r.Rules)
 	}
 	fmt.Fprintf(env.Stdout, "%s: valid (%d rooms, %d rules)\n", *path, len(cfg.Rules.Rooms()), rules)
+	for _, w := range gateway.ProviderWarnings(cfg) {
+		fmt.Fprintln(env.Stdout, "warning:", w)
+	}
 	return exitOK
 }

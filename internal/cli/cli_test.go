@@ -61,6 +61,7 @@ func run(t *testing.T, args ...string) (code int, stdout, stderr string) {
 func TestCommands(t *testing.T) {
 	t.Parallel()
 	good := writeConfig(t, testConfig)
+	google := writeConfig(t, strings.Replace(testConfig, "https://login.example.com", "https://accounts.google.com", 1))
 	bad := writeConfig(t, strings.Replace(strings.Replace(testConfig, "role: moderator", "role: moderater", 1), "deny: true", "deny: true\n        colour: red", 1))
 	tests := []struct {
 		name       string
@@ -75,6 +76,7 @@ func TestCommands(t *testing.T) {
 			bad + `:21: rooms[0].rules[1].colour: unknown field`,
 			"2 problems",
 		}},
+		{"check warns of a Google issuer with group rules", []string{"check", "-config", google}, 0, []string{"valid", "warning: oidc.issuer is Google"}, nil},
 		{"check missing file", []string{"check", "-config", "/nonexistent/config.yaml"}, 1, nil, []string{"no such file"}},
 		{"explain allowed", []string{"explain", "-config", good, "-room", "standup", "-groups", "eng-platform,x"}, 0,
 			[]string{"allowed as attendee", ":21"}, nil},
