@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"reflect"
 	"slices"
 	"strings"
 	"testing"
@@ -353,6 +354,49 @@ func TestCookiePrefixes(t *testing.T) {
 			t.Errorf("cookie %s for path / lacks __Host-", c.Name)
 		case c.Path != "/" && !strings.HasPrefix(c.Name, "__Secure-"):
 			t.Errorf("cookie %s for path %s: got prefix %q; want __Secure- (browsers drop __Host- there)", c.Name, c.Path, c.Name[:min(len(c.Name), 9)])
+		}
+	}
+}
+
+// TestIdentitySerializerKeepsEveryField fills every field of identity that
+// the cookie carries with its own value, so a field added to identity but
+// not to the binary layout fails here instead of vanishing from sessions.
+func TestIdentitySerializerKeepsEveryField(t *testing.T) {
+	t.Parallel()
+	var want identity
+	v := reflect.ValueOf(&want).Elem()
+	for i := 0; i < v.NumField(); i++ {
+		f := v.Field(i)
+		name := v.Type().Field(i).Name
+		if name == "Groups" { // carried as Names and Patterns
+			continue
+		}
+		switch f.Kind() {
+		case reflect.String:
+			f.SetString("value of " + name + " ü\x00\"")
+		case reflect.Int64:
+			f.SetInt(int64(-1000 - i))
+		case reflect.Slice:
+			f.Set(reflect.ValueOf([]string{name + "-1", "", name + "-3"}))
+		default:
+			t.Fatalf("identity.%s has kind %s, which this test does not know", name, f.Kind())
+		}
+	}
+	b, err := identitySerializer{}.Serialize(map[any]any{identityKey: &want})
+	if err != nil {
+		t.Fatal(err)
+	}
+	values := map[any]any{}
+	if err := (identitySerializer{}).Deserialize(b, &values); err != nil {
+		t.Fatal(err)
+	}
+	got := values[identityKey].(*identity)
+	if !reflect.DeepEqual(*got, want) {
+		t.Errorf("round trip:\ngot  %+v\nwant %+v", *got, want)
+	}
+	for n := 0; n < len(b); n++ {
+		if err := (identitySerializer{}).Deserialize(b[:n], &map[any]any{}); err == nil {
+			t.Errorf("a session cut to %d of %d bytes decoded", n, len(b))
 		}
 	}
 }
