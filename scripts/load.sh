@@ -18,6 +18,10 @@ set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 export PATH="/usr/local/go/bin:$PATH"
 
+# The gateway runs in this test process, so give it the GOGC that
+# `roomgate serve` sets for itself (internal/cli: gcPercent).
+export GOGC="${GOGC:-400}"
+
 gen="${GEN:-wrk}"
 if [[ "$gen" == wrk ]] && ! command -v wrk >/dev/null; then
 	echo "load: installing wrk with apt-get" >&2
