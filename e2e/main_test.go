@@ -39,6 +39,13 @@ type suite struct {
 
 	gatewayURL string // roomgate's public_url
 	gatewayLog string
+	roomgate   string // path of the roomgate binary
+
+	// refreshURL is the public_url of the second roomgate instance that
+	// TestRecheckRefreshes starts; Dex knows its callback. refreshPort
+	// holds its port until then, so that nothing else takes it.
+	refreshURL  string
+	refreshPort net.Listener
 
 	room      *dsroom.Stand
 	roomURL   string // the stand-in's origin, digitalsamba.url
@@ -122,9 +129,9 @@ func startSuite(started func(*process)) (*suite, error) {
 	if err != nil {
 		return nil, err
 	}
-	roomgate := filepath.Join(s.out, "bin", "roomgate")
+	s.roomgate = filepath.Join(s.out, "bin", "roomgate")
 	t0 := time.Now()
-	build := exec.Command("go", "build", "-race", "-o", roomgate, ".")
+	build := exec.Command("go", "build", "-race", "-o", s.roomgate, ".")
 	build.Dir = repo
 	if b, err := build.CombinedOutput(); err != nil {
 		return nil, fmt.Errorf("e2e: go build roomgate: %w\n%s", err, b)
@@ -139,6 +146,10 @@ func startSuite(started func(*process)) (*suite, error) {
 	if err != nil {
 		return nil, err
 	}
+	if s.refreshPort, err = net.Listen("tcp", "127.0.0.1:0"); err != nil {
+		return nil, err
+	}
+	s.refreshURL = "http://" + s.refreshPort.Addr().String()
 	s.dexURL = "http://" + hostPort(dexPort)
 	s.issuer = s.dexURL + "/dex"
 	s.gatewayURL = "http://" + hostPort(gwPort)
@@ -153,7 +164,8 @@ func startSuite(started func(*process)) (*suite, error) {
 
 	// Dex.
 	dexConf := filepath.Join(s.out, "dex.yaml")
-	conf := dexConfig(s.issuer, hostPort(dexPort), s.dexClientSecret, s.gatewayURL+"/auth/callback", s.probeCallback)
+	callbacks := []string{s.gatewayURL + "/auth/callback", s.refreshURL + "/auth/callback"}
+	conf := dexConfig(s.issuer, hostPort(dexPort), s.dexClientSecret, callbacks, s.probeCallback)
 	if err := os.WriteFile(dexConf, []byte(conf), 0o600); err != nil {
 		return nil, err
 	}
@@ -180,15 +192,11 @@ func startSuite(started func(*process)) (*suite, error) {
 
 	// roomgate.
 	gwConf := filepath.Join(s.out, "roomgate.yaml")
-	if err := os.WriteFile(gwConf, []byte(gatewayConfig(hostPort(gwPort), s.gatewayURL, s.issuer, s.roomURL)), 0o600); err != nil {
+	if err := os.WriteFile(gwConf, []byte(gatewayConfig(hostPort(gwPort), s.gatewayURL, s.issuer, s.roomURL, "10m")), 0o600); err != nil {
 		return nil, err
 	}
-	var gwEnv []string
-	for k, v := range s.secrets {
-		gwEnv = append(gwEnv, k+"="+v)
-	}
 	s.gatewayLog = filepath.Join(s.out, "roomgate.log")
-	gw, err := startProcess("roomgate", s.gatewayLog, gwEnv, roomgate, "serve", "-config", gwConf)
+	gw, err := startProcess("roomgate", s.gatewayLog, s.gatewayEnv(), s.roomgate, "serve", "-config", gwConf)
 	if err != nil {
 		return nil, err
 	}
@@ -197,6 +205,16 @@ func startSuite(started func(*process)) (*suite, error) {
 		return nil, err
 	}
 	return s, nil
+}
+
+// gatewayEnv is the environment that roomgate's configuration reads its
+// secrets from.
+func (s *suite) gatewayEnv() []string {
+	var e []string
+	for k, v := range s.secrets {
+		e = append(e, k+"="+v)
+	}
+	return e
 }
 
 // dependencies returns the Dex binary and sets s.chromium. Unless both

@@ -89,10 +89,15 @@ func (p person) key() string { return strings.SplitN(p.email, "@", 2)[0] }
 func (p person) userID() string { return "e2e-" + p.key() }
 
 // dexConfig is a Dex configuration: in-memory storage, the password
-// database with the suite's people, the client roomgate and a second client,
-// probe, which TestDexUsersCarryGroups uses to look at Dex's ID tokens
-// without roomgate.
-func dexConfig(issuer, listen, clientSecret, callback, probeCallback string) string {
+// database with the suite's people, the client roomgate with the callbacks
+// of every roomgate instance the suite runs, and a second client, probe,
+// which TestDexUsersCarryGroups uses to look at Dex's ID tokens without
+// roomgate.
+func dexConfig(issuer, listen, clientSecret string, callbacks []string, probeCallback string) string {
+	quoted := make([]string, len(callbacks))
+	for i, c := range callbacks {
+		quoted[i] = fmt.Sprintf("%q", c)
+	}
 	var b strings.Builder
 	fmt.Fprintf(&b, `issuer: %q
 storage:
@@ -109,13 +114,13 @@ staticClients:
   - id: roomgate
     name: roomgate
     secret: %q
-    redirectURIs: [%q]
+    redirectURIs: [%s]
   - id: probe
     name: probe
     secret: %q
     redirectURIs: [%q]
 staticPasswords:
-`, issuer, listen, clientSecret, callback, clientSecret, probeCallback)
+`, issuer, listen, clientSecret, strings.Join(quoted, ", "), clientSecret, probeCallback)
 	for _, p := range people {
 		fmt.Fprintf(&b, "  - email: %q\n    hash: %q\n    username: %q\n    name: %q\n    userID: %q\n    emailVerified: true\n    groups: [",
 			p.email, passwordHash, p.key(), p.name, p.userID())
@@ -130,9 +135,12 @@ staticPasswords:
 	return b.String()
 }
 
-// gatewayConfig is roomgate's configuration, as DESIGN.md describes it. The
-// secrets come from the environment (${VAR}); see gatewayEnv.
-func gatewayConfig(listen, publicURL, issuer, roomURL string) string {
+// gatewayConfig is roomgate's configuration, as DESIGN.md describes it,
+// with session.recheck set to recheck. The secrets come from the
+// environment (${VAR}); see suite.gatewayEnv. offline_access makes Dex
+// issue a refresh token, so that re-checks refresh instead of signing in
+// again (Dex has no prompt=none).
+func gatewayConfig(listen, publicURL, issuer, roomURL, recheck string) string {
 	return fmt.Sprintf(`server:
   listen: %q
   public_url: %q
@@ -142,7 +150,7 @@ oidc:
   issuer: %q
   client_id: roomgate
   client_secret: "${OIDC_CLIENT_SECRET}"
-  scopes: [openid, profile, email, groups]
+  scopes: [openid, profile, email, groups, offline_access]
   claims:
     groups: groups
     name: name
@@ -152,7 +160,7 @@ oidc:
 session:
   secret: "${SESSION_SECRET}"
   lifetime: 8h
-  recheck: 10m
+  recheck: %s
 
 digitalsamba:
   team_id: %q
@@ -180,7 +188,7 @@ rooms:
         role: moderator
       - everyone: true
         role: attendee
-`, listen, publicURL, issuer, teamID, roomURL,
+`, listen, publicURL, issuer, recheck, teamID, roomURL,
 		standupPath, standupRoom, standupTitle,
 		allHandsPath, allHandsRoom, allHandsTitle)
 }
