@@ -2,7 +2,6 @@ package gateway
 
 import (
 	"bytes"
-	"fmt"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
@@ -126,25 +125,7 @@ func newEnv(t *testing.T, opts ...envOption) *env {
 	base := "http://" + srv.Listener.Addr().String()
 	p.SetRedirectURI(base + "/auth/callback")
 
-	file := fmt.Sprintf(`server:
-  public_url: %q
-  contact: "the test desk"
-oidc:
-  issuer: %q
-  client_id: %q
-  client_secret: %q
-  scopes: [openid, profile, email, groups]
-session:
-  secret: %q
-  lifetime: 8h
-  recheck: 10m
-digitalsamba:
-  team_id: %q
-  url: "https://%s"
-  developer_key: %q
-  token_ttl: 2m
-  roles: [moderator, speaker, attendee]
-rooms:%s`, base, p.Issuer(), p.ClientID(), p.ClientSecret(), testSessionKey, testTeam, roomHost, testDeveloperKey, ec.rooms)
+	file := configText(srv.Listener.Addr().String(), p, ec.rooms)
 	cfg, err := config.Parse("config.yaml", []byte(file), config.Options{Reserved: ReservedPaths})
 	if err != nil {
 		t.Fatalf("config: %v", err)
