@@ -155,7 +155,7 @@ func parseConfig(base string) (*config.Config, error) {
 			v, ok := vars[name]
 			return v, ok
 		},
-		Reserved: gateway.ReservedPaths,
+		Reserved: gateway.ReservedPaths(),
 	})
 	if err != nil {
 		// The file is built in, so this is a bug, not a user's mistake.

@@ -33,7 +33,7 @@ func benchGateway(b *testing.B) (*Server, *http.Request) {
 	srv := httptest.NewUnstartedServer(nil)
 	host := srv.Listener.Addr().String()
 	p.SetRedirectURI("http://" + host + "/auth/callback")
-	cfg, err := config.Parse("config.yaml", []byte(configText(host, p, testRooms)), config.Options{Reserved: ReservedPaths})
+	cfg, err := config.Parse("config.yaml", []byte(configText(host, p, testRooms)), config.Options{Reserved: ReservedPaths()})
 	if err != nil {
 		b.Fatal(err)
 	}

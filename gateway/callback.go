@@ -1,7 +1,6 @@
 package gateway
 
 import (
-	"cmp"
 	"context"
 	"crypto/subtle"
 	"errors"
@@ -10,7 +9,6 @@ import (
 	"regexp"
 	"time"
 
-	"github.com/coreos/go-oidc/v3/oidc"
 	"golang.org/x/oauth2"
 
 	"github.com/roomgate/roomgate/internal/metrics"
@@ -99,7 +97,9 @@ func (s *Server) serveCallback(w http.ResponseWriter, r *http.Request) {
 		} else {
 			s.metrics.SignIn(metrics.SignInRefused)
 		}
-		s.identityFailed(w, r, err)
+		s.identityFailed(w, r, err, func() {
+			s.fail(w, r, http.StatusBadRequest, pageLoginFailed, err)
+		})
 		return
 	}
 	if old := s.sessions.load(r); ls.Silent && old != nil && old.Subject == id.Subject {
@@ -150,143 +150,4 @@ func (s *Server) signInRefused(w http.ResponseWriter, r *http.Request, ls *login
 		return
 	}
 	s.fail(w, r, http.StatusBadRequest, pageLoginFailed, err)
-}
-
-// readIdentity reads the person from the verified ID token of a sign-in,
-// asking userinfo for what the ID token lacks (many providers keep groups
-// there), and keeps the groups v says a session needs.
-func (s *Server) readIdentity(ctx context.Context, d *discovered, tok *oauth2.Token, idt *oidc.IDToken, v *groupView) (*identity, error) {
-	claims, err := s.gatherClaims(ctx, d, tok, idt, idt.Subject)
-	if err != nil {
-		return nil, err
-	}
-	return s.identityFrom(ctx, tok, claims, idt.Subject, v, nil)
-}
-
-// gatherClaims returns the claims of idt (nil after a refresh without an ID
-// token) completed from userinfo where the configured claims are missing.
-// Userinfo must be about subject (OIDC Core 5.3.2). When the groups can
-// only come from userinfo and it does not answer, nothing is decided on a
-// guess: the error is an unavailableError.
-func (s *Server) gatherClaims(ctx context.Context, d *discovered, tok *oauth2.Token, idt *oidc.IDToken, subject string) (map[string]any, error) {
-	claims := map[string]any{}
-	if idt != nil {
-		if err := idt.Claims(&claims); err != nil {
-			return nil, fmt.Errorf("gateway: reading ID token claims: %w", err)
-		}
-	}
-	c := s.cfg.OIDC.Claims
-	needInfo := false
-	for _, name := range []string{c.Groups, c.Name, c.Email, c.UserID} {
-		if _, ok := claimValue(claims, name); !ok {
-			needInfo = true
-		}
-	}
-	_, haveGroups := claimValue(claims, c.Groups)
-	haveGroups = haveGroups || overage(claims, c.Groups)
-	if !needInfo || d.oidc.UserInfoEndpoint() == "" {
-		if idt == nil {
-			return nil, errors.New("gateway: refresh answered without an ID token and the provider has no userinfo endpoint")
-		}
-		return claims, nil
-	}
-	info, err := d.oidc.UserInfo(ctx, oauth2.StaticTokenSource(tok))
-	if err != nil {
-		if idt == nil || !haveGroups {
-			s.metrics.ProviderError(metrics.ProviderUserinfo)
-			return nil, &unavailableError{fmt.Errorf("gateway: userinfo: %w", err)}
-		}
-		s.metrics.ProviderError(metrics.ProviderUserinfo)
-		s.log.Warn("userinfo unavailable; using the ID token alone", "err", err)
-		return claims, nil
-	}
-	var extra map[string]any
-	if err := info.Claims(&extra); err != nil {
-		return nil, fmt.Errorf("gateway: reading userinfo: %w", err)
-	}
-	// OIDC Core 5.3.2: userinfo is about the same subject or it is not
-	// used at all.
-	if sub, _ := extra["sub"].(string); sub != subject {
-		return nil, fmt.Errorf("gateway: userinfo subject %q does not match subject %q", sub, subject)
-	}
-	for k, v := range extra {
-		if _, ok := claims[k]; !ok {
-			claims[k] = v
-		}
-	}
-	return claims, nil
-}
-
-// identityFrom builds the session's identity from the person's claims.
-// Groups come from the configured claim, and only from there: absent means
-// none. An Entra ID groups overage is resolved through Microsoft Graph when
-// configured, and is otherwise an overageError. After a refresh, prev is
-// the session's identity, whose user id, name, email and avatar stand in
-// for claims the refreshed answer left out.
-func (s *Server) identityFrom(ctx context.Context, tok *oauth2.Token, claims map[string]any, subject string, v *groupView, prev *identity) (*identity, error) {
-	c := s.cfg.OIDC.Claims
-	now := s.now()
-	id := &identity{
-		Subject:  subject,
-		UserID:   claimUserID(claims, c.UserID),
-		Name:     claimString(claims, c.Name),
-		Avatar:   claimString(claims, c.Avatar),
-		SignedIn: now.Unix(),
-		Checked:  now.Unix(),
-		Expires:  now.Add(s.cfg.Session.Lifetime).Unix(),
-	}
-	if emailVerified(claims) {
-		id.Email = claimString(claims, c.Email)
-	}
-	if prev != nil {
-		id.UserID = cmp.Or(id.UserID, prev.UserID)
-		id.Name = cmp.Or(id.Name, prev.Name)
-		id.Avatar = cmp.Or(id.Avatar, prev.Avatar)
-		if _, ok := claimValue(claims, c.Email); !ok {
-			id.Email = prev.Email
-		}
-	}
-	switch {
-	case id.UserID == "":
-		return nil, fmt.Errorf("gateway: no user id in claim %q", c.UserID)
-	case len(id.UserID) > maxIDBytes || len(subject) > maxIDBytes:
-		return nil, fmt.Errorf("gateway: user id or subject longer than %d bytes", maxIDBytes)
-	}
-	id.Name = cut(id.Name, maxNameBytes)
-	id.Email = boundEmail(id.Email)
-	if len(id.Avatar) > maxAvatarBytes {
-		s.log.Info("picture URL too long to keep; entering without it", "user_id", id.UserID, "bytes", len(id.Avatar))
-		id.Avatar = ""
-	}
-	groups, present, skipped := claimStrings(claims, c.Groups)
-	if skipped > 0 {
-		s.log.Warn("ignored group claim members that are not strings", "claim", c.Groups, "count", skipped, "user_id", id.UserID)
-	}
-	if !present {
-		if overage(claims, c.Groups) {
-			var err error
-			if groups, err = s.resolveOverage(ctx, tok, id); err != nil {
-				return nil, err
-			}
-		} else {
-			s.log.Info("no groups claim for this person", "claim", c.Groups, "user_id", id.UserID)
-		}
-	}
-	id.Groups = v.keep(groupNames(groups, c.GroupNames))
-	return id, nil
-}
-
-// identityFailed answers a sign-in or re-check whose answer could not be
-// turned into an identity.
-func (s *Server) identityFailed(w http.ResponseWriter, r *http.Request, err error) {
-	var unavailable *unavailableError
-	var over *overageError
-	switch {
-	case errors.As(err, &unavailable):
-		s.providerDown(w, r, err)
-	case errors.As(err, &over):
-		s.fail(w, r, http.StatusBadGateway, pageGroupsOverage, err)
-	default:
-		s.fail(w, r, http.StatusBadRequest, pageLoginFailed, err)
-	}
 }

@@ -3,7 +3,6 @@ package gateway
 import (
 	"fmt"
 	"strings"
-	"unicode/utf8"
 )
 
 // claimValue finds a claim by its configured name: first the name as one
@@ -77,53 +76,4 @@ func claimUserID(claims map[string]any, name string) string {
 		return fmt.Sprintf("%.0f", v)
 	}
 	return ""
-}
-
-// emailVerified is false only when the provider says outright that the
-// email is not verified; providers that never send email_verified are
-// trusted as configured.
-func emailVerified(claims map[string]any) bool {
-	switch v := claims["email_verified"].(type) {
-	case bool:
-		return v
-	case string: // some providers send "true"/"false"
-		return v != "false"
-	}
-	return true
-}
-
-// Bounds on what a session keeps of a person, so that the session cookie
-// fits in a browser whatever the provider sends: people often choose their
-// own display name and picture.
-const (
-	maxNameBytes   = 256 // a display name is cut to this
-	maxAvatarBytes = 512 // a longer picture URL is dropped: a cut one is useless
-	maxEmailBytes  = 254 // RFC 5321 4.5.3.1.3: no address is longer
-	maxIDBytes     = 255 // OIDC Core 2: sub is at most 255 ASCII characters
-)
-
-// cut returns s cut to at most n bytes, at a character boundary.
-func cut(s string, n int) string {
-	if len(s) <= n {
-		return s
-	}
-	for n > 0 && !utf8.RuneStart(s[n]) {
-		n--
-	}
-	return s[:n]
-}
-
-// boundEmail returns email, or, when it is longer than any real address,
-// only its domain as "@domain": no exact email pattern matches that (each
-// has a part before the @), and *@domain patterns still do, so a rule that
-// keeps a domain out keeps this person out too.
-func boundEmail(email string) string {
-	if len(email) <= maxEmailBytes {
-		return email
-	}
-	i := strings.LastIndexByte(email, '@')
-	if i < 0 || len(email)-i > maxEmailBytes {
-		return ""
-	}
-	return email[i:]
 }

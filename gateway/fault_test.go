@@ -2,7 +2,6 @@ package gateway
 
 import (
 	"context"
-	"fmt"
 	"net/http"
 	"net/url"
 	"os"
@@ -281,7 +280,7 @@ func (e *env) watch(t *testing.T, path string) <-chan bool {
 	results := make(chan bool, 16)
 	w := &reload.Watcher{
 		Path:     path,
-		Options:  config.Options{Reserved: ReservedPaths},
+		Options:  config.Options{Reserved: ReservedPaths()},
 		Running:  e.cfg,
 		Apply:    e.gw.SetRules,
 		OnResult: func(ok bool, _ time.Time) { results <- ok },
@@ -316,26 +315,28 @@ func (e *env) writeConfig(t *testing.T, path, rooms string) {
 	}
 }
 
-// configText is a whole configuration file for a gateway reached at
-// http://host, signing in at p, with these rooms: the file newEnv builds.
-func configText(host string, p *oidctest.Provider, rooms string) string {
-	return fmt.Sprintf(`server:
-  public_url: "http://%s"
-  contact: "the test desk"
-oidc:
-  issuer: %q
-  client_id: %q
-  client_secret: %q
-  scopes: [openid, profile, email, groups]
-session:
-  secret: %q
-  lifetime: 8h
-  recheck: 10m
-digitalsamba:
-  team_id: %q
-  url: "https://%s"
-  developer_key: %q
-  token_ttl: 2m
-  roles: [moderator, speaker, attendee]
-rooms:%s`, host, p.Issuer(), p.ClientID(), p.ClientSecret(), testSessionKey, testTeam, roomHost, testDeveloperKey, rooms)
+func TestProviderDown(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	e.provider.SetDown(true)
+	resp, _ := e.enter(e.browser(), "/standup")
+	if resp.StatusCode != http.StatusBadGateway {
+		t.Fatalf("status %d; want 502", resp.StatusCode)
+	}
+	page := body(t, resp)
+	if !strings.Contains(page, "not answering") || strings.Contains(page, "503") || strings.Contains(page, "127.0.0.1") {
+		t.Errorf("502 page should be friendly and show no internal detail:\n%s", page)
+	}
+	if r := e.browser().Do(t, mustGet(t, e.url("/readyz"))); r.StatusCode != http.StatusServiceUnavailable {
+		t.Errorf("/readyz while the provider was never reached: %d; want 503", r.StatusCode)
+	}
+
+	// The provider comes back: sign-in works again by itself.
+	e.provider.SetDown(false)
+	e.clock.Advance(retryAfter)
+	e.provider.SetUser(user("ada", "ada@example.com", "eng-leads"))
+	e.roomToken(first(e.enter(e.browser(), "/standup")), "daily-standup")
+	if r := e.browser().Do(t, mustGet(t, e.url("/readyz"))); r.StatusCode != http.StatusOK {
+		t.Errorf("/readyz after discovery: %d; want 200", r.StatusCode)
+	}
 }

@@ -3,9 +3,7 @@ package gateway
 import (
 	"encoding/base64"
 	"slices"
-	"strings"
 
-	"github.com/roomgate/roomgate/config"
 	"github.com/roomgate/roomgate/mapping"
 )
 
@@ -81,23 +79,4 @@ func (v *groupView) unpack(id *identity) bool {
 	}
 	id.Groups = groups
 	return true
-}
-
-// groupNames applies oidc.claims.group_names: with "last", a group that is a
-// path (/eng/leads, as Keycloak sends them with "Full group path" on) is
-// known by its last segment (leads). Other names are kept as sent.
-func groupNames(groups []string, mode string) []string {
-	if mode != config.GroupNamesLast {
-		return groups
-	}
-	out := make([]string, 0, len(groups))
-	for _, g := range groups {
-		if strings.HasPrefix(g, "/") {
-			g = g[strings.LastIndexByte(g, '/')+1:]
-		}
-		if g != "" {
-			out = append(out, g)
-		}
-	}
-	return out
 }

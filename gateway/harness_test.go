@@ -2,6 +2,7 @@ package gateway
 
 import (
 	"bytes"
+	"fmt"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
@@ -126,7 +127,7 @@ func newEnv(t *testing.T, opts ...envOption) *env {
 	p.SetRedirectURI(base + "/auth/callback")
 
 	file := configText(srv.Listener.Addr().String(), p, ec.rooms)
-	cfg, err := config.Parse("config.yaml", []byte(file), config.Options{Reserved: ReservedPaths})
+	cfg, err := config.Parse("config.yaml", []byte(file), config.Options{Reserved: ReservedPaths()})
 	if err != nil {
 		t.Fatalf("config: %v", err)
 	}
@@ -173,7 +174,7 @@ func (e *env) enter(b *oidctest.Browser, path string) (*http.Response, []*url.UR
 
 // roomToken checks that resp sends the browser into a Digital Samba room and
 // returns the verified token's claims.
-func (e *env) roomToken(resp *http.Response, wantRoom string) *RoomToken {
+func (e *env) roomToken(resp *http.Response, wantRoom string) *roomClaims {
 	t := e.t
 	t.Helper()
 	if resp.StatusCode != http.StatusFound {
@@ -186,7 +187,7 @@ func (e *env) roomToken(resp *http.Response, wantRoom string) *RoomToken {
 	if loc.Scheme != "https" || loc.Host != roomHost || loc.Path != "/"+wantRoom {
 		t.Fatalf("redirect to %s; want https://%s/%s", loc, roomHost, wantRoom)
 	}
-	var claims RoomToken
+	var claims roomClaims
 	_, err = jwt.ParseWithClaims(loc.Query().Get("token"), &claims, func(*jwt.Token) (any, error) {
 		return []byte(testDeveloperKey), nil
 	}, jwt.WithValidMethods([]string{"HS256"}), jwt.WithTimeFunc(e.clock.Now))
@@ -207,3 +208,38 @@ func body(t *testing.T, resp *http.Response) string {
 type readCloser struct{ *bytes.Reader }
 
 func (readCloser) Close() error { return nil }
+
+func first(resp *http.Response, _ []*url.URL) *http.Response { return resp }
+
+func mustGet(t *testing.T, u string) *http.Request {
+	t.Helper()
+	req, err := http.NewRequest(http.MethodGet, u, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return req
+}
+
+// configText is a whole configuration file for a gateway reached at
+// http://host, signing in at p, with these rooms: the file newEnv builds.
+func configText(host string, p *oidctest.Provider, rooms string) string {
+	return fmt.Sprintf(`server:
+  public_url: "http://%s"
+  contact: "the test desk"
+oidc:
+  issuer: %q
+  client_id: %q
+  client_secret: %q
+  scopes: [openid, profile, email, groups]
+session:
+  secret: %q
+  lifetime: 8h
+  recheck: 10m
+digitalsamba:
+  team_id: %q
+  url: "https://%s"
+  developer_key: %q
+  token_ttl: 2m
+  roles: [moderator, speaker, attendee]
+rooms:%s`, host, p.Issuer(), p.ClientID(), p.ClientSecret(), testSessionKey, testTeam, roomHost, testDeveloperKey, rooms)
+}

@@ -3,94 +3,11 @@ package gateway
 import (
 	"crypto/rand"
 	"encoding/base64"
-	"fmt"
 	"net/http"
-	"time"
 
 	"github.com/coreos/go-oidc/v3/oidc"
-	"github.com/gorilla/securecookie"
 	"golang.org/x/oauth2"
 )
-
-// loginTTL is how long a person has to finish signing in at the provider.
-const loginTTL = 10 * time.Minute
-
-// loginState is what roomgate remembers about one sign-in in progress,
-// in an encrypted cookie of its own: one cookie per sign-in, named after its
-// state, so several tabs can sign in at once without overwriting each other.
-type loginState struct {
-	State    string `json:"s"`
-	Nonce    string `json:"n"`           // OIDC Core 3.1.2.1: binds the ID token to this browser
-	Verifier string `json:"v"`           // RFC 7636 PKCE code verifier
-	Return   string `json:"r"`           // where to go afterwards: a path of this gateway
-	Started  int64  `json:"t"`           // unix seconds
-	Silent   bool   `json:"q,omitempty"` // a re-check with prompt=none; see serveCallback
-}
-
-// loginStore reads and writes loginState cookies. They are sent only to
-// /auth/callback and live loginTTL.
-type loginStore struct {
-	codecs []securecookie.Codec
-	prefix string
-	secure bool
-	now    func() time.Time
-}
-
-func newLoginStore(secrets []string, secure bool, now func() time.Time) (*loginStore, error) {
-	codecs := securecookie.CodecsFromPairs(keyPairs(secrets, "roomgate login")...)
-	for _, c := range codecs {
-		sc := c.(*securecookie.SecureCookie)
-		sc.SetSerializer(securecookie.JSONEncoder{})
-		sc.MaxAge(int(loginTTL / time.Second))
-	}
-	return &loginStore{codecs: codecs, prefix: pathCookieName("roomgate_login_", secure), secure: secure, now: now}, nil
-}
-
-func (l *loginStore) cookie(state, value string, maxAge int) *http.Cookie {
-	return &http.Cookie{
-		Name:     l.prefix + state,
-		Value:    value,
-		Path:     "/auth/callback",
-		MaxAge:   maxAge,
-		HttpOnly: true,
-		Secure:   l.secure,
-		// Lax, not Strict: the provider's redirect back is a cross-site
-		// top-level navigation, and the cookie must come with it.
-		SameSite: http.SameSiteLaxMode,
-	}
-}
-
-func (l *loginStore) save(w http.ResponseWriter, ls *loginState) error {
-	v, err := securecookie.EncodeMulti(l.prefix+ls.State, ls, l.codecs...)
-	if err != nil {
-		return fmt.Errorf("gateway: encoding login state: %w", err)
-	}
-	http.SetCookie(w, l.cookie(ls.State, v, int(loginTTL/time.Second)))
-	return nil
-}
-
-// take returns the sign-in in progress for state and forgets it, so a
-// callback can be used once. It returns nil when there is none, or it is
-// forged, or too old.
-func (l *loginStore) take(w http.ResponseWriter, r *http.Request, state string) *loginState {
-	if !isToken(state) {
-		return nil
-	}
-	c, err := r.Cookie(l.prefix + state)
-	if err != nil {
-		return nil
-	}
-	http.SetCookie(w, l.cookie(state, "", -1))
-	var ls loginState
-	if err := securecookie.DecodeMulti(c.Name, c.Value, &ls, l.codecs...); err != nil {
-		return nil
-	}
-	age := l.now().Unix() - ls.Started
-	if ls.State != state || age < 0 || age > int64(loginTTL/time.Second) {
-		return nil
-	}
-	return &ls
-}
 
 // serveLogin starts a sign-in that returns to ?next= (a path of this
 // gateway; anything else returns to /). Pages use it for "Sign in again".

@@ -136,3 +136,34 @@ func TestLogoutAtProvider(t *testing.T) {
 		})
 	}
 }
+
+func TestLogout(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	e.provider.SetUser(user("ada", "ada@example.com", "eng-leads"))
+	b := e.browser()
+	e.roomToken(first(e.enter(b, "/standup")), "daily-standup")
+
+	// Another site cannot sign the person out.
+	req, _ := http.NewRequest(http.MethodPost, e.url("/auth/logout"), nil)
+	req.Header.Set("Sec-Fetch-Site", "cross-site")
+	req.Header.Set("Origin", "https://evil.example")
+	if resp := b.Do(t, req); resp.StatusCode != http.StatusForbidden {
+		t.Errorf("cross-site logout: status %d; want 403", resp.StatusCode)
+	}
+	if _, hops := e.enter(b, "/standup"); len(hops) != 1 {
+		t.Errorf("cross-site logout ended the session")
+	}
+
+	req, _ = http.NewRequest(http.MethodPost, e.url("/auth/logout"), nil)
+	req.Header.Set("Sec-Fetch-Site", "same-origin")
+	resp, _ := b.FollowRequest(t, req) // through the provider's end-session endpoint and back
+	if resp.StatusCode != http.StatusOK || !strings.Contains(body(t, resp), "signed out") {
+		t.Fatalf("logout: status %d; want the signed-out page", resp.StatusCode)
+	}
+	resp, hops := e.enter(b, "/standup")
+	if len(hops) != 4 {
+		t.Errorf("after logout: hops %v; want a new sign-in", hops)
+	}
+	e.roomToken(resp, "daily-standup")
+}

@@ -63,23 +63,15 @@ func (s *Server) fresh(w http.ResponseWriter, r *http.Request, rules *mapping.Ru
 //   - the groups are an overage roomgate cannot resolve: signed out, and the
 //     page that says so.
 func (s *Server) refreshSession(w http.ResponseWriter, r *http.Request, v *groupView, id *identity, rt, returnTo string) *identity {
-	res, err := s.sessions.flights.do(v.fingerprint+"\x00"+rt, s.now, func() (*refreshed, error) {
+	res, err := s.flights.do(v.fingerprint+"\x00"+rt, s.now, func() (*refreshed, error) {
 		return s.refresh(r.Context(), v, id, rt)
 	})
 	if err != nil {
-		var unavailable *unavailableError
-		var over *overageError
-		switch {
-		case errors.As(err, &unavailable):
-			s.providerDown(w, r, err)
-		case errors.As(err, &over):
-			s.sessions.clear(w)
-			s.fail(w, r, http.StatusBadGateway, pageGroupsOverage, err)
-		default:
+		s.identityFailed(w, r, err, func() {
 			s.log.Warn("refresh refused; signing the person out", "request_id", requestID(r), "user_id", id.UserID, "err", err)
 			s.sessions.clear(w)
 			s.startLogin(w, r, returnTo)
-		}
+		})
 		return nil
 	}
 	next := *res.id // shared with racing requests: save packs into a copy

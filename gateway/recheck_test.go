@@ -379,7 +379,7 @@ digitalsamba:
   url: "https://` + roomHost + `"
   developer_key: k
 rooms:` + rooms
-	cfg, err := config.Parse("config.yaml", []byte(file), config.Options{Reserved: ReservedPaths})
+	cfg, err := config.Parse("config.yaml", []byte(file), config.Options{Reserved: ReservedPaths()})
 	if err != nil {
 		t.Fatalf("config: %v", err)
 	}

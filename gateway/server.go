@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"slices"
 	"sync/atomic"
 	"time"
 
@@ -16,9 +17,12 @@ import (
 	"github.com/roomgate/roomgate/mapping"
 )
 
-// ReservedPaths are the first path segments roomgate serves itself. No room
-// may use one (mapping reports it), so a room can never shadow a route.
-var ReservedPaths = []string{
+// ReservedPaths returns the first path segments roomgate serves itself, a
+// new slice each call. No room may use one (config.Options.Reserved, which
+// mapping checks), so a room can never shadow a route.
+func ReservedPaths() []string { return slices.Clone(reservedPaths) }
+
+var reservedPaths = []string{
 	"auth", "healthz", "readyz", "metrics", "static", "demo",
 	"favicon.ico", "robots.txt", ".well-known",
 }
@@ -47,6 +51,7 @@ type Server struct {
 	rules    atomic.Pointer[mapping.RuleSet]
 	provider *provider
 	sessions *sessionStore
+	flights  refreshFlights // one refresh per refresh token at a time (recheck.go)
 	logins   *loginStore
 	tokens   *tokenMinter
 	pages    *pages

@@ -1,8 +1,6 @@
 package gateway
 
 import (
-	"crypto/hmac"
-	"crypto/sha256"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -17,41 +15,8 @@ import (
 	"github.com/roomgate/roomgate/mapping"
 )
 
-// maxCookieBytes bounds every cookie roomgate sets, name, value and
-// attributes together: RFC 6265 6.1 promises no more than 4096 bytes, and
-// a browser that gets a bigger cookie drops it without a word.
-const maxCookieBytes = 4000
-
-// identity is who a session belongs to, as the provider said at sign-in or
-// at the last re-check. It is the whole content of the session cookie, so it
-// stays small: of the person's groups it keeps one per group pattern of the
-// rule set (mapping.RuleSet.Essential), and those spelled like a pattern
-// only as a bit (see groupView).
-type identity struct {
-	Subject  string // the provider's sub: refreshed tokens and userinfo must name the same
-	UserID   string
-	Name     string
-	Email    string
-	Avatar   string
-	SignedIn int64 // unix seconds
-	Checked  int64 // when the groups were read from the provider
-	Expires  int64 // end of the session: SignedIn + lifetime
-
-	// Groups are the person's essential groups for the rule set whose
-	// fingerprint is Fingerprint. They are not in the cookie as such:
-	// groupView.pack writes them as Names and Patterns, and unpack reads
-	// them back, but only for a rule set of the same fingerprint.
-	Groups      []string
-	Fingerprint string
-	Names       []string
-	Patterns    string
-}
-
 // identityKey is the one key roomgate uses in gorilla's session values.
 const identityKey = "id"
-
-// errCookieTooLarge is returned when a cookie would not fit in a browser.
-var errCookieTooLarge = errors.New("gateway: cookie larger than browsers keep")
 
 // sessionStore keeps a session in encrypted, signed cookies (gorilla/sessions
 // over securecookie: AES-256-CTR and HMAC-SHA256), so any replica holding the
@@ -65,7 +30,6 @@ type sessionStore struct {
 	now      func() time.Time
 	grants   *grants
 	view     atomic.Pointer[groupView] // for the rule set serving now
-	flights  refreshFlights
 }
 
 func newSessionStore(cfg config.Session, secure bool, now func() time.Time) (*sessionStore, error) {
@@ -90,43 +54,6 @@ func newSessionStore(cfg config.Session, secure bool, now func() time.Time) (*se
 		now:      now,
 		grants:   newGrants(cfg, secure, now),
 	}, nil
-}
-
-// keyPairs derives an HMAC key and an AES-256 key from each secret. The
-// first secret's pair encodes; all pairs decode, which is what lets an
-// operator rotate secrets. The purpose label keeps a session cookie from
-// ever decoding as another kind of cookie.
-func keyPairs(secrets []string, purpose string) [][]byte {
-	pairs := make([][]byte, 0, 2*len(secrets))
-	for _, s := range secrets {
-		pairs = append(pairs, derive(s, purpose+" mac"), derive(s, purpose+" aes"))
-	}
-	return pairs
-}
-
-func derive(secret, label string) []byte {
-	m := hmac.New(sha256.New, []byte(secret))
-	m.Write([]byte(label))
-	return m.Sum(nil)
-}
-
-// cookieName uses the __Host- prefix on https, which tells browsers to
-// accept the cookie only from this host, over https, for every path.
-func cookieName(name string, secure bool) string {
-	if secure {
-		return "__Host-" + name
-	}
-	return name
-}
-
-// pathCookieName is cookieName for a cookie limited to one path, which
-// __Host- forbids (browsers drop such a cookie): __Secure- still keeps it to
-// https.
-func pathCookieName(name string, secure bool) string {
-	if secure {
-		return "__Secure-" + name
-	}
-	return name
 }
 
 // load returns the person signed in on r, or nil. A missing, tampered,

@@ -13,8 +13,6 @@ import (
 	"time"
 	"unicode"
 
-	"github.com/golang-jwt/jwt/v5"
-
 	"github.com/roomgate/roomgate/config"
 )
 
@@ -22,23 +20,6 @@ import (
 // whose clock may run a little behind ours, accept it at once. Digital Samba
 // documents no skew allowance; 30 s covers ordinary NTP drift.
 const nbfSlack = 30 * time.Second
-
-// RoomToken is the claim set of a Digital Samba room token
-// (reference/digitalsamba.md). It is signed, not encrypted: everything in
-// it is visible to the person holding it. mint writes these claims by hand;
-// RoomToken is how they read with golang-jwt, which the tests, the demo's
-// room stand-in and TestMintMatchesJWTLibrary use to hold mint to the
-// library's output byte for byte.
-type RoomToken struct {
-	TeamID   string `json:"td"`
-	Room     string `json:"rd"`
-	Role     string `json:"role"`
-	Name     string `json:"u,omitempty"`
-	UserID   string `json:"ud,omitempty"`
-	Avatar   string `json:"avatar,omitempty"`
-	Initials string `json:"initials,omitempty"`
-	jwt.RegisteredClaims
-}
 
 // tokenMinter signs room tokens with the team's developer key (HS256).
 type tokenMinter struct {

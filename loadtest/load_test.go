@@ -138,7 +138,7 @@ func newSite(t *testing.T) *site {
 	s := &site{gwAddr: ln.Addr().String(), provider: p, configPath: filepath.Join(t.TempDir(), "config.yaml")}
 	p.SetRedirectURI("http://" + s.gwAddr + "/auth/callback")
 	s.writeConfig(t, rooms)
-	s.cfg, err = config.Load(s.configPath, config.Options{Reserved: gateway.ReservedPaths})
+	s.cfg, err = config.Load(s.configPath, config.Options{Reserved: gateway.ReservedPaths()})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -391,7 +391,7 @@ func TestSoak(t *testing.T) {
 	var applied, refused int
 	w := &reload.Watcher{
 		Path:     s.configPath,
-		Options:  config.Options{Reserved: gateway.ReservedPaths},
+		Options:  config.Options{Reserved: gateway.ReservedPaths()},
 		Running:  s.cfg,
 		Apply:    s.gw.SetRules,
 		OnResult: func(ok bool, _ time.Time) { mu.Lock(); defer mu.Unlock(); count(ok, &applied, &refused) },

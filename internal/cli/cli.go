@@ -12,7 +12,7 @@ import (
 
 	"github.com/roomgate/roomgate/config"
 	"github.com/roomgate/roomgate/gateway"
-	"github.com/roomgate/roomgate/internal/yamlnode"
+	"github.com/roomgate/roomgate/mapping"
 )
 
 // Exit statuses.
@@ -94,11 +94,11 @@ func newFlags(name string, env Env) *flag.FlagSet {
 
 // loadConfig loads the file and prints every problem in it.
 func loadConfig(path string, env Env) (*config.Config, bool) {
-	cfg, err := config.Load(path, config.Options{LookupEnv: env.LookupEnv, Reserved: gateway.ReservedPaths})
+	cfg, err := config.Load(path, config.Options{LookupEnv: env.LookupEnv, Reserved: gateway.ReservedPaths()})
 	if err == nil {
 		return cfg, true
 	}
-	if ps := yamlnode.AsProblems(err); ps != nil {
+	if ps := mapping.AsProblems(err); ps != nil {
 		for _, p := range ps {
 			fmt.Fprintln(env.Stderr, p.Error())
 		}

@@ -22,7 +22,6 @@ import (
 	"github.com/fsnotify/fsnotify"
 
 	"github.com/roomgate/roomgate/config"
-	"github.com/roomgate/roomgate/internal/yamlnode"
 	"github.com/roomgate/roomgate/mapping"
 )
 
@@ -103,7 +102,7 @@ func versionOf(data []byte, err error) version {
 
 // Reload reads the file now and, when it is valid, applies its rooms. It
 // returns nil on success; otherwise an error that carries the file's
-// yamlnode.Problems when there are any. Either way the outcome is logged
+// mapping.Problems when there are any. Either way the outcome is logged
 // and reported to OnResult.
 func (w *Watcher) Reload() error {
 	if w.Apply == nil {
@@ -141,7 +140,7 @@ func (w *Watcher) load(data []byte, readErr error) error {
 	}
 	cfg, err := config.Parse(w.Path, data, w.Options)
 	if err != nil {
-		ps := yamlnode.AsProblems(err)
+		ps := mapping.AsProblems(err)
 		for _, p := range ps {
 			log.Error("config problem", "problem", p.Error())
 		}

@@ -116,7 +116,7 @@ rooms:%s`, base, p.Issuer(), p.ClientID(), p.ClientSecret(), sessionKey, roomHos
 		}
 	}
 	write(roomsA)
-	opts := config.Options{Reserved: gateway.ReservedPaths}
+	opts := config.Options{Reserved: gateway.ReservedPaths()}
 	cfg, err := config.Load(path, opts)
 	if err != nil {
 		t.Fatalf("config.Load: %v", err)

@@ -3,13 +3,11 @@
 // instead of stopping at the first one the way a plain Unmarshal does.
 //
 // A Reader is used once per file: the caller walks the document with Fields,
-// Items and the scalar readers, and asks Err at the end.
+// Items and the scalar readers, and collects what Report is given.
 package yamlnode
 
 import (
-	"errors"
 	"fmt"
-	"sort"
 	"strconv"
 	"strings"
 	"time"
@@ -17,57 +15,13 @@ import (
 	"go.yaml.in/yaml/v3"
 )
 
-// Problem is one thing wrong with a file: where it is and what is wrong.
-type Problem struct {
-	File string // file name as given to the Reader
-	Line int    // 1-based; 0 when the problem has no place in the file
-	Path string // field path such as rooms[2].rules[0].role; empty for the document
-	Msg  string
-}
-
-// Error formats the problem as file:line: path: message.
-func (p Problem) Error() string {
-	var b strings.Builder
-	b.WriteString(p.File)
-	if p.Line > 0 {
-		b.WriteString(":")
-		b.WriteString(strconv.Itoa(p.Line))
-	}
-	b.WriteString(": ")
-	if p.Path != "" {
-		b.WriteString(p.Path)
-		b.WriteString(": ")
-	}
-	b.WriteString(p.Msg)
-	return b.String()
-}
-
-// Problems is every problem found in one file, in file order. As an error it
-// reads as one problem per line.
-type Problems []Problem
-
-// Error joins the problems one per line.
-func (ps Problems) Error() string {
-	lines := make([]string, len(ps))
-	for i, p := range ps {
-		lines[i] = p.Error()
-	}
-	return strings.Join(lines, "\n")
-}
-
-// AsProblems returns the problems carried by err, or nil when err carries none.
-func AsProblems(err error) Problems {
-	var ps Problems
-	if errors.As(err, &ps) {
-		return ps
-	}
-	return nil
-}
-
-// Reader collects the problems of one file while its nodes are read.
+// Reader reports the problems of one file while its nodes are read. The
+// caller decides what a problem is (package mapping's Problem, for roomgate);
+// the Reader only finds them.
 type Reader struct {
-	File     string
-	problems Problems
+	// Report receives each problem as it is found: the line of its node (0
+	// when it has none), the field path, and the message.
+	Report func(line int, path, msg string)
 }
 
 // Problemf records a problem at node n (which may be nil) and field path.
@@ -76,21 +30,7 @@ func (r *Reader) Problemf(n *yaml.Node, path, format string, args ...any) {
 	if n != nil {
 		line = n.Line
 	}
-	r.problems = append(r.problems, Problem{File: r.File, Line: line, Path: path, Msg: fmt.Sprintf(format, args...)})
-}
-
-// Add records problems found elsewhere (another package reading part of the
-// same file).
-func (r *Reader) Add(ps ...Problem) { r.problems = append(r.problems, ps...) }
-
-// Err returns the problems, sorted by line, as a Problems error, or nil.
-func (r *Reader) Err() error {
-	if len(r.problems) == 0 {
-		return nil
-	}
-	ps := append(Problems(nil), r.problems...)
-	sort.SliceStable(ps, func(i, j int) bool { return ps[i].Line < ps[j].Line })
-	return ps
+	r.Report(line, path, fmt.Sprintf(format, args...))
 }
 
 // Join appends a key to a field path.
@@ -108,9 +48,9 @@ func Index(path string, i int) string { return path + "[" + strconv.Itoa(i) + "]
 // known are reported (with the known ones, so a typo is easy to spot), and so
 // are repeated keys. A nil or null node reads as an empty mapping.
 func (r *Reader) Fields(n *yaml.Node, path string, known ...string) map[string]*yaml.Node {
-	n = resolve(n)
+	n = Resolve(n)
 	fields := make(map[string]*yaml.Node)
-	if isNull(n) {
+	if IsNull(n) {
 		return fields
 	}
 	if n.Kind != yaml.MappingNode {
@@ -138,8 +78,8 @@ func (r *Reader) Fields(n *yaml.Node, path string, known ...string) map[string]*
 
 // Items reads a sequence node. A nil or null node reads as an empty sequence.
 func (r *Reader) Items(n *yaml.Node, path string) []*yaml.Node {
-	n = resolve(n)
-	if isNull(n) {
+	n = Resolve(n)
+	if IsNull(n) {
 		return nil
 	}
 	if n.Kind != yaml.SequenceNode {
@@ -151,8 +91,8 @@ func (r *Reader) Items(n *yaml.Node, path string) []*yaml.Node {
 
 // String reads a scalar as a string. A nil node reads as "".
 func (r *Reader) String(n *yaml.Node, path string) string {
-	n = resolve(n)
-	if isNull(n) {
+	n = Resolve(n)
+	if IsNull(n) {
 		return ""
 	}
 	if n.Kind != yaml.ScalarNode {
@@ -164,8 +104,8 @@ func (r *Reader) String(n *yaml.Node, path string) string {
 
 // Bool reads a scalar as true or false. A nil node reads as false.
 func (r *Reader) Bool(n *yaml.Node, path string) bool {
-	n = resolve(n)
-	if isNull(n) {
+	n = Resolve(n)
+	if IsNull(n) {
 		return false
 	}
 	var b bool
@@ -184,8 +124,8 @@ func (r *Reader) Strings(n *yaml.Node, path string) []string {
 	}
 	out := make([]string, 0, len(items))
 	for i, item := range items {
-		item = resolve(item)
-		if item.Kind != yaml.ScalarNode || isNull(item) {
+		item = Resolve(item)
+		if item.Kind != yaml.ScalarNode || IsNull(item) {
 			r.Problemf(item, Index(path, i), "want a text value, found %s", describe(item))
 			continue
 		}
@@ -197,8 +137,8 @@ func (r *Reader) Strings(n *yaml.Node, path string) []string {
 // Duration reads a Go duration such as 90s, 10m or 8h. A nil node reads as
 // def.
 func (r *Reader) Duration(n *yaml.Node, path string, def time.Duration) time.Duration {
-	n = resolve(n)
-	if isNull(n) {
+	n = Resolve(n)
+	if IsNull(n) {
 		return def
 	}
 	if n.Kind != yaml.ScalarNode {
@@ -213,15 +153,16 @@ func (r *Reader) Duration(n *yaml.Node, path string, def time.Duration) time.Dur
 	return d
 }
 
-// resolve follows an alias to the node it names.
-func resolve(n *yaml.Node) *yaml.Node {
+// Resolve follows an alias to the node it names.
+func Resolve(n *yaml.Node) *yaml.Node {
 	for n != nil && n.Kind == yaml.AliasNode {
 		n = n.Alias
 	}
 	return n
 }
 
-func isNull(n *yaml.Node) bool {
+// IsNull reports whether n is absent or a YAML null.
+func IsNull(n *yaml.Node) bool {
 	return n == nil || (n.Kind == yaml.ScalarNode && n.Tag == "!!null")
 }
 

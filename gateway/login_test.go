@@ -5,7 +5,30 @@ import (
 	"net/url"
 	"strings"
 	"testing"
+
+	"github.com/roomgate/roomgate/internal/oidctest"
 )
+
+func TestSeveralTabsSignInAtOnce(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	e.provider.SetUser(user("ada", "ada@example.com", "eng-leads"))
+	b := e.browser()
+	b.StopAt = func(u *url.URL) bool { return strings.HasSuffix(u.Path, "/authorize") || u.Host == roomHost }
+
+	// Two tabs each reach the provider before either comes back.
+	resp1, _ := e.enter(b, "/standup")
+	resp2, _ := e.enter(b, "/all-hands")
+	auth1, _ := resp1.Location()
+	auth2, _ := resp2.Location()
+	b.StopAt = oidctest.StopAtHost(roomHost)
+
+	// They come back in the other order; both land in their room.
+	resp, _ := b.Follow(t, auth2.String())
+	e.roomToken(resp, "7f9c2b1e-0000-4000-8000-000000000001")
+	resp, _ = b.Follow(t, auth1.String())
+	e.roomToken(resp, "daily-standup")
+}
 
 // TestLoginNextNeverLeavesTheGateway sends every open-redirect shape through
 // /auth/login?next= and follows the whole sign-in: the browser must end on

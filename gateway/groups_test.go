@@ -1,0 +1,138 @@
+package gateway
+
+import (
+	"fmt"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/roomgate/roomgate/internal/oidctest"
+)
+
+// TestThousandGroups: a person in 1,000 directory groups, 300 of which a
+// glob covers and 60 of which rules name by Entra-style object id, gets
+// cookies under 4 KB each, and the decisions of all of their groups.
+func TestThousandGroups(t *testing.T) {
+	t.Parallel()
+	var ids []string
+	for i := range 60 {
+		ids = append(ids, fmt.Sprintf("%08x-4c2e-4d7b-9a51-3f0c6b1e%04x", i*7919, i))
+	}
+	rooms := fmt.Sprintf(`
+  - path: standup
+    room: daily-standup
+    rules:
+      - groups: [%s]
+        role: moderator
+      - groups: ["eng-*"]
+        role: attendee
+  - path: all-hands
+    room: all-hands
+    rules:
+      - groups: ["%s"]
+        role: speaker
+      - everyone: true
+        role: attendee
+`, strings.Join(ids[1:], ", "), ids[0])
+	var groups []string
+	for i := range 640 {
+		groups = append(groups, fmt.Sprintf("directory-group-%04d-with-a-long-descriptive-name", i))
+	}
+	for i := range 300 {
+		groups = append(groups, fmt.Sprintf("eng-team-%03d", i))
+	}
+	groups = append(groups, ids...)
+	if len(groups) != 1000 {
+		t.Fatalf("%d groups; want 1000", len(groups))
+	}
+
+	e := newEnv(t, withRooms(rooms), withProviderOptions(oidctest.WithRefreshTokens()))
+	e.provider.SetUser(user("ada", "ada@example.com", groups...))
+	b := e.browser()
+	if tok := e.roomToken(first(e.enter(b, "/standup")), "daily-standup"); tok.Role != "moderator" {
+		t.Errorf("standup role %q; want moderator", tok.Role)
+	}
+	if tok := e.roomToken(first(e.enter(b, "/all-hands")), "all-hands"); tok.Role != "speaker" {
+		t.Errorf("all-hands role %q; want speaker", tok.Role)
+	}
+	var names []string
+	for _, path := range []string{"/", hintPath} {
+		for _, c := range b.Cookies(t, e.url(path)) {
+			if slices.Contains(names, c.Name) {
+				continue
+			}
+			names = append(names, c.Name)
+			// The jar keeps name and value; the attributes roomgate adds
+			// (Path, Max-Age, HttpOnly, SameSite, Secure) stay under 96.
+			if n := len(c.Name) + len(c.Value) + 96; n >= 4096 {
+				t.Errorf("cookie %s: about %d bytes; want under 4096", c.Name, n)
+			}
+		}
+	}
+	if !slices.Contains(names, "roomgate_session") || !slices.Contains(names, "roomgate_refresh") {
+		t.Errorf("cookies %q; want the session and the refresh token", names)
+	}
+	// The ID token lists all 1,000 groups: far too big to keep for logout.
+	if slices.Contains(names, "roomgate_hint") {
+		t.Errorf("an ID token of 1,000 groups was kept in a cookie")
+	}
+	// The re-check keeps them small too.
+	e.clock.Advance(11 * time.Minute)
+	if tok := e.roomToken(first(e.enter(b, "/standup")), "daily-standup"); tok.Role != "moderator" {
+		t.Errorf("after the re-check: role %q; want moderator", tok.Role)
+	}
+}
+
+// TestGroupViewPacking: what pack writes, unpack reads back for the same
+// patterns and refuses for others.
+func TestGroupViewPacking(t *testing.T) {
+	t.Parallel()
+	rules := parseRooms(t, testRooms)
+	other := parseRooms(t, testRooms+`
+  - path: board
+    room: board
+    rules:
+      - groups: [board]
+        role: moderator
+`)
+	v, w := newGroupView(rules), newGroupView(other)
+	tests := []struct {
+		name         string
+		groups       []string
+		wantNames    []string // written out; the rest are bits
+		wantPatterns string
+	}{
+		{"none", nil, nil, ""},
+		{"named groups are bits", []string{"eng-leads", "leadership"}, nil, "Cg"},
+		{"a glob's group is written out", []string{"eng-platform"}, []string{"eng-platform"}, ""},
+		{"both", []string{"eng-leads", "eng-x"}, []string{"eng-x"}, "Ag"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			id := &identity{Groups: tt.groups}
+			v.pack(id)
+			if !slices.Equal(id.Names, tt.wantNames) || id.Patterns != tt.wantPatterns {
+				t.Errorf("pack(%q) = %q, %q; want %q, %q", tt.groups, id.Names, id.Patterns, tt.wantNames, tt.wantPatterns)
+			}
+			back := &identity{Fingerprint: id.Fingerprint, Names: id.Names, Patterns: id.Patterns}
+			if !v.unpack(back) {
+				t.Fatalf("unpack refused what pack wrote")
+			}
+			got, want := slices.Sorted(slices.Values(back.Groups)), slices.Sorted(slices.Values(tt.groups))
+			if !slices.Equal(got, want) {
+				t.Errorf("unpack = %q; want %q", got, want)
+			}
+			if w.unpack(&identity{Fingerprint: id.Fingerprint, Names: id.Names, Patterns: id.Patterns}) {
+				t.Errorf("a rule set with other patterns unpacked groups kept for these")
+			}
+		})
+	}
+	// Bits past the patterns, or not base64, are refused.
+	for _, bad := range []string{"_w", "////", "!"} {
+		if v.unpack(&identity{Fingerprint: v.fingerprint, Patterns: bad}) {
+			t.Errorf("unpack accepted Patterns %q", bad)
+		}
+	}
+}

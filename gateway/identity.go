@@ -1,0 +1,325 @@
+package gateway
+
+// Who the person is: the claims of a sign-in or a refresh (the ID token,
+// then userinfo), turned into the identity a session keeps. The callback
+// and the re-check both come through here, so they read a person the same
+// way: the same claim paths, group names, Entra overage handling and
+// bounds on what is kept.
+
+import (
+	"cmp"
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"strings"
+	"unicode/utf8"
+
+	"github.com/coreos/go-oidc/v3/oidc"
+	"github.com/roomgate/roomgate/config"
+	"github.com/roomgate/roomgate/internal/metrics"
+	"golang.org/x/oauth2"
+)
+
+// identity is who a session belongs to, as the provider said at sign-in or
+// at the last re-check. It is the whole content of the session cookie, so it
+// stays small: of the person's groups it keeps one per group pattern of the
+// rule set (mapping.RuleSet.Essential), and those spelled like a pattern
+// only as a bit (see groupView).
+type identity struct {
+	Subject  string // the provider's sub: refreshed tokens and userinfo must name the same
+	UserID   string
+	Name     string
+	Email    string
+	Avatar   string
+	SignedIn int64 // unix seconds
+	Checked  int64 // when the groups were read from the provider
+	Expires  int64 // end of the session: SignedIn + lifetime
+
+	// Groups are the person's essential groups for the rule set whose
+	// fingerprint is Fingerprint. They are not in the cookie as such:
+	// groupView.pack writes them as Names and Patterns, and unpack reads
+	// them back, but only for a rule set of the same fingerprint.
+	Groups      []string
+	Fingerprint string
+	Names       []string
+	Patterns    string
+}
+
+// readIdentity reads the person from the verified ID token of a sign-in,
+// asking userinfo for what the ID token lacks (many providers keep groups
+// there), and keeps the groups v says a session needs.
+func (s *Server) readIdentity(ctx context.Context, d *discovered, tok *oauth2.Token, idt *oidc.IDToken, v *groupView) (*identity, error) {
+	claims, err := s.gatherClaims(ctx, d, tok, idt, idt.Subject)
+	if err != nil {
+		return nil, err
+	}
+	return s.identityFrom(ctx, tok, claims, idt.Subject, v, nil)
+}
+
+// gatherClaims returns the claims of idt (nil after a refresh without an ID
+// token) completed from userinfo where the configured claims are missing.
+// Userinfo must be about subject (OIDC Core 5.3.2). When the groups can
+// only come from userinfo and it does not answer, nothing is decided on a
+// guess: the error is an unavailableError.
+func (s *Server) gatherClaims(ctx context.Context, d *discovered, tok *oauth2.Token, idt *oidc.IDToken, subject string) (map[string]any, error) {
+	claims := map[string]any{}
+	if idt != nil {
+		if err := idt.Claims(&claims); err != nil {
+			return nil, fmt.Errorf("gateway: reading ID token claims: %w", err)
+		}
+	}
+	c := s.cfg.OIDC.Claims
+	needInfo := false
+	for _, name := range []string{c.Groups, c.Name, c.Email, c.UserID} {
+		if _, ok := claimValue(claims, name); !ok {
+			needInfo = true
+		}
+	}
+	_, haveGroups := claimValue(claims, c.Groups)
+	haveGroups = haveGroups || overage(claims, c.Groups)
+	if !needInfo || d.oidc.UserInfoEndpoint() == "" {
+		if idt == nil {
+			return nil, errors.New("gateway: refresh answered without an ID token and the provider has no userinfo endpoint")
+		}
+		return claims, nil
+	}
+	info, err := d.oidc.UserInfo(ctx, oauth2.StaticTokenSource(tok))
+	if err != nil {
+		if idt == nil || !haveGroups {
+			s.metrics.ProviderError(metrics.ProviderUserinfo)
+			return nil, &unavailableError{fmt.Errorf("gateway: userinfo: %w", err)}
+		}
+		s.metrics.ProviderError(metrics.ProviderUserinfo)
+		s.log.Warn("userinfo unavailable; using the ID token alone", "err", err)
+		return claims, nil
+	}
+	var extra map[string]any
+	if err := info.Claims(&extra); err != nil {
+		return nil, fmt.Errorf("gateway: reading userinfo: %w", err)
+	}
+	// OIDC Core 5.3.2: userinfo is about the same subject or it is not
+	// used at all.
+	if sub, _ := extra["sub"].(string); sub != subject {
+		return nil, fmt.Errorf("gateway: userinfo subject %q does not match subject %q", sub, subject)
+	}
+	for k, v := range extra {
+		if _, ok := claims[k]; !ok {
+			claims[k] = v
+		}
+	}
+	return claims, nil
+}
+
+// identityFrom builds the session's identity from the person's claims.
+// Groups come from the configured claim, and only from there: absent means
+// none. An Entra ID groups overage is resolved through Microsoft Graph when
+// configured, and is otherwise an overageError. After a refresh, prev is
+// the session's identity, whose user id, name, email and avatar stand in
+// for claims the refreshed answer left out.
+func (s *Server) identityFrom(ctx context.Context, tok *oauth2.Token, claims map[string]any, subject string, v *groupView, prev *identity) (*identity, error) {
+	c := s.cfg.OIDC.Claims
+	now := s.now()
+	id := &identity{
+		Subject:  subject,
+		UserID:   claimUserID(claims, c.UserID),
+		Name:     claimString(claims, c.Name),
+		Avatar:   claimString(claims, c.Avatar),
+		SignedIn: now.Unix(),
+		Checked:  now.Unix(),
+		Expires:  now.Add(s.cfg.Session.Lifetime).Unix(),
+	}
+	if emailVerified(claims) {
+		id.Email = claimString(claims, c.Email)
+	}
+	if prev != nil {
+		id.UserID = cmp.Or(id.UserID, prev.UserID)
+		id.Name = cmp.Or(id.Name, prev.Name)
+		id.Avatar = cmp.Or(id.Avatar, prev.Avatar)
+		if _, ok := claimValue(claims, c.Email); !ok {
+			id.Email = prev.Email
+		}
+	}
+	switch {
+	case id.UserID == "":
+		return nil, fmt.Errorf("gateway: no user id in claim %q", c.UserID)
+	case len(id.UserID) > maxIDBytes || len(subject) > maxIDBytes:
+		return nil, fmt.Errorf("gateway: user id or subject longer than %d bytes", maxIDBytes)
+	}
+	id.Name = cut(id.Name, maxNameBytes)
+	id.Email = boundEmail(id.Email)
+	if len(id.Avatar) > maxAvatarBytes {
+		s.log.Info("picture URL too long to keep; entering without it", "user_id", id.UserID, "bytes", len(id.Avatar))
+		id.Avatar = ""
+	}
+	groups, present, skipped := claimStrings(claims, c.Groups)
+	if skipped > 0 {
+		s.log.Warn("ignored group claim members that are not strings", "claim", c.Groups, "count", skipped, "user_id", id.UserID)
+	}
+	if !present {
+		if overage(claims, c.Groups) {
+			var err error
+			if groups, err = s.resolveOverage(ctx, tok, id); err != nil {
+				return nil, err
+			}
+		} else {
+			s.log.Info("no groups claim for this person", "claim", c.Groups, "user_id", id.UserID)
+		}
+	}
+	id.Groups = v.keep(groupNames(groups, c.GroupNames))
+	return id, nil
+}
+
+// identityFailed answers a sign-in or re-check whose answer could not be
+// turned into an identity. An outage shows the 502 page and keeps the
+// session, to be tried again when the provider is back; an overage roomgate
+// cannot resolve signs the person out and shows the page that says why;
+// anything else is a refusal, which refused answers.
+func (s *Server) identityFailed(w http.ResponseWriter, r *http.Request, err error, refused func()) {
+	var unavailable *unavailableError
+	var over *overageError
+	switch {
+	case errors.As(err, &unavailable):
+		s.providerDown(w, r, err)
+	case errors.As(err, &over):
+		s.sessions.clear(w)
+		s.fail(w, r, http.StatusBadGateway, pageGroupsOverage, err)
+	default:
+		refused()
+	}
+}
+
+// emailVerified is false only when the provider says outright that the
+// email is not verified; providers that never send email_verified are
+// trusted as configured.
+func emailVerified(claims map[string]any) bool {
+	switch v := claims["email_verified"].(type) {
+	case bool:
+		return v
+	case string: // some providers send "true"/"false"
+		return v != "false"
+	}
+	return true
+}
+
+// Bounds on what a session keeps of a person, so that the session cookie
+// fits in a browser whatever the provider sends: people often choose their
+// own display name and picture.
+const (
+	maxNameBytes   = 256 // a display name is cut to this
+	maxAvatarBytes = 512 // a longer picture URL is dropped: a cut one is useless
+	maxEmailBytes  = 254 // RFC 5321 4.5.3.1.3: no address is longer
+	maxIDBytes     = 255 // OIDC Core 2: sub is at most 255 ASCII characters
+)
+
+// cut returns s cut to at most n bytes, at a character boundary.
+func cut(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	for n > 0 && !utf8.RuneStart(s[n]) {
+		n--
+	}
+	return s[:n]
+}
+
+// boundEmail returns email, or, when it is longer than any real address,
+// only its domain as "@domain": no exact email pattern matches that (each
+// has a part before the @), and *@domain patterns still do, so a rule that
+// keeps a domain out keeps this person out too.
+func boundEmail(email string) string {
+	if len(email) <= maxEmailBytes {
+		return email
+	}
+	i := strings.LastIndexByte(email, '@')
+	if i < 0 || len(email)-i > maxEmailBytes {
+		return ""
+	}
+	return email[i:]
+}
+
+// groupNames applies oidc.claims.group_names: with "last", a group that is a
+// path (/eng/leads, as Keycloak sends them with "Full group path" on) is
+// known by its last segment (leads). Other names are kept as sent.
+func groupNames(groups []string, mode string) []string {
+	if mode != config.GroupNamesLast {
+		return groups
+	}
+	out := make([]string, 0, len(groups))
+	for _, g := range groups {
+		if strings.HasPrefix(g, "/") {
+			g = g[strings.LastIndexByte(g, '/')+1:]
+		}
+		if g != "" {
+			out = append(out, g)
+		}
+	}
+	return out
+}
+
+// overage reports whether claims carry a distributed groups claim
+// (OIDC Core 5.6.2) instead of the groups themselves, as Entra ID does for
+// a person in too many groups: "_claim_names": {"groups": "src1"}. Entra's
+// implicit-flow form, "hasgroups": true, counts too.
+func overage(claims map[string]any, groupsClaim string) bool {
+	if names, ok := claims["_claim_names"].(map[string]any); ok {
+		if _, ok := names[groupsClaim]; ok {
+			return true
+		}
+	}
+	has, _ := claims["hasgroups"].(bool)
+	return has
+}
+
+// overageError says the provider sent a pointer to the person's groups
+// instead of the groups, and roomgate was not set up to follow it, or
+// following it failed (cause).
+type overageError struct {
+	userID string
+	cause  error
+}
+
+func (e *overageError) Error() string {
+	if e.cause != nil {
+		return fmt.Sprintf("gateway: groups overage for user %s not resolved: %v", e.userID, e.cause)
+	}
+	return fmt.Sprintf("gateway: the provider sent no groups for user %s, only a groups overage (_claim_names); set oidc.entra.overage: graph, or have Entra send fewer groups (groups assigned to the application)", e.userID)
+}
+
+func (e *overageError) Unwrap() error { return e.cause }
+
+// unavailableError is a provider (or Microsoft Graph) that did not answer
+// usefully: down, unreachable, slow, or answering 5xx. The person sees the
+// 502 page and keeps their session for when it answers again.
+type unavailableError struct{ err error }
+
+func (e *unavailableError) Error() string { return e.err.Error() }
+
+func (e *unavailableError) Unwrap() error { return e.err }
+
+// pageGroupsOverage is shown when the person's groups could not be read.
+var pageGroupsOverage = problem{
+	Title: "Your groups could not be read",
+	Body: "You are in more groups than your company's sign-in service puts in a sign-in, so roomgate cannot tell which rooms you may enter. " +
+		"Nothing is wrong with your account: tell the contact below, who can have roomgate read your groups another way.",
+	Action: "Try again", Href: "/",
+}
+
+// resolveOverage returns the groups of a person whose ID token carried an
+// overage, from Microsoft Graph when oidc.entra.overage is graph.
+func (s *Server) resolveOverage(ctx context.Context, tok *oauth2.Token, id *identity) ([]string, error) {
+	if s.cfg.OIDC.Entra.Overage != config.OverageGraph {
+		s.log.Warn("groups overage: the provider sent a link to the groups instead of the groups", "user_id", id.UserID, "fix", "oidc.entra.overage: graph")
+		return nil, &overageError{userID: id.UserID}
+	}
+	groups, err := s.graphGroups(ctx, tok)
+	var unavailable *unavailableError
+	switch {
+	case errors.As(err, &unavailable):
+		return nil, err
+	case err != nil:
+		return nil, &overageError{userID: id.UserID, cause: err}
+	}
+	s.log.Info("groups overage resolved through Microsoft Graph", "user_id", id.UserID, "groups", len(groups))
+	return groups, nil
+}
