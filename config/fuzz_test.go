@@ -5,7 +5,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/roomgate/roomgate/internal/yamlnode"
+	"github.com/roomgate/roomgate/mapping"
 )
 
 // fuzzEnv resolves every variable, so that ${VAR} in fuzzed files expands
@@ -60,7 +60,7 @@ func FuzzParse(f *testing.F) {
 			checkComplete(t, cfg)
 			return
 		}
-		ps := yamlnode.AsProblems(err)
+		ps := mapping.AsProblems(err)
 		if len(ps) == 0 {
 			t.Fatalf("error without problems: %v", err)
 		}

@@ -29,7 +29,7 @@ type Options struct {
 }
 
 // Load reads and validates the file at path. Problems in the file come back
-// as a yamlnode.Problems error, all of them at once.
+// as a mapping.Problems error, all of them at once, in file order.
 func Load(path string, opts Options) (*Config, error) {
 	data, err := os.ReadFile(path)
 	if err != nil {
@@ -43,12 +43,14 @@ func Parse(file string, data []byte, opts Options) (*Config, error) {
 	if opts.LookupEnv == nil {
 		opts.LookupEnv = os.LookupEnv
 	}
-	r := &yamlnode.Reader{File: file}
+	var problems mapping.Problems
+	r := &yamlnode.Reader{Report: func(line int, path, msg string) {
+		problems = append(problems, mapping.Problem{File: file, Line: line, Path: path, Msg: msg})
+	}}
 	var doc yaml.Node
 	dec := yaml.NewDecoder(bytes.NewReader(data))
 	if err := dec.Decode(&doc); err != nil && !errors.Is(err, io.EOF) {
-		r.Add(syntaxProblem(file, err))
-		return nil, r.Err()
+		return nil, mapping.Problems{syntaxProblem(file, err)}
 	}
 	var root *yaml.Node
 	if len(doc.Content) > 0 {
@@ -68,15 +70,16 @@ func Parse(file string, data []byte, opts Options) (*Config, error) {
 		Reserved: opts.Reserved,
 	})
 	if err != nil {
-		ps := yamlnode.AsProblems(err)
+		ps := mapping.AsProblems(err)
 		if ps == nil {
 			return nil, fmt.Errorf("config: %w", err)
 		}
-		r.Add(ps...)
+		problems = append(problems, ps...)
 	}
 	cfg.Rules = rules
-	if err := r.Err(); err != nil {
-		return nil, err
+	if len(problems) > 0 {
+		problems.Sort()
+		return nil, problems
 	}
 	return cfg, nil
 }
@@ -85,8 +88,8 @@ var yamlLine = regexp.MustCompile(`^yaml: line (\d+): (.*)$`)
 
 // syntaxProblem turns the YAML parser's "yaml: line 3: ..." into a problem
 // at file:3.
-func syntaxProblem(file string, err error) yamlnode.Problem {
-	p := yamlnode.Problem{File: file, Msg: "not valid YAML: " + strings.TrimPrefix(err.Error(), "yaml: ")}
+func syntaxProblem(file string, err error) mapping.Problem {
+	p := mapping.Problem{File: file, Msg: "not valid YAML: " + strings.TrimPrefix(err.Error(), "yaml: ")}
 	if m := yamlLine.FindStringSubmatch(err.Error()); m != nil {
 		p.Line, _ = strconv.Atoi(m[1])
 		p.Msg = "not valid YAML: " + m[2]

@@ -5,7 +5,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/roomgate/roomgate/internal/yamlnode"
+	"github.com/roomgate/roomgate/mapping"
 )
 
 const validFile = `server:
@@ -158,7 +158,7 @@ rooms:
 				lookup = env(tt.env)
 			}
 			_, err := Parse("config.yaml", []byte(tt.file), Options{LookupEnv: lookup})
-			ps := yamlnode.AsProblems(err)
+			ps := mapping.AsProblems(err)
 			if ps == nil {
 				t.Fatalf("Parse: got %v; want problems", err)
 			}

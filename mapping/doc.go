@@ -101,9 +101,9 @@
 // NewPerson indexes a person's groups and email once; Room.Decide then
 // answers without allocating, however many rooms, rules and groups there
 // are, and Decision.Reason says why in words for the audit log. Room.Explain
-// lists every rule tried, for roomgate explain. RuleSet.Relevant keeps only
-// the groups some rule could match, so sessions stay small for people in
-// hundreds of directory groups.
+// lists every rule tried, for roomgate explain. RuleSet.Essential keeps one
+// group per group pattern a person matches, so sessions stay small for
+// people in hundreds of directory groups.
 //
 // The package knows nothing of HTTP or OpenID Connect: where the groups and
 // the email come from, and whether the email is verified, is the caller's

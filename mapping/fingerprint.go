@@ -38,7 +38,7 @@ func (rs *RuleSet) Fingerprint() string {
 // group, which may differ between the two; whether a rule covers the person,
 // and so every outcome, does not. There are never more of them than there are
 // patterns, so a session stays small however many groups a person is in,
-// where Relevant keeps every group a pattern such as team-* matches.
+// even when a pattern such as team-* matches hundreds of them.
 func (rs *RuleSet) Essential(groups []string) []string {
 	p := NewPerson(groups, "")
 	seen := make(map[string]struct{})

@@ -10,8 +10,6 @@ import (
 	"testing"
 
 	"golang.org/x/tools/txtar"
-
-	"github.com/roomgate/roomgate/internal/yamlnode"
 )
 
 var update = flag.Bool("update", false, "rewrite the want and problems files of testdata/*.txtar from what the code does")
@@ -87,8 +85,8 @@ func runGolden(t *testing.T, ar *txtar.Archive) (changed bool) {
 		if err == nil {
 			t.Fatal("Parse: no problem; want the problems file")
 		}
-		if yamlnode.AsProblems(err) == nil {
-			t.Fatalf("Parse: got %v; want yamlnode.Problems", err)
+		if AsProblems(err) == nil {
+			t.Fatalf("Parse: got %v; want Problems", err)
 		}
 		check("problems", err.Error()+"\n")
 		return changed

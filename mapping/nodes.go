@@ -57,7 +57,7 @@ func (p *parser) problemf(n *yaml.Node, a at, format string, args ...any) {
 // is not there stays nil. It reports unknown, repeated and odd keys, and
 // returns false when n is not a mapping at all.
 func (p *parser) fields(n *yaml.Node, a at, known []string, vals []*yaml.Node) bool {
-	r := resolve(n)
+	r := yamlnode.Resolve(n)
 	if r != nil && r.Kind == yaml.MappingNode {
 		clean := true
 		for i := 0; i+1 < len(r.Content) && clean; i += 2 {
@@ -81,7 +81,7 @@ func (p *parser) fields(n *yaml.Node, a at, known []string, vals []*yaml.Node) b
 
 // items reads a list; anything else is reported and reads as no items.
 func (p *parser) items(n *yaml.Node, a at) []*yaml.Node {
-	if r := resolve(n); r != nil && r.Kind == yaml.SequenceNode {
+	if r := yamlnode.Resolve(n); r != nil && r.Kind == yaml.SequenceNode {
 		return r.Content
 	}
 	return p.r.Items(n, a.String())
@@ -90,8 +90,8 @@ func (p *parser) items(n *yaml.Node, a at) []*yaml.Node {
 // text reads a scalar as text; ok is false, with the problem reported, when
 // n is a list or a mapping. A null reads as "".
 func (p *parser) text(n *yaml.Node, a at) (s string, ok bool) {
-	r := resolve(n)
-	if isNull(r) {
+	r := yamlnode.Resolve(n)
+	if yamlnode.IsNull(r) {
 		return "", true
 	}
 	if r.Kind != yaml.ScalarNode {
@@ -104,8 +104,8 @@ func (p *parser) text(n *yaml.Node, a at) (s string, ok bool) {
 // flag reads a switch that only means something when true. It is false,
 // with the problem reported, for anything but true.
 func (p *parser) flag(n *yaml.Node, a at, falseMeans string) bool {
-	r := resolve(n)
-	if isNull(r) {
+	r := yamlnode.Resolve(n)
+	if yamlnode.IsNull(r) {
 		p.problemf(n, a, "no value; write true or leave it out")
 		return false
 	}
@@ -121,16 +121,4 @@ func (p *parser) flag(n *yaml.Node, a at, falseMeans string) bool {
 		p.problemf(n, a, "false means nothing here: %s", falseMeans)
 	}
 	return b
-}
-
-// resolve follows an alias to the node it names.
-func resolve(n *yaml.Node) *yaml.Node {
-	for n != nil && n.Kind == yaml.AliasNode {
-		n = n.Alias
-	}
-	return n
-}
-
-func isNull(n *yaml.Node) bool {
-	return n == nil || (n.Kind == yaml.ScalarNode && n.Tag == "!!null")
 }

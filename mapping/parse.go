@@ -17,21 +17,21 @@ type Options struct {
 
 // Parse reads and validates the rooms section of file, a YAML sequence node
 // (nil or null means no rooms). On problems it returns a nil RuleSet and a
-// yamlnode.Problems error listing every problem in the section, each with
-// its line and field path.
+// Problems error listing every problem in the section, each with its line
+// and field path.
 func Parse(file string, rooms *yaml.Node, opts Options) (*RuleSet, error) {
 	p := &parser{
-		r:        &yamlnode.Reader{File: file},
 		file:     file,
 		roles:    opts.Roles,
 		reserved: opts.Reserved,
 		paths:    make(map[string]firstPath),
 	}
+	p.r = &yamlnode.Reader{Report: p.report}
 	if rooms != nil && rooms.Kind == yaml.DocumentNode && len(rooms.Content) == 1 {
 		rooms = rooms.Content[0]
 	}
 	rs := &RuleSet{}
-	if !isNull(resolve(rooms)) {
+	if !yamlnode.IsNull(yamlnode.Resolve(rooms)) {
 		items := p.items(rooms, atRooms)
 		rs.rooms = make([]*Room, 0, len(items))
 		for i, n := range items {
@@ -40,25 +40,22 @@ func Parse(file string, rooms *yaml.Node, opts Options) (*RuleSet, error) {
 			}
 		}
 	}
-	if err := p.r.Err(); err != nil {
-		return nil, err
+	if len(p.problems) > 0 {
+		p.problems.Sort()
+		return nil, p.problems
 	}
 	rs.byPath = make(map[string]*Room, len(rs.rooms))
 	for _, room := range rs.rooms {
 		rs.byPath[room.Path] = room
 		room.compile()
-		for i := range room.Rules {
-			for _, g := range room.Rules[i].globs {
-				rs.index.add(g)
-			}
-		}
 	}
 	return rs, nil
 }
 
 // parser holds what reading one rooms section needs across rooms.
 type parser struct {
-	r        *yamlnode.Reader
+	r        *yamlnode.Reader // reports into problems
+	problems Problems
 	file     string
 	roles    []string
 	reserved []string
@@ -72,13 +69,17 @@ type firstPath struct {
 	pos  Pos
 }
 
+func (p *parser) report(line int, path, msg string) {
+	p.problems = append(p.problems, Problem{File: p.file, Line: line, Path: path, Msg: msg})
+}
+
 func (p *parser) pos(n *yaml.Node) Pos { return Pos{File: p.file, Line: n.Line} }
 
 var roomKeys = []string{"path", "room", "title", "rules"}
 
 // room reads one room. It returns nil when the node is not a room at all.
 func (p *parser) room(n *yaml.Node, a at) *Room {
-	if isNull(resolve(n)) {
+	if yamlnode.IsNull(yamlnode.Resolve(n)) {
 		p.problemf(n, a, "empty; a room needs path, room and rules")
 		return nil
 	}
@@ -175,7 +176,7 @@ func (p *parser) rules(room, n *yaml.Node, roomAt at) []Rule {
 	}
 	items := p.items(n, a)
 	if len(items) == 0 {
-		if r := resolve(n); isNull(r) || r.Kind == yaml.SequenceNode {
+		if r := yamlnode.Resolve(n); yamlnode.IsNull(r) || r.Kind == yaml.SequenceNode {
 			p.problemf(n, a, "empty; %s", want)
 		}
 		return nil

@@ -5,8 +5,6 @@ import (
 	"slices"
 	"strings"
 	"testing"
-
-	"github.com/roomgate/roomgate/internal/yamlnode"
 )
 
 func TestParseValid(t *testing.T) {
@@ -318,9 +316,9 @@ func TestParseProblems(t *testing.T) {
 // in order.
 func assertProblems(t *testing.T, err error, want []string) {
 	t.Helper()
-	var ps yamlnode.Problems
+	var ps Problems
 	if !errors.As(err, &ps) {
-		t.Fatalf("Parse: got error %v (%T); want yamlnode.Problems", err, err)
+		t.Fatalf("Parse: got error %v (%T); want Problems", err, err)
 	}
 	got := strings.Split(ps.Error(), "\n")
 	if !slices.Equal(got, want) {

@@ -79,7 +79,7 @@ func (p *Person) Email() string {
 
 // group returns the first (in byte order) of the person's groups that g
 // matches, and whether there is one. Being the first, it is the same for any
-// set of groups with the same matches, which is what makes Relevant safe.
+// set of groups with the same matches, which is what makes Essential safe.
 //
 // An exact name is a map lookup. A pattern with a literal prefix is a binary
 // search for the first group with that prefix; for eng-* that group is the

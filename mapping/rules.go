@@ -4,6 +4,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/roomgate/roomgate/internal/yamlnode"
 	"go.yaml.in/yaml/v3"
 )
 
@@ -14,7 +15,7 @@ var ruleKeys = []string{"groups", "emails", "everyone", "role", "deny"}
 // check may judge it.
 func (p *parser) rule(n *yaml.Node, a at, index int) (rule Rule, checkable bool) {
 	rule = Rule{Index: index, Pos: p.pos(n)}
-	if isNull(resolve(n)) {
+	if yamlnode.IsNull(yamlnode.Resolve(n)) {
 		p.problemf(n, a, "empty; a rule needs a matcher (groups, emails or everyone: true) and an outcome (role or deny: true)")
 		return rule, false
 	}
@@ -131,8 +132,8 @@ func (p *parser) emails(n *yaml.Node, a at, rule *Rule) (ok bool) {
 // list reads the items of a matcher list, which must not be empty: an empty
 // list covers no one, which is never what was meant.
 func (p *parser) list(n *yaml.Node, a at, key, one string) (items []*yaml.Node, ok bool) {
-	r := resolve(n)
-	if !isNull(r) && r.Kind != yaml.SequenceNode {
+	r := yamlnode.Resolve(n)
+	if !yamlnode.IsNull(r) && r.Kind != yaml.SequenceNode {
 		p.items(n, a) // reports what was found instead
 		return nil, false
 	}

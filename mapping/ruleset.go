@@ -12,7 +12,6 @@ import (
 type RuleSet struct {
 	rooms  []*Room
 	byPath map[string]*Room
-	index  groupIndex
 }
 
 // Room is one meeting room: where employees find it and who may enter.
@@ -77,77 +76,6 @@ func (rs *RuleSet) Rooms() []*Room {
 		return nil
 	}
 	return slices.Clone(rs.rooms)
-}
-
-// Relevant returns, in the order given, the groups that some group pattern
-// of some rule matches. A person's decision in every room is the same with
-// these groups as with all of them, so a session needs to remember only
-// these: people in hundreds of directory groups keep small cookies.
-func (rs *RuleSet) Relevant(groups []string) []string {
-	if rs == nil {
-		return nil
-	}
-	var out []string
-	for _, g := range groups {
-		if rs.index.matches(g) {
-			out = append(out, g)
-		}
-	}
-	return out
-}
-
-// groupIndex answers "does any pattern anywhere match this group?" for
-// Relevant.
-type groupIndex struct {
-	exact     map[string]struct{} // literal names
-	prefixes  map[string]struct{} // literal prefixes of patterns such as eng-*
-	maxPrefix int                 // the longest of prefixes, in bytes
-	general   []glob              // every other pattern, once each
-}
-
-func (ix *groupIndex) add(g glob) {
-	switch g.kind {
-	case globLiteral:
-		if ix.exact == nil {
-			ix.exact = make(map[string]struct{})
-		}
-		ix.exact[g.pat] = struct{}{}
-	case globPrefix:
-		if ix.prefixes == nil {
-			ix.prefixes = make(map[string]struct{})
-		}
-		ix.prefixes[g.prefix] = struct{}{}
-		ix.maxPrefix = max(ix.maxPrefix, len(g.prefix))
-	default:
-		for _, h := range ix.general {
-			if h.pat == g.pat {
-				return
-			}
-		}
-		ix.general = append(ix.general, g)
-	}
-}
-
-func (ix *groupIndex) matches(name string) bool {
-	if name == "" {
-		return false // NewPerson drops empty names, so no rule ever sees one
-	}
-	if _, ok := ix.exact[name]; ok {
-		return true
-	}
-	if len(ix.prefixes) > 0 {
-		for n := 0; n <= len(name) && n <= ix.maxPrefix; n++ {
-			if _, ok := ix.prefixes[name[:n]]; ok {
-				return true
-			}
-		}
-	}
-	for i := range ix.general {
-		if ix.general[i].matches(name) {
-			return true
-		}
-	}
-	return false
 }
 
 // quoteList formats names for a message: "a", "b", "c".

@@ -1,7 +1,5 @@
 package mapping
 
-import "github.com/roomgate/roomgate/internal/yamlnode"
-
 // shadows reports the rules of one room that can never fire because one
 // earlier rule covers everyone they cover: since the first rule that covers
 // a person decides, such a rule is dead, and almost always a sign that the
@@ -30,7 +28,7 @@ func (p *parser) shadows(roomAt at, rules []Rule, checkable []bool) {
 			if rules[i].Everyone {
 				msg = "can never fire: " + rules[i].String() + " has everyone: true and decides for every person first"
 			}
-			p.r.Add(yamlnode.Problem{File: p.file, Line: rules[j].Pos.Line, Path: roomAt.ruleAt(j).String(), Msg: msg})
+			p.report(rules[j].Pos.Line, roomAt.ruleAt(j).String(), msg)
 			break
 		}
 	}
