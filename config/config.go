@@ -16,44 +16,63 @@ import (
 )
 
 // Config is the whole configuration file, validated.
+//
+// The yaml tags of Config and its sections are the one list of the file's
+// keys: Parse knows no others (an unknown key is a problem), and
+// ChangedKeys compares every one of them.
 type Config struct {
-	File         string // the path it was read from
-	Server       Server
-	OIDC         OIDC
-	Session      Session
-	DigitalSamba DigitalSamba
-	Rules        *mapping.RuleSet // the rooms section
+	// File is the path the configuration was read from.
+	File string `yaml:"-"`
+	// Server is how roomgate listens and how employees reach it.
+	Server Server `yaml:"server"`
+	// OIDC is the company's provider and roomgate's registration there.
+	OIDC OIDC `yaml:"oidc"`
+	// Session is the browser session.
+	Session Session `yaml:"session"`
+	// DigitalSamba is the team whose rooms roomgate opens.
+	DigitalSamba DigitalSamba `yaml:"digitalsamba"`
+	// Rules is the rooms section, parsed by package mapping. It is the one
+	// part a reload changes without a restart.
+	Rules *mapping.RuleSet `yaml:"rooms"`
 }
 
 // Server is how roomgate listens and how employees reach it.
 type Server struct {
 	// Listen is the address the gateway listens on, e.g. ":8080".
-	Listen string
+	Listen string `yaml:"listen"`
 	// PublicURL is how employees reach roomgate. Every redirect and the
 	// OIDC callback (PublicURL + /auth/callback) are built from it, never
 	// from a request's Host header. Cookies are Secure when it is https.
-	PublicURL *url.URL
+	PublicURL *url.URL `yaml:"public_url"`
 	// TrustedProxies are the only peers whose X-Forwarded-* headers count.
 	// Empty trusts none.
-	TrustedProxies []netip.Prefix
+	TrustedProxies []netip.Prefix `yaml:"trusted_proxies"`
 	// Contact tells a person who to ask when something is wrong, e.g.
 	// "the IT service desk (it@example.com)". Shown on error pages.
-	Contact string
+	Contact string `yaml:"contact"`
 	// MetricsListen, when set, serves /metrics on this address instead of
 	// the main one.
-	MetricsListen string
+	MetricsListen string `yaml:"metrics_listen"`
 }
 
 // OIDC is the company's OpenID Connect provider and roomgate's client
 // registration there.
 type OIDC struct {
-	Issuer       string
-	ClientID     string
-	ClientSecret string
-	Scopes       []string
-	Claims       Claims
+	// Issuer is the provider's issuer URL; discovery is Issuer +
+	// /.well-known/openid-configuration, and ID tokens must name it in iss.
+	Issuer string `yaml:"issuer"`
+	// ClientID is roomgate's client at the provider, and the audience its
+	// ID tokens must name.
+	ClientID string `yaml:"client_id"`
+	// ClientSecret authenticates roomgate at the token endpoint. A secret:
+	// never logged.
+	ClientSecret string `yaml:"client_secret"`
+	// Scopes are asked for at sign-in; they must include openid.
+	Scopes []string `yaml:"scopes"`
+	// Claims names where the person's attributes are found.
+	Claims Claims `yaml:"claims"`
 	// Entra is what only Microsoft Entra ID needs.
-	Entra Entra
+	Entra Entra `yaml:"entra"`
 }
 
 // Entra is roomgate's answer to Microsoft Entra ID's groups overage: a
@@ -65,10 +84,10 @@ type Entra struct {
 	// says why they cannot be signed in) or OverageGraph (roomgate asks
 	// Microsoft Graph for the groups with the sign-in's access token, which
 	// needs the User.Read scope).
-	Overage string
+	Overage string `yaml:"overage"`
 	// GraphURL is Microsoft Graph's base URL, https://graph.microsoft.com
 	// unless a national cloud has another.
-	GraphURL *url.URL
+	GraphURL *url.URL `yaml:"graph_url"`
 }
 
 // The values of Entra.Overage.
@@ -82,16 +101,21 @@ const (
 // name that exists as a whole key (e.g. "cognito:groups" or a URL) is taken
 // as one key.
 type Claims struct {
-	Groups string // default "groups"
-	Name   string // default "name"
-	UserID string // default "sub"; becomes the room token's ud
-	Avatar string // default "picture"
-	Email  string // default "email"
+	// Groups holds the person's groups; default "groups".
+	Groups string `yaml:"groups"`
+	// Name is the display name shown in the room; default "name".
+	Name string `yaml:"name"`
+	// UserID becomes the room token's ud; default "sub".
+	UserID string `yaml:"user_id"`
+	// Avatar is a picture URL for the room; default "picture".
+	Avatar string `yaml:"avatar"`
+	// Email is what emails rules match; default "email".
+	Email string `yaml:"email"`
 	// GroupNames says how group names that are paths, such as Keycloak's
 	// /eng/leads, are matched: GroupNamesFull (the default) as sent, or
 	// GroupNamesLast by their last segment (leads). Names that do not
 	// start with '/' are always kept as sent.
-	GroupNames string
+	GroupNames string `yaml:"group_names"`
 }
 
 // The values of Claims.GroupNames.
@@ -106,21 +130,28 @@ type Session struct {
 	// Secrets sign and encrypt session cookies. The first one signs new
 	// cookies; all of them are accepted, so a secret can be rotated without
 	// signing everyone out. Each must be at least 32 bytes.
-	Secrets []string
+	Secrets []string `yaml:"secret"`
 	// Lifetime is how long a sign-in lasts before the provider is asked
 	// again.
-	Lifetime time.Duration
+	Lifetime time.Duration `yaml:"lifetime"`
 	// Recheck bounds how stale group membership may be.
-	Recheck time.Duration
+	Recheck time.Duration `yaml:"recheck"`
 }
 
 // DigitalSamba is the team whose rooms roomgate opens.
 type DigitalSamba struct {
-	TeamID       string   // the token's td
-	URL          *url.URL // team URL or custom domain; rooms are URL/{room}
-	DeveloperKey string   // HS256 key for room tokens
-	TokenTTL     time.Duration
-	Roles        []string // the team's roles; rules may name no other
+	// TeamID is the team's id, the room token's td.
+	TeamID string `yaml:"team_id"`
+	// URL is the team URL or a custom domain; rooms are URL/{room}.
+	URL *url.URL `yaml:"url"`
+	// DeveloperKey is the HS256 key room tokens are signed with. A secret:
+	// never logged.
+	DeveloperKey string `yaml:"developer_key"`
+	// TokenTTL is how long a room token lives (exp - iat): it only has to
+	// survive the redirect into the room.
+	TokenTTL time.Duration `yaml:"token_ttl"`
+	// Roles are the team's roles; rules may name no other.
+	Roles []string `yaml:"roles"`
 }
 
 // MinSecretBytes is the shortest session secret roomgate accepts.

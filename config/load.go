@@ -58,7 +58,7 @@ func Parse(file string, data []byte, opts Options) (*Config, error) {
 	}
 	expandEnv(r, root, "", opts.LookupEnv)
 
-	top := r.Fields(root, "", "server", "oidc", "session", "digitalsamba", "rooms")
+	top := r.Fields(root, "", keysOf[Config]()...)
 	cfg := &Config{File: file}
 	cfg.Server = readServer(r, top["server"])
 	cfg.OIDC = readOIDC(r, top["oidc"])
@@ -136,7 +136,7 @@ func expandEnv(r *yamlnode.Reader, n *yaml.Node, path string, lookup func(string
 
 func readServer(r *yamlnode.Reader, n *yaml.Node) Server {
 	const p = "server"
-	f := r.Fields(n, p, "listen", "public_url", "trusted_proxies", "contact", "metrics_listen")
+	f := r.Fields(n, p, keysOf[Server]()...)
 	s := Server{
 		Listen:        r.String(f["listen"], p+".listen"),
 		Contact:       r.String(f["contact"], p+".contact"),
@@ -201,7 +201,7 @@ func readBaseURL(r *yamlnode.Reader, parent, n *yaml.Node, path string, allowPat
 
 func readOIDC(r *yamlnode.Reader, n *yaml.Node) OIDC {
 	const p = "oidc"
-	f := r.Fields(n, p, "issuer", "client_id", "client_secret", "scopes", "claims", "entra")
+	f := r.Fields(n, p, keysOf[OIDC]()...)
 	o := OIDC{
 		Issuer:       required(r, n, f, p, "issuer"),
 		ClientID:     required(r, n, f, p, "client_id"),
@@ -220,7 +220,7 @@ func readOIDC(r *yamlnode.Reader, n *yaml.Node) OIDC {
 		r.Problemf(f["scopes"], p+".scopes", `must include "openid"`)
 	}
 	cp := p + ".claims"
-	cf := r.Fields(f["claims"], cp, "groups", "name", "user_id", "avatar", "email", "group_names")
+	cf := r.Fields(f["claims"], cp, keysOf[Claims]()...)
 	o.Claims = Claims{
 		Groups:     claimPath(r, cf, cp, "groups", "groups"),
 		Name:       claimPath(r, cf, cp, "name", "name"),
@@ -235,7 +235,7 @@ func readOIDC(r *yamlnode.Reader, n *yaml.Node) OIDC {
 
 func readEntra(r *yamlnode.Reader, n *yaml.Node) Entra {
 	const p = "oidc.entra"
-	f := r.Fields(n, p, "overage", "graph_url")
+	f := r.Fields(n, p, keysOf[Entra]()...)
 	e := Entra{Overage: oneOf(r, f["overage"], p+".overage", OverageRefuse, OverageGraph)}
 	if g, ok := f["graph_url"]; ok {
 		e.GraphURL = readBaseURL(r, n, g, p+".graph_url", false)
@@ -276,7 +276,7 @@ func claimPath(r *yamlnode.Reader, f map[string]*yaml.Node, p, key, def string) 
 
 func readSession(r *yamlnode.Reader, n *yaml.Node) Session {
 	const p = "session"
-	f := r.Fields(n, p, "secret", "lifetime", "recheck")
+	f := r.Fields(n, p, keysOf[Session]()...)
 	s := Session{
 		Lifetime: r.Duration(f["lifetime"], p+".lifetime", 8*time.Hour),
 		Recheck:  r.Duration(f["recheck"], p+".recheck", 10*time.Minute),
@@ -314,7 +314,7 @@ func readSession(r *yamlnode.Reader, n *yaml.Node) Session {
 
 func readDigitalSamba(r *yamlnode.Reader, n *yaml.Node) DigitalSamba {
 	const p = "digitalsamba"
-	f := r.Fields(n, p, "team_id", "url", "developer_key", "token_ttl", "roles")
+	f := r.Fields(n, p, keysOf[DigitalSamba]()...)
 	d := DigitalSamba{
 		TeamID:       required(r, n, f, p, "team_id"),
 		DeveloperKey: required(r, n, f, p, "developer_key"),

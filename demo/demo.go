@@ -3,7 +3,7 @@
 // outside services it needs replaced by stand-ins in the same process and on
 // the same address:
 //
-//   - /demo/idp/: an OpenID provider (package demoidp) whose sign-in page
+//   - /demo/idp/: an OpenID provider (package demo/idp) whose sign-in page
 //     lists sample people (People) instead of asking for a password;
 //   - /demo/room/: Digital Samba's room entry (package dsroom), which checks
 //     each room token as Digital Samba would and shows who entered, and,
@@ -26,9 +26,9 @@ import (
 	"time"
 
 	"github.com/roomgate/roomgate/config"
+	"github.com/roomgate/roomgate/demo/dsroom"
+	"github.com/roomgate/roomgate/demo/idp"
 	"github.com/roomgate/roomgate/gateway"
-	"github.com/roomgate/roomgate/internal/demoidp"
-	"github.com/roomgate/roomgate/internal/dsroom"
 )
 
 // ConfigFile is the name config problems are reported under.
@@ -69,14 +69,7 @@ func Run(ctx context.Context, listen string, logger *slog.Logger, out io.Writer)
 	if err != nil {
 		return err
 	}
-	srv := &http.Server{
-		Handler:           h,
-		ReadHeaderTimeout: 10 * time.Second,
-		ReadTimeout:       30 * time.Second,
-		WriteTimeout:      30 * time.Second,
-		IdleTimeout:       2 * time.Minute,
-		ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
-	}
+	srv := gateway.NewHTTPServer(h, logger)
 	runCtx, stopRun := context.WithCancel(ctx)
 	defer stopRun()
 	go gw.Run(runCtx)
@@ -109,7 +102,7 @@ func build(base string, logger *slog.Logger) (http.Handler, *gateway.Server, err
 		return nil, nil, err
 	}
 	public := cfg.Server.PublicURL.String()
-	idp, err := demoidp.New(demoidp.Config{
+	provider, err := idp.New(idp.Config{
 		Issuer:       cfg.OIDC.Issuer,
 		ClientID:     cfg.OIDC.ClientID,
 		ClientSecret: cfg.OIDC.ClientSecret,
@@ -133,7 +126,7 @@ func build(base string, logger *slog.Logger) (http.Handler, *gateway.Server, err
 		return nil, nil, fmt.Errorf("demo: %w", err)
 	}
 	mux := http.NewServeMux()
-	mux.Handle(idpPath+"/", idp)
+	mux.Handle(idpPath+"/", provider)
 	mux.Handle(roomPath+"/", http.StripPrefix(roomPath, room))
 	mux.Handle("/", gw)
 	return mux, gw, nil

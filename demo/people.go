@@ -1,10 +1,10 @@
 package demo
 
-import "github.com/roomgate/roomgate/internal/demoidp"
+import "github.com/roomgate/roomgate/demo/idp"
 
 // People are the sample people of the demo's sign-in page. Each About says
 // what config.yaml's rules do with them; the tests hold the two together.
-var People = []demoidp.Person{
+var People = []idp.Person{
 	{
 		Subject: "ada", Name: "Ada Lovelace", Email: "ada@example.com",
 		Groups: []string{"eng-leads", "engineering"},

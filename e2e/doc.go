@@ -1,6 +1,6 @@
 // Package e2e is roomgate's end-to-end suite: the roomgate binary against a
 // real Dex and a real headless Chromium, with the room stand-in of
-// internal/dsroom where Digital Samba would be.
+// demo/dsroom where Digital Samba would be.
 //
 // The tests carry the build tag e2e, so a plain `go test ./...` leaves them
 // out. Run them with

@@ -13,7 +13,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/roomgate/roomgate/internal/dsroom"
+	"github.com/roomgate/roomgate/demo/dsroom"
 )
 
 // checkEntry checks that entries, the room's entries since a visit began,

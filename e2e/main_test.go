@@ -21,7 +21,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/roomgate/roomgate/internal/dsroom"
+	"github.com/roomgate/roomgate/demo/dsroom"
 )
 
 // suite is what TestMain started, shared by every test.

@@ -19,8 +19,8 @@ import (
 
 // This file tries to break the gateway with what an attacker controls: the
 // request line, headers and cookies, the callback's query, and the sizes of
-// all of them. attack_test.go covers broken ID tokens, the basic state
-// checks and tampered session cookies; returnpath_flow_test.go covers
+// all of them. attack_test.go covers broken ID tokens and tampered session
+// cookies, callback_test.go the basic state checks, and login_test.go
 // /auth/login?next=. Every answer here must be a 4xx or a sign-in: never a
 // 5xx, never a panic, never a room token, never a browser sent off the
 // gateway.
@@ -542,7 +542,7 @@ func enterWithClaims(t *testing.T, claims map[string]any, muts []oidctest.Mutati
 }
 
 // TestOversizedRequests runs the gateway behind an http.Server with the
-// limits of roomgate serve (internal/cli newHTTPServer): headers, paths and
+// limits of roomgate serve (NewHTTPServer): headers, paths and
 // query strings of every size get a 4xx or a sign-in.
 func TestOversizedRequests(t *testing.T) {
 	t.Parallel()
@@ -602,20 +602,9 @@ func TestOversizedRequests(t *testing.T) {
 // limitedServer serves the env's gateway on another loopback port behind an
 // http.Server with the limits roomgate serve uses, and returns its address.
 // Redirects still name public_url, the env's own server.
-//
-// The limits repeat internal/cli's newHTTPServer, which is unexported; keep
-// them equal.
 func (e *env) limitedServer(t *testing.T) string {
 	t.Helper()
-	srv := &http.Server{
-		Handler:           e.gw,
-		ReadHeaderTimeout: 10 * time.Second,
-		ReadTimeout:       30 * time.Second,
-		WriteTimeout:      30 * time.Second,
-		IdleTimeout:       2 * time.Minute,
-		MaxHeaderBytes:    64 << 10,
-		ErrorLog:          slog.NewLogLogger(slog.DiscardHandler, slog.LevelWarn),
-	}
+	srv := NewHTTPServer(e.gw, slog.New(slog.DiscardHandler))
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)

@@ -142,4 +142,20 @@ func (s *Server) SetRules(rs *mapping.RuleSet) {
 	}
 }
 
+// NewHTTPServer returns the http.Server that serve and demo both run h
+// behind, with the timeouts and limits a server facing a company network
+// needs: slow or oversized requests cannot hold connections, and a request
+// whose headers pass MaxHeaderBytes gets a 431.
+func NewHTTPServer(h http.Handler, logger *slog.Logger) *http.Server {
+	return &http.Server{
+		Handler:           h,
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       30 * time.Second,
+		WriteTimeout:      30 * time.Second,
+		IdleTimeout:       2 * time.Minute,
+		MaxHeaderBytes:    64 << 10,
+		ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
+	}
+}
+
 var _ http.Handler = (*Server)(nil)

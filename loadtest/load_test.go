@@ -183,18 +183,9 @@ func newSite(t *testing.T) *site {
 	return s
 }
 
-// serve serves h on ln with the limits of internal/cli's newHTTPServer,
-// which is unexported: keep the two equal.
+// serve serves h on ln behind the http.Server roomgate serve uses.
 func serve(t *testing.T, ln net.Listener, h http.Handler) {
-	srv := &http.Server{
-		Handler:           h,
-		ReadHeaderTimeout: 10 * time.Second,
-		ReadTimeout:       30 * time.Second,
-		WriteTimeout:      30 * time.Second,
-		IdleTimeout:       2 * time.Minute,
-		MaxHeaderBytes:    64 << 10,
-		ErrorLog:          slog.NewLogLogger(slog.DiscardHandler, slog.LevelWarn),
-	}
+	srv := gateway.NewHTTPServer(h, slog.New(slog.DiscardHandler))
 	go srv.Serve(ln)
 	t.Cleanup(func() { srv.Close() })
 }

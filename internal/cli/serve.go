@@ -106,7 +106,7 @@ func serve(ctx context.Context, args []string, env Env) int {
 // serveUntilDone serves h on ln until ctx ends, then stops accepting and
 // lets in-flight requests finish within shutdownGrace.
 func serveUntilDone(ctx context.Context, ln net.Listener, gw *gateway.Server, logger *slog.Logger) error {
-	srv := newHTTPServer(gw, logger)
+	srv := gateway.NewHTTPServer(gw, logger)
 	runCtx, stopRun := context.WithCancel(ctx)
 	defer stopRun()
 	go gw.Run(runCtx)
@@ -135,27 +135,13 @@ func serveUntilDone(ctx context.Context, ln net.Listener, gw *gateway.Server, lo
 func serveMetrics(ctx context.Context, ln net.Listener, m *metrics.Metrics, logger *slog.Logger) {
 	mux := http.NewServeMux()
 	mux.Handle("GET /metrics", m.Handler())
-	srv := newHTTPServer(mux, logger)
+	srv := gateway.NewHTTPServer(mux, logger)
 	go func() {
 		<-ctx.Done()
 		srv.Close()
 	}()
 	if err := srv.Serve(ln); !errors.Is(err, http.ErrServerClosed) {
 		logger.Error("metrics server failed", "err", err)
-	}
-}
-
-// newHTTPServer sets the timeouts and limits a server facing a company
-// network needs: slow or oversized requests cannot hold connections.
-func newHTTPServer(h http.Handler, logger *slog.Logger) *http.Server {
-	return &http.Server{
-		Handler:           h,
-		ReadHeaderTimeout: 10 * time.Second,
-		ReadTimeout:       30 * time.Second,
-		WriteTimeout:      30 * time.Second,
-		IdleTimeout:       2 * time.Minute,
-		MaxHeaderBytes:    64 << 10,
-		ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
 	}
 }
 

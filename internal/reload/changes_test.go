@@ -1,8 +1,6 @@
 package reload
 
 import (
-	"net/url"
-	"reflect"
 	"slices"
 	"strings"
 	"testing"
@@ -17,80 +15,6 @@ func parse(t *testing.T, f file) *config.Config {
 		t.Fatalf("config.Parse: %v", err)
 	}
 	return cfg
-}
-
-// leaves returns every field of the configuration outside File and Rules,
-// as Go paths such as "OIDC.Claims.Groups", with a way to reach it.
-func leaves(t *testing.T) map[string][]int {
-	t.Helper()
-	out := map[string][]int{}
-	var walk func(typ reflect.Type, prefix string, index []int)
-	walk = func(typ reflect.Type, prefix string, index []int) {
-		for i := range typ.NumField() {
-			f := typ.Field(i)
-			path := prefix + f.Name
-			idx := append(slices.Clone(index), i)
-			if prefix == "" && (f.Name == "File" || f.Name == "Rules") {
-				continue
-			}
-			if f.Type.Kind() == reflect.Struct && f.Type.PkgPath() == typ.PkgPath() {
-				walk(f.Type, path+".", idx)
-				continue
-			}
-			out[path] = idx
-		}
-	}
-	walk(reflect.TypeFor[config.Config](), "", nil)
-	return out
-}
-
-// change sets v to a different value of its type.
-func change(t *testing.T, name string, v reflect.Value) {
-	t.Helper()
-	switch {
-	case v.Kind() == reflect.String:
-		v.SetString(v.String() + "-changed")
-	case v.Kind() == reflect.Int64: // time.Duration
-		v.SetInt(v.Int() + 1)
-	case v.Kind() == reflect.Slice:
-		grown := reflect.MakeSlice(v.Type(), v.Len(), v.Len()+1)
-		reflect.Copy(grown, v)
-		v.Set(reflect.Append(grown, reflect.Zero(v.Type().Elem())))
-	case v.Type() == reflect.TypeFor[*url.URL]():
-		v.Set(reflect.ValueOf(&url.URL{Scheme: "https", Host: "changed.example.com"}))
-	default:
-		t.Fatalf("%s: the test cannot change a %s; teach it", name, v.Type())
-	}
-}
-
-// TestEveryKeyIsCompared changes each field of the configuration outside
-// rooms in turn and checks that exactly its key is reported, so a field
-// added to config without a line in settings fails here.
-func TestEveryKeyIsCompared(t *testing.T) {
-	t.Parallel()
-	base := parse(t, roomsFile("standup"))
-	byField := map[string]string{}
-	for _, s := range settings {
-		byField[s.field] = s.key
-	}
-	fields := leaves(t)
-	for field, idx := range fields {
-		key, ok := byField[field]
-		if !ok {
-			t.Errorf("config field %s is not in settings: a change to it would go unnoticed", field)
-			continue
-		}
-		loaded := *base
-		change(t, field, reflect.ValueOf(&loaded).Elem().FieldByIndex(idx))
-		if got := RestartNeeded(base, &loaded); !slices.Equal(got, []string{key}) {
-			t.Errorf("changing %s: got %q; want %q", field, got, []string{key})
-		}
-	}
-	for _, s := range settings {
-		if _, ok := fields[s.field]; !ok {
-			t.Errorf("settings lists %s (%s), which config no longer has", s.field, s.key)
-		}
-	}
 }
 
 func TestRestartNeeded(t *testing.T) {

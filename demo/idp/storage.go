@@ -1,4 +1,4 @@
-package demoidp
+package idp
 
 import (
 	"context"
@@ -47,7 +47,7 @@ type storage struct {
 func newStorage(cfg Config, issuer string) (*storage, error) {
 	key, err := rsa.GenerateKey(rand.Reader, 2048)
 	if err != nil {
-		return nil, fmt.Errorf("demoidp: generating the signing key: %w", err)
+		return nil, fmt.Errorf("idp: generating the signing key: %w", err)
 	}
 	s := &storage{
 		client: &client{
@@ -199,7 +199,7 @@ func (s *storage) forgetExpired(now time.Time) {
 func (s *storage) request(id string) (*authRequest, error) {
 	a, ok := s.requests[id]
 	if !ok || time.Since(a.created) > authRequestTTL {
-		return nil, errors.New("demoidp: no such sign-in request (it expired or was used)")
+		return nil, errors.New("idp: no such sign-in request (it expired or was used)")
 	}
 	return a, nil
 }
@@ -219,7 +219,7 @@ func (s *storage) AuthRequestByID(_ context.Context, id string) (op.AuthRequest,
 // pick finishes the sign-in of request id as the person with subject.
 func (s *storage) pick(id, subject string) error {
 	if _, ok := s.people[subject]; !ok {
-		return fmt.Errorf("demoidp: no person with subject %q", subject)
+		return fmt.Errorf("idp: no person with subject %q", subject)
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -228,7 +228,7 @@ func (s *storage) pick(id, subject string) error {
 		return err
 	}
 	if a.done {
-		return errors.New("demoidp: this sign-in request is already finished")
+		return errors.New("idp: this sign-in request is already finished")
 	}
 	a.subject, a.authTime, a.done = subject, time.Now(), true
 	return nil
@@ -241,7 +241,7 @@ func (s *storage) AuthRequestByCode(_ context.Context, code string) (op.AuthRequ
 	defer s.mu.Unlock()
 	id, ok := s.codes[code]
 	if !ok {
-		return nil, errors.New("demoidp: unknown or used code")
+		return nil, errors.New("idp: unknown or used code")
 	}
 	delete(s.codes, code)
 	a, err := s.request(id)
@@ -285,7 +285,7 @@ func clientOf(req op.TokenRequest) (clientID string, authTime time.Time, err err
 	case *refreshRequest:
 		return r.clientID, r.authTime, nil
 	}
-	return "", time.Time{}, fmt.Errorf("demoidp: token request of type %T is not supported", req)
+	return "", time.Time{}, fmt.Errorf("idp: token request of type %T is not supported", req)
 }
 
 // newAccessToken stores an access token. Callers hold s.mu.
@@ -441,7 +441,7 @@ func (s *storage) KeySet(context.Context) ([]op.Key, error) {
 // GetClientByClientID returns the one client.
 func (s *storage) GetClientByClientID(_ context.Context, id string) (op.Client, error) {
 	if id != s.client.id {
-		return nil, fmt.Errorf("demoidp: unknown client %q", id)
+		return nil, fmt.Errorf("idp: unknown client %q", id)
 	}
 	return s.client, nil
 }
@@ -449,7 +449,7 @@ func (s *storage) GetClientByClientID(_ context.Context, id string) (op.Client, 
 // AuthorizeClientIDSecret checks the client's credentials.
 func (s *storage) AuthorizeClientIDSecret(_ context.Context, id, secret string) error {
 	if id != s.client.id || subtle.ConstantTimeCompare([]byte(secret), []byte(s.client.secret)) != 1 {
-		return errors.New("demoidp: wrong client id or secret")
+		return errors.New("idp: wrong client id or secret")
 	}
 	return nil
 }
@@ -472,7 +472,7 @@ func (s *storage) SetUserinfoFromToken(_ context.Context, info *oidc.UserInfo, t
 	t, ok := s.accessTokens[tokenID]
 	s.mu.Unlock()
 	if !ok || t.subject != subject || time.Now().After(t.expires) {
-		return errors.New("demoidp: access token is invalid or expired")
+		return errors.New("idp: access token is invalid or expired")
 	}
 	return s.setUserinfo(info, t.subject, t.scopes)
 }
@@ -484,7 +484,7 @@ func (s *storage) SetIntrospectionFromToken(_ context.Context, resp *oidc.Intros
 	t, ok := s.accessTokens[tokenID]
 	s.mu.Unlock()
 	if !ok || t.subject != subject || t.clientID != clientID || time.Now().After(t.expires) {
-		return errors.New("demoidp: access token is invalid or expired")
+		return errors.New("idp: access token is invalid or expired")
 	}
 	info := new(oidc.UserInfo)
 	if err := s.setUserinfo(info, t.subject, t.scopes); err != nil {
@@ -502,7 +502,7 @@ func (s *storage) SetIntrospectionFromToken(_ context.Context, resp *oidc.Intros
 func (s *storage) setUserinfo(info *oidc.UserInfo, subject string, scopes []string) error {
 	p, ok := s.people[subject]
 	if !ok {
-		return fmt.Errorf("demoidp: no person with subject %q", subject)
+		return fmt.Errorf("idp: no person with subject %q", subject)
 	}
 	for _, scope := range scopes {
 		switch scope {
@@ -526,7 +526,7 @@ func (s *storage) GetPrivateClaimsFromScopes(context.Context, string, string, []
 	return nil, nil
 }
 
-var errJWTProfile = errors.New("demoidp: the JWT profile grant is not supported")
+var errJWTProfile = errors.New("idp: the JWT profile grant is not supported")
 
 // GetKeyByIDAndClientID is for the JWT profile grant, which is not offered.
 func (s *storage) GetKeyByIDAndClientID(context.Context, string, string) (*jose.JSONWebKey, error) {

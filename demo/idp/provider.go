@@ -1,4 +1,4 @@
-// Package demoidp is the OpenID provider built into `roomgate demo`: a
+// Package idp is the OpenID provider built into `roomgate demo`: a
 // real provider (zitadel/oidc's op package: discovery, authorization code
 // flow with PKCE, RS256-signed ID tokens, userinfo, refresh tokens, end
 // session) whose sign-in page, instead of asking for a password, lets the
@@ -7,7 +7,7 @@
 // It keeps everything in memory and forgets it on restart. It is for a demo
 // on one machine, never for signing real people in: anyone who reaches the
 // page can be anyone on the list.
-package demoidp
+package idp
 
 import (
 	"context"
@@ -104,7 +104,7 @@ func New(cfg Config) (*Provider, error) {
 	}
 	provider, err := op.NewProvider(opConfig, store, op.StaticIssuer(issuer), opts...)
 	if err != nil {
-		return nil, fmt.Errorf("demoidp: %w", err)
+		return nil, fmt.Errorf("idp: %w", err)
 	}
 	p := &Provider{
 		issuer: issuer,
@@ -149,25 +149,25 @@ func checkConfig(cfg Config) (*url.URL, error) {
 	u, err := url.Parse(cfg.Issuer)
 	switch {
 	case err != nil, u.Scheme != "http" && u.Scheme != "https", u.Host == "":
-		return nil, fmt.Errorf("demoidp: issuer: want an absolute http or https URL, found %q", cfg.Issuer)
+		return nil, fmt.Errorf("idp: issuer: want an absolute http or https URL, found %q", cfg.Issuer)
 	case u.RawQuery != "" || u.Fragment != "":
-		return nil, fmt.Errorf("demoidp: issuer: want no query or fragment, found %q", cfg.Issuer)
+		return nil, fmt.Errorf("idp: issuer: want no query or fragment, found %q", cfg.Issuer)
 	case cfg.ClientID == "":
-		return nil, errors.New("demoidp: client id is empty")
+		return nil, errors.New("idp: client id is empty")
 	case cfg.ClientSecret == "":
-		return nil, errors.New("demoidp: client secret is empty")
+		return nil, errors.New("idp: client secret is empty")
 	case cfg.RedirectURI == "":
-		return nil, errors.New("demoidp: redirect URI is empty")
+		return nil, errors.New("idp: redirect URI is empty")
 	case len(cfg.People) == 0:
-		return nil, errors.New("demoidp: no people to sign in as")
+		return nil, errors.New("idp: no people to sign in as")
 	}
 	var seen []string
 	for i, person := range cfg.People {
 		switch {
 		case person.Subject == "":
-			return nil, fmt.Errorf("demoidp: person %d (%q) has no subject", i, person.Name)
+			return nil, fmt.Errorf("idp: person %d (%q) has no subject", i, person.Name)
 		case slices.Contains(seen, person.Subject):
-			return nil, fmt.Errorf("demoidp: subject %q is used twice", person.Subject)
+			return nil, fmt.Errorf("idp: subject %q is used twice", person.Subject)
 		}
 		seen = append(seen, person.Subject)
 	}

@@ -1,4 +1,4 @@
-package demoidp
+package idp
 
 import (
 	"context"
@@ -486,11 +486,11 @@ func TestNewRefuses(t *testing.T) {
 		edit func(*Config)
 		want string
 	}{
-		{"relative issuer", func(c *Config) { c.Issuer = "/demo/idp" }, "demoidp: issuer: want an absolute http or https URL"},
-		{"issuer with query", func(c *Config) { c.Issuer += "?x=1" }, "demoidp: issuer: want no query or fragment"},
-		{"no secret", func(c *Config) { c.ClientSecret = "" }, "demoidp: client secret is empty"},
-		{"no people", func(c *Config) { c.People = nil }, "demoidp: no people"},
-		{"same subject twice", func(c *Config) { c.People = append(c.People, testPeople[0]) }, `demoidp: subject "ada" is used twice`},
+		{"relative issuer", func(c *Config) { c.Issuer = "/demo/idp" }, "idp: issuer: want an absolute http or https URL"},
+		{"issuer with query", func(c *Config) { c.Issuer += "?x=1" }, "idp: issuer: want no query or fragment"},
+		{"no secret", func(c *Config) { c.ClientSecret = "" }, "idp: client secret is empty"},
+		{"no people", func(c *Config) { c.People = nil }, "idp: no people"},
+		{"same subject twice", func(c *Config) { c.People = append(c.People, testPeople[0]) }, `idp: subject "ada" is used twice`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

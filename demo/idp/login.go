@@ -1,4 +1,4 @@
-package demoidp
+package idp
 
 import (
 	"context"
@@ -83,7 +83,7 @@ func (l *login) servePick(w http.ResponseWriter, r *http.Request) {
 	}
 	id := r.PostForm.Get("id")
 	if err := l.store.pick(id, r.PostForm.Get("person")); err != nil {
-		slog.Info("demoidp: sign-in refused", "err", err)
+		slog.Info("idp: sign-in refused", "err", err)
 		l.problem(w, http.StatusBadRequest, "Sign-in failed",
 			"That sign-in has expired, was already finished, or named nobody on the list. Go back to the room's address and open it again.")
 		return
@@ -105,7 +105,7 @@ func (l *login) render(w http.ResponseWriter, status int, name string, data map[
 	h.Set("Referrer-Policy", "no-referrer")
 	w.WriteHeader(status)
 	if err := pages.ExecuteTemplate(w, name, data); err != nil {
-		slog.Error("demoidp: rendering page", "page", name, "err", err)
+		slog.Error("idp: rendering page", "page", name, "err", err)
 	}
 }
 
