@@ -126,13 +126,13 @@ func mustForeignSession(t *testing.T) string {
 	t.Helper()
 	now := time.Now()
 	cfg := config.Session{Secrets: []string{"another-secret-of-sufficient-length-0123456789"}, Lifetime: 8 * time.Hour}
-	other, err := newSessionStore(cfg, false, func() time.Time { return now })
+	other, err := newSessionStore(cfg, false, func() time.Time { return now }, maxCookieHeader)
 	if err != nil {
 		t.Fatal(err)
 	}
 	w := httptest.NewRecorder()
 	id := &identity{UserID: "mallory", Groups: []string{"eng-leads"}, Expires: now.Add(time.Hour).Unix()}
-	if err := other.save(w, httptest.NewRequest(http.MethodGet, "/", nil), id); err != nil {
+	if _, err := other.save(w, httptest.NewRequest(http.MethodGet, "/", nil), id); err != nil {
 		t.Fatal(err)
 	}
 	c := w.Result().Cookies()

@@ -108,7 +108,7 @@ func (s *Server) serveCallback(w http.ResponseWriter, r *http.Request) {
 		id.SignedIn, id.Expires = old.SignedIn, old.Expires
 	}
 	if err := s.startSession(w, r, id, v, tok.RefreshToken, raw); err != nil {
-		s.fail(w, r, http.StatusInternalServerError, pageInternal, err)
+		s.sessionFailed(w, r, err)
 		return
 	}
 	s.metrics.SignIn(metrics.SignInSuccess)
@@ -121,11 +121,25 @@ func (s *Server) serveCallback(w http.ResponseWriter, r *http.Request) {
 // tokens that fit.
 func (s *Server) startSession(w http.ResponseWriter, r *http.Request, id *identity, v *groupView, refreshToken, idToken string) error {
 	v.pack(id)
-	if err := s.sessions.save(w, r, id); err != nil {
+	used, err := s.sessions.save(w, r, id)
+	if err != nil {
 		return err
 	}
-	_, _, err := s.sessions.grants.save(w, id, refreshToken, idToken)
+	_, _, err = s.sessions.grants.save(w, id, refreshToken, idToken, s.sessions.budget-used)
 	return err
+}
+
+// sessionFailed answers a sign-in or re-check whose session could not be
+// saved. A person whose groups do not fit in a session is told so, and the
+// session they had ends: nothing is decided on groups that could not be
+// kept.
+func (s *Server) sessionFailed(w http.ResponseWriter, r *http.Request, err error) {
+	if errors.Is(err, errCookieTooLarge) {
+		s.sessions.clear(w)
+		s.fail(w, r, http.StatusInternalServerError, pageGroupsTooLarge, err)
+		return
+	}
+	s.fail(w, r, http.StatusInternalServerError, pageInternal, err)
 }
 
 // signInRefused answers a callback that carries an error from the provider.

@@ -1,14 +1,21 @@
 package gateway
 
 import (
+	"cmp"
+	"crypto/aes"
+	"crypto/cipher"
 	"crypto/hmac"
+	"crypto/rand"
 	"crypto/sha256"
+	"encoding/base64"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"net/http"
+	"slices"
+	"strings"
 	"time"
 
-	"github.com/gorilla/securecookie"
 	"github.com/roomgate/roomgate/config"
 )
 
@@ -20,18 +27,8 @@ const maxCookieBytes = 4000
 // errCookieTooLarge is returned when a cookie would not fit in a browser.
 var errCookieTooLarge = errors.New("gateway: cookie larger than browsers keep")
 
-// keyPairs derives an HMAC key and an AES-256 key from each secret. The
-// first secret's pair encodes; all pairs decode, which is what lets an
-// operator rotate secrets. The purpose label keeps a session cookie from
-// ever decoding as another kind of cookie.
-func keyPairs(secrets []string, purpose string) [][]byte {
-	pairs := make([][]byte, 0, 2*len(secrets))
-	for _, s := range secrets {
-		pairs = append(pairs, derive(s, purpose+" mac"), derive(s, purpose+" aes"))
-	}
-	return pairs
-}
-
+// derive returns the key for one purpose (a label) from a session secret.
+// The purpose keeps a key of one kind of cookie from ever opening another.
 func derive(secret, label string) []byte {
 	m := hmac.New(sha256.New, []byte(secret))
 	m.Write([]byte(label))
@@ -60,42 +57,57 @@ func pathCookieName(name string, secure bool) string {
 // loginTTL is how long a person has to finish signing in at the provider.
 const loginTTL = 10 * time.Minute
 
-// loginState is what roomgate remembers about one sign-in in progress,
-// in an encrypted cookie of its own: one cookie per sign-in, named after its
-// state, so several tabs can sign in at once without overwriting each other.
+// maxPendingLogins is how many sign-ins one browser may have in progress at
+// once: enough for the tabs a person opens together. Starting another one
+// drops the oldest, so no site that sends a browser through /auth/login
+// again and again can pile up cookies until the browser evicts the session
+// or the Cookie header outgrows a proxy's limit.
+const maxPendingLogins = 3
+
+// maxCookieHeader bounds the whole Cookie header roomgate causes, on every
+// path and in every case: the session, the token cookies and every pending
+// sign-in together. 4 KB leaves the rest of nginx's default 8 KB header line
+// to the company's other cookies.
+const maxCookieHeader = 4000
+
+// loginState is what roomgate remembers about one sign-in in progress, in
+// an encrypted cookie of its own named after its state: one cookie per
+// sign-in, so several tabs can sign in at once without overwriting each
+// other.
 type loginState struct {
-	State    string `json:"s"`
-	Nonce    string `json:"n"`           // OIDC Core 3.1.2.1: binds the ID token to this browser
-	Verifier string `json:"v"`           // RFC 7636 PKCE code verifier
-	Return   string `json:"r"`           // where to go afterwards: a path of this gateway
-	Started  int64  `json:"t"`           // unix seconds
-	Silent   bool   `json:"q,omitempty"` // a re-check with prompt=none; see serveCallback
+	State    string // the cookie's name says it too, and the sealing binds the two
+	Nonce    string // OIDC Core 3.1.2.1: binds the ID token to this browser
+	Verifier string // RFC 7636 PKCE code verifier
+	Return   string // where to go afterwards: a path of this gateway (safeReturnPath)
+	Started  int64  // unix seconds
+	Silent   bool   // a re-check with prompt=none; see serveCallback
 }
 
-// loginStore reads and writes loginState cookies. They are sent only to
-// /auth/callback and live loginTTL.
+// loginStore reads and writes loginState cookies. On https they are
+// __Host- cookies, which a browser takes only from this host, so a page on a
+// sibling subdomain cannot plant a sign-in of its own choosing (login CSRF);
+// __Host- requires the path /, so they come with every request while they
+// live, which is why they are small and few.
 type loginStore struct {
-	codecs []securecookie.Codec
+	seal   *sealer
 	prefix string
 	secure bool
 	now    func() time.Time
 }
 
 func newLoginStore(secrets []string, secure bool, now func() time.Time) (*loginStore, error) {
-	codecs := securecookie.CodecsFromPairs(keyPairs(secrets, "roomgate login")...)
-	for _, c := range codecs {
-		sc := c.(*securecookie.SecureCookie)
-		sc.SetSerializer(securecookie.JSONEncoder{})
-		sc.MaxAge(int(loginTTL / time.Second))
+	seal, err := newSealer(secrets, "roomgate login")
+	if err != nil {
+		return nil, err
 	}
-	return &loginStore{codecs: codecs, prefix: pathCookieName("roomgate_login_", secure), secure: secure, now: now}, nil
+	return &loginStore{seal: seal, prefix: cookieName("roomgate_login_", secure), secure: secure, now: now}, nil
 }
 
 func (l *loginStore) cookie(state, value string, maxAge int) *http.Cookie {
 	return &http.Cookie{
 		Name:     l.prefix + state,
 		Value:    value,
-		Path:     "/auth/callback",
+		Path:     "/",
 		MaxAge:   maxAge,
 		HttpOnly: true,
 		Secure:   l.secure,
@@ -105,19 +117,118 @@ func (l *loginStore) cookie(state, value string, maxAge int) *http.Cookie {
 	}
 }
 
-func (l *loginStore) save(w http.ResponseWriter, ls *loginState) error {
-	v, err := securecookie.EncodeMulti(l.prefix+ls.State, ls, l.codecs...)
-	if err != nil {
-		return fmt.Errorf("gateway: encoding login state: %w", err)
+// maxLoginCookieBytes is the most one pending sign-in adds to the Cookie
+// header: its name, '=', the sealed value and "; ".
+func (l *loginStore) maxLoginCookieBytes() int {
+	ls := loginState{State: randomToken(), Nonce: randomToken(), Verifier: strings.Repeat("v", 43), Return: "/" + strings.Repeat("r", maxReturnPath-1), Started: 1 << 40, Silent: true}
+	return cookieBytes(l.prefix+ls.State, l.seal.seal(l.prefix+ls.State, ls.encode()))
+}
+
+// encode lays ls out as a version byte, a flag byte, the start time and
+// the strings, each after its length.
+func (ls *loginState) encode() []byte {
+	b := make([]byte, 0, 160)
+	b = append(b, 1, 0)
+	if ls.Silent {
+		b[1] = 1
 	}
-	http.SetCookie(w, l.cookie(ls.State, v, int(loginTTL/time.Second)))
+	b = binary.AppendVarint(b, ls.Started)
+	for _, s := range []string{ls.Nonce, ls.Verifier, ls.Return} {
+		b = binary.AppendUvarint(b, uint64(len(s)))
+		b = append(b, s...)
+	}
+	return b
+}
+
+func decodeLoginState(state string, b []byte) (*loginState, bool) {
+	if len(b) < 2 || b[0] != 1 || b[1] > 1 {
+		return nil, false
+	}
+	ls := &loginState{State: state, Silent: b[1] == 1}
+	b = b[2:]
+	var k int
+	if ls.Started, k = binary.Varint(b); k <= 0 {
+		return nil, false
+	}
+	b = b[k:]
+	for _, f := range []*string{&ls.Nonce, &ls.Verifier, &ls.Return} {
+		n, k := binary.Uvarint(b)
+		if k <= 0 || n > uint64(len(b)-k) {
+			return nil, false
+		}
+		*f, b = string(b[k:k+int(n)]), b[k+int(n):]
+	}
+	return ls, len(b) == 0
+}
+
+// pending returns this browser's sign-ins in progress, oldest first, and the
+// names of its login cookies that are expired, forged or unreadable.
+func (l *loginStore) pending(r *http.Request) (live []*loginState, stale []string) {
+	for _, c := range r.Cookies() {
+		state, ok := strings.CutPrefix(c.Name, l.prefix)
+		if !ok {
+			continue
+		}
+		if ls := l.read(state, c); ls != nil {
+			live = append(live, ls)
+		} else {
+			stale = append(stale, state)
+		}
+	}
+	slices.SortStableFunc(live, func(a, b *loginState) int { return cmp.Compare(a.Started, b.Started) })
+	return live, stale
+}
+
+// read opens the login cookie c of state; nil when it is not a live
+// sign-in of this gateway.
+func (l *loginStore) read(state string, c *http.Cookie) *loginState {
+	if !isToken(state) {
+		return nil
+	}
+	plain, ok := l.seal.open(c.Name, c.Value)
+	if !ok {
+		return nil
+	}
+	ls, ok := decodeLoginState(state, plain)
+	if !ok {
+		return nil
+	}
+	if age := l.now().Unix() - ls.Started; age < 0 || age > int64(loginTTL/time.Second) {
+		return nil
+	}
+	return ls
+}
+
+// save starts remembering ls in this browser. It removes the browser's
+// stale login cookies and, when maxPendingLogins are in progress already,
+// the oldest of them.
+func (l *loginStore) save(w http.ResponseWriter, r *http.Request, ls *loginState) error {
+	if len(ls.Return) > maxReturnPath {
+		return fmt.Errorf("gateway: return path of %d bytes", len(ls.Return))
+	}
+	live, stale := l.pending(r)
+	for _, state := range stale {
+		http.SetCookie(w, l.cookie(state, "", -1))
+	}
+	for len(live) >= maxPendingLogins {
+		http.SetCookie(w, l.cookie(live[0].State, "", -1))
+		live = live[1:]
+	}
+	name := l.prefix + ls.State
+	http.SetCookie(w, l.cookie(ls.State, l.seal.seal(name, ls.encode()), int(loginTTL/time.Second)))
 	return nil
 }
 
-// take returns the sign-in in progress for state and forgets it, so a
-// callback can be used once. It returns nil when there is none, or it is
-// forged, or too old.
+// take returns the sign-in in progress for state and forgets it, with the
+// browser's stale login cookies, so a callback can be used once. It returns
+// nil when there is none, or it is forged, or too old.
 func (l *loginStore) take(w http.ResponseWriter, r *http.Request, state string) *loginState {
+	_, stale := l.pending(r)
+	for _, s := range stale {
+		if s != state {
+			http.SetCookie(w, l.cookie(s, "", -1))
+		}
+	}
 	if !isToken(state) {
 		return nil
 	}
@@ -126,16 +237,65 @@ func (l *loginStore) take(w http.ResponseWriter, r *http.Request, state string) 
 		return nil
 	}
 	http.SetCookie(w, l.cookie(state, "", -1))
-	var ls loginState
-	if err := securecookie.DecodeMulti(c.Name, c.Value, &ls, l.codecs...); err != nil {
-		return nil
-	}
-	age := l.now().Unix() - ls.Started
-	if ls.State != state || age < 0 || age > int64(loginTTL/time.Second) {
-		return nil
-	}
-	return &ls
+	return l.read(state, c)
 }
+
+// sealer encrypts and authenticates cookie values with AES-256-GCM under a
+// key derived from each session secret: the first seals, all open, so a
+// secret can be rotated. The cookie's name is the additional data, so a
+// value never opens under another name.
+type sealer struct {
+	aeads []cipher.AEAD
+}
+
+func newSealer(secrets []string, purpose string) (*sealer, error) {
+	s := &sealer{}
+	for _, secret := range secrets {
+		block, err := aes.NewCipher(derive(secret, purpose+" aead"))
+		if err != nil {
+			return nil, fmt.Errorf("gateway: %w", err)
+		}
+		gcm, err := cipher.NewGCM(block)
+		if err != nil {
+			return nil, fmt.Errorf("gateway: %w", err)
+		}
+		s.aeads = append(s.aeads, gcm)
+	}
+	if len(s.aeads) == 0 {
+		return nil, errors.New("gateway: no session secret")
+	}
+	return s, nil
+}
+
+// seal returns plain sealed for the cookie name, base64url: a random
+// 96-bit nonce, then the ciphertext and its tag.
+func (s *sealer) seal(name string, plain []byte) string {
+	a := s.aeads[0]
+	out := make([]byte, a.NonceSize(), a.NonceSize()+len(plain)+a.Overhead())
+	rand.Read(out)
+	out = a.Seal(out, out, plain, []byte(name))
+	return base64.RawURLEncoding.EncodeToString(out)
+}
+
+// open returns what seal sealed for name, trying every key.
+func (s *sealer) open(name, value string) ([]byte, bool) {
+	raw, err := base64.RawURLEncoding.DecodeString(value)
+	if err != nil {
+		return nil, false
+	}
+	for _, a := range s.aeads {
+		if len(raw) < a.NonceSize()+a.Overhead() {
+			return nil, false
+		}
+		if plain, err := a.Open(nil, raw[:a.NonceSize()], raw[a.NonceSize():], []byte(name)); err == nil {
+			return plain, true
+		}
+	}
+	return nil, false
+}
+
+// cookieBytes is what a cookie adds to a Cookie header: "name=value; ".
+func cookieBytes(name, value string) int { return len(name) + 1 + len(value) + 2 }
 
 // grants keeps the provider's tokens that a session uses later, each in its
 // own encrypted cookie, and only when it fits in one (maxCookieBytes):
@@ -149,37 +309,28 @@ func (l *loginStore) take(w http.ResponseWriter, r *http.Request, state string) 
 // Both are bound to the session's subject, so a leftover cookie can never
 // serve another person's session.
 type grants struct {
-	codecs  []securecookie.Codec
+	seal    *sealer
 	refresh string // cookie names
 	hint    string
 	secure  bool
 	now     func() time.Time
 }
 
-// grant is the content of a grants cookie.
-type grant struct {
-	Subject string `json:"s"`
-	Token   string `json:"t"`
-}
-
 // hintPath is the only path the ID token cookie is sent to.
 const hintPath = "/auth/logout"
 
-func newGrants(cfg config.Session, secure bool, now func() time.Time) *grants {
-	codecs := securecookie.CodecsFromPairs(keyPairs(cfg.Secrets, "roomgate grant")...)
-	for _, c := range codecs {
-		sc := c.(*securecookie.SecureCookie)
-		sc.SetSerializer(securecookie.JSONEncoder{})
-		sc.MaxAge(int(cfg.Lifetime / time.Second))
-		sc.MaxLength(0) // set measures the whole cookie instead
+func newGrants(cfg config.Session, secure bool, now func() time.Time) (*grants, error) {
+	seal, err := newSealer(cfg.Secrets, "roomgate grant")
+	if err != nil {
+		return nil, err
 	}
 	return &grants{
-		codecs:  codecs,
+		seal:    seal,
 		refresh: cookieName("roomgate_refresh", secure),
 		hint:    pathCookieName("roomgate_hint", secure),
 		secure:  secure,
 		now:     now,
-	}
+	}, nil
 }
 
 func (g *grants) cookie(name, value string, maxAge int) *http.Cookie {
@@ -198,24 +349,26 @@ func (g *grants) cookie(name, value string, maxAge int) *http.Cookie {
 	}
 }
 
-// set stores token for the session of id in cookie name and reports
-// whether it fit; an empty token, or one too big, removes the cookie.
-func (g *grants) set(w http.ResponseWriter, name string, id *identity, token string) (bool, error) {
+// set stores token for the session of id in cookie name when it adds at
+// most room bytes to the Cookie header, and returns what it added; an empty
+// token, or one too big, removes the cookie.
+func (g *grants) set(w http.ResponseWriter, name string, id *identity, token string, room int) (int, error) {
 	if token == "" {
 		http.SetCookie(w, g.cookie(name, "", -1))
-		return false, nil
+		return 0, nil
 	}
-	v, err := securecookie.EncodeMulti(name, grant{Subject: id.Subject, Token: token}, g.codecs...)
-	if err != nil {
-		return false, fmt.Errorf("gateway: encoding %s: %w", name, err)
-	}
+	// The subject first, after its length, then the token: the cookie
+	// serves only the session of the person it was kept for.
+	plain := binary.AppendUvarint(nil, uint64(len(id.Subject)))
+	plain = append(append(plain, id.Subject...), token...)
+	v := g.seal.seal(name, plain)
 	c := g.cookie(name, v, int(id.Expires-g.now().Unix()))
-	if len(c.String()) > maxCookieBytes {
-		http.SetCookie(w, g.cookie(name, "", -1))
-		return false, nil
+	if n := cookieBytes(name, v); len(c.String()) <= maxCookieBytes && n <= room {
+		http.SetCookie(w, c)
+		return n, nil
 	}
-	http.SetCookie(w, c)
-	return true, nil
+	http.SetCookie(w, g.cookie(name, "", -1))
+	return 0, nil
 }
 
 // get returns the token in cookie name if it belongs to subject.
@@ -224,25 +377,32 @@ func (g *grants) get(r *http.Request, name, subject string) string {
 	if err != nil {
 		return ""
 	}
-	var gr grant
-	if err := securecookie.DecodeMulti(name, c.Value, &gr, g.codecs...); err != nil || gr.Subject != subject {
+	plain, ok := g.seal.open(name, c.Value)
+	if !ok {
 		return ""
 	}
-	return gr.Token
+	n, k := binary.Uvarint(plain)
+	if k <= 0 || n > uint64(len(plain)-k) || string(plain[k:k+int(n)]) != subject {
+		return ""
+	}
+	return string(plain[k+int(n):])
 }
 
-// save keeps the tokens of a sign-in or refresh for the session of id. An
-// empty refresh token means the provider gave none, and removes any kept;
-// an empty ID token (a refresh without one) keeps the one kept.
-func (g *grants) save(w http.ResponseWriter, id *identity, refreshToken, idToken string) (refreshKept, hintKept bool, err error) {
-	if refreshKept, err = g.set(w, g.refresh, id, refreshToken); err != nil {
+// save keeps the tokens of a sign-in or refresh for the session of id, as
+// far as they fit in room bytes of the Cookie header: the refresh token
+// first (it spares the person sign-ins), then the ID token. An empty refresh
+// token means the provider gave none, and removes any kept; an empty ID
+// token (a refresh without one) keeps the one kept.
+func (g *grants) save(w http.ResponseWriter, id *identity, refreshToken, idToken string, room int) (refreshKept, hintKept bool, err error) {
+	used, err := g.set(w, g.refresh, id, refreshToken, room)
+	if err != nil {
 		return false, false, err
 	}
 	if idToken == "" {
-		return refreshKept, false, nil
+		return used > 0, false, nil
 	}
-	hintKept, err = g.set(w, g.hint, id, idToken)
-	return refreshKept, hintKept, err
+	hint, err := g.set(w, g.hint, id, idToken, room-used)
+	return used > 0, hint > 0, err
 }
 
 // refreshToken returns the refresh token kept for the session of id, or "".

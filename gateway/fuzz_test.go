@@ -140,14 +140,14 @@ func FuzzSessionCookie(f *testing.F) {
 	store, err := newSessionStore(config.Session{
 		Secrets:  []string{testSessionKey, "an-older-session-secret-0123456789abcdef"},
 		Lifetime: 8 * time.Hour,
-	}, false, func() time.Time { return now })
+	}, false, func() time.Time { return now }, maxCookieHeader)
 	if err != nil {
 		f.Fatal(err)
 	}
 	want := &identity{UserID: "ada", Name: "Ada Tester", Email: "ada@example.com", Groups: []string{"eng-leads"},
 		SignedIn: now.Unix(), Checked: now.Unix(), Expires: now.Add(time.Hour).Unix()}
 	w := httptest.NewRecorder()
-	if err := store.save(w, httptest.NewRequest(http.MethodGet, "/", nil), want); err != nil {
+	if _, err := store.save(w, httptest.NewRequest(http.MethodGet, "/", nil), want); err != nil {
 		f.Fatal(err)
 	}
 	valid := w.Result().Cookies()[0].Value

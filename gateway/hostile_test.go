@@ -670,7 +670,7 @@ func forgedLoginCookie(t *testing.T, e *env, state, ret string) *http.Cookie {
 	}
 	w := httptest.NewRecorder()
 	ls := &loginState{State: state, Nonce: "n", Verifier: strings.Repeat("v", 43), Return: ret, Started: e.clock.Now().Unix()}
-	if err := store.save(w, ls); err != nil {
+	if err := store.save(w, httptest.NewRequest(http.MethodGet, "/", nil), ls); err != nil {
 		t.Fatal(err)
 	}
 	c := w.Result().Cookies()
@@ -713,5 +713,204 @@ func TestLogoutTakesNoReturnFromTheRequest(t *testing.T) {
 	resp = b.Do(t, mustGet(t, e.url("/auth/signed-out?"+evil)))
 	if resp.StatusCode != http.StatusOK || resp.Header.Get("Location") != "" {
 		t.Errorf("/auth/signed-out with parameters: status %d, Location %q; want the page", resp.StatusCode, resp.Header.Get("Location"))
+	}
+}
+
+// cookieHeader is the Cookie header b would send to path of the env.
+func (e *env) cookieHeader(t *testing.T, b *oidctest.Browser, path string) string {
+	t.Helper()
+	var parts []string
+	for _, c := range b.Cookies(t, e.url(path)) {
+		parts = append(parts, c.Name+"="+c.Value)
+	}
+	return strings.Join(parts, "; ")
+}
+
+// TestSignInStateCannotSignAPersonOut sends a signed-in browser through
+// /auth/login hundreds of times, as another site can: the pending sign-ins
+// stay at maxPendingLogins, the Cookie header roomgate causes stays under
+// 4 KB on every path, and the session is still there.
+func TestSignInStateCannotSignAPersonOut(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	e.provider.SetUser(user("ada", "ada@example.com", "eng-leads"))
+	b := e.browser()
+	e.roomToken(first(e.enter(b, "/standup")), "daily-standup")
+
+	b.StopAt = func(u *url.URL) bool { return strings.HasSuffix(u.Path, "/authorize") }
+	for range 300 {
+		resp, _ := b.Follow(t, e.url("/auth/login?next=/standup"))
+		if resp.StatusCode != http.StatusFound {
+			t.Fatalf("/auth/login: status %d; want 302 to the provider", resp.StatusCode)
+		}
+	}
+	pending := 0
+	for _, c := range b.Cookies(t, e.url("/auth/callback")) {
+		if strings.HasPrefix(c.Name, "roomgate_login_") {
+			pending++
+		}
+	}
+	if pending != maxPendingLogins {
+		t.Errorf("after 300 sign-ins started: %d pending in the browser; want %d", pending, maxPendingLogins)
+	}
+	for _, path := range []string{"/standup", "/auth/callback", "/auth/logout"} {
+		if h := e.cookieHeader(t, b, path); len(h) >= 4096 {
+			t.Errorf("Cookie header for %s: %d bytes; want under 4 KB", path, len(h))
+		}
+	}
+	b.StopAt = oidctest.StopAtHost(roomHost)
+	resp, hops := e.enter(b, "/standup")
+	e.roomToken(resp, "daily-standup")
+	if len(hops) != 1 {
+		t.Errorf("entering after the flood took %d hops; want 1 (still signed in)", len(hops))
+	}
+}
+
+// TestCookieHeaderBudget signs in people whose sessions grow with the
+// number of group patterns they match, up to more than a cookie can hold,
+// with maxPendingLogins sign-ins under way: each gets a working session or
+// a clear page, and the whole Cookie header stays under 4 KB on every path.
+func TestCookieHeaderBudget(t *testing.T) {
+	t.Parallel()
+	for _, n := range []int{0, 10, 25, 35, 60} {
+		t.Run(fmt.Sprint(n, " patterns"), func(t *testing.T) {
+			t.Parallel()
+			var rules strings.Builder
+			groups := []string{"eng-leads"}
+			for i := range n {
+				g := fmt.Sprintf("team-%03d-%s", i, strings.Repeat("x", 60))
+				groups = append(groups, g)
+				fmt.Fprintf(&rules, "      - groups: [\"team-%03d-*\"]\n        role: attendee\n", i)
+			}
+			e := newEnv(t, withRooms(`
+  - path: standup
+    room: daily-standup
+    rules:
+      - groups: [eng-leads]
+        role: moderator
+`+rules.String()))
+			e.provider.SetUser(user("ada", "ada@example.com", groups...))
+			b := e.browser()
+			resp, _ := e.enter(b, "/standup")
+			if resp.StatusCode != http.StatusFound {
+				page := body(t, resp)
+				if resp.StatusCode >= 500 && !strings.Contains(page, "groups") {
+					t.Fatalf("status %d without a page that says why: %.300s", resp.StatusCode, page)
+				}
+				return
+			}
+			e.roomToken(resp, "daily-standup")
+			b.StopAt = func(u *url.URL) bool { return strings.HasSuffix(u.Path, "/authorize") }
+			for range maxPendingLogins + 2 {
+				b.Follow(t, e.url("/auth/login?next=/"+strings.Repeat("s", maxReturnPath-1)))
+			}
+			for _, path := range []string{"/", "/standup", "/auth/callback", "/auth/logout"} {
+				if h := e.cookieHeader(t, b, path); len(h) >= 4096 {
+					t.Errorf("Cookie header for %s: %d bytes; want under 4 KB", path, len(h))
+				}
+			}
+		})
+	}
+}
+
+// TestSignInStateIsBoundToItsName: a login cookie that a sibling subdomain
+// plants under another name (no prefix, or __Secure- for the parent
+// domain) never passes for the __Host- one, even with a value roomgate
+// sealed itself.
+func TestSignInStateIsBoundToItsName(t *testing.T) {
+	t.Parallel()
+	now := time.Unix(1_800_000_000, 0)
+	logins, err := newLoginStore([]string{testSessionKey}, true, func() time.Time { return now })
+	if err != nil {
+		t.Fatal(err)
+	}
+	ls := &loginState{State: randomToken(), Nonce: randomToken(), Verifier: strings.Repeat("v", 43), Return: "/standup", Started: now.Unix()}
+	w := httptest.NewRecorder()
+	if err := logins.save(w, httptest.NewRequest(http.MethodGet, "/", nil), ls); err != nil {
+		t.Fatal(err)
+	}
+	real := w.Result().Cookies()[0]
+	if !strings.HasPrefix(real.Name, "__Host-") || real.Path != "/" || real.Domain != "" {
+		t.Fatalf("login cookie %s, path %s, domain %q; want __Host-, /, no domain", real.Name, real.Path, real.Domain)
+	}
+	for _, name := range []string{"roomgate_login_" + ls.State, "__Secure-roomgate_login_" + ls.State} {
+		r := httptest.NewRequest(http.MethodGet, "/auth/callback", nil)
+		r.AddCookie(&http.Cookie{Name: name, Value: real.Value})
+		if got := logins.take(httptest.NewRecorder(), r, ls.State); got != nil {
+			t.Errorf("planted cookie %s was taken for the sign-in", name)
+		}
+	}
+	// The value of one sign-in under the name of another does not open.
+	other := randomToken()
+	r := httptest.NewRequest(http.MethodGet, "/auth/callback", nil)
+	r.AddCookie(&http.Cookie{Name: "__Host-roomgate_login_" + other, Value: real.Value})
+	if got := logins.take(httptest.NewRecorder(), r, other); got != nil {
+		t.Errorf("one sign-in's value opened under another state")
+	}
+	r = httptest.NewRequest(http.MethodGet, "/auth/callback", nil)
+	r.AddCookie(&http.Cookie{Name: real.Name, Value: real.Value})
+	if got := logins.take(httptest.NewRecorder(), r, ls.State); got == nil || got.Nonce != ls.Nonce || got.Return != ls.Return {
+		t.Errorf("the real cookie: got %+v; want the sign-in back", got)
+	}
+}
+
+// TestHostileGroupSets signs in people whose directory groups someone who
+// can create groups chose: huge names, many names, names that crowd a
+// pattern. Each gets a working session with the decision their groups
+// deserve, or a clear page, never a 500 "something went wrong", and never
+// more than the rules give them.
+func TestHostileGroupSets(t *testing.T) {
+	t.Parallel()
+	huge := func(prefix string) string { return prefix + strings.Repeat("A", 4096) }
+	var many []string
+	for i := range 3000 {
+		many = append(many, fmt.Sprintf("eng-%04d-%s", i, strings.Repeat("b", 40)))
+	}
+	rooms := `
+  - path: standup
+    room: daily-standup
+    rules:
+      - groups: ["contractor-*"]
+        deny: true
+      - groups: [eng-leads]
+        role: moderator
+      - groups: ["eng-*"]
+        role: attendee
+`
+	tests := []struct {
+		name     string
+		groups   []string
+		wantRole string // "" for a 403; "page" for the page that says the groups do not fit
+	}{
+		{"a 4 KB group beside eng-leads", []string{huge("eng-"), "eng-leads"}, "moderator"},
+		{"a 4 KB group beside a short match of the same pattern", []string{huge("eng-"), "eng-platform"}, "attendee"},
+		{"only a 4 KB group: it gives nothing", []string{huge("eng-")}, ""},
+		{"a 4 KB group that a deny rule needs", []string{huge("contractor-"), "eng-leads"}, "page"},
+		{"3,000 long groups of one pattern", many, "attendee"},
+		{"many huge groups", []string{huge("eng-a"), huge("eng-b"), huge("x"), huge("y"), "eng-leads"}, "moderator"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			e := newEnv(t, withRooms(rooms))
+			e.provider.SetUser(user("ada", "ada@example.com", tt.groups...))
+			b := e.browser()
+			resp, _ := e.enter(b, "/standup")
+			switch tt.wantRole {
+			case "":
+				if page := body(t, resp); resp.StatusCode != http.StatusForbidden {
+					t.Fatalf("status %d; want the 403 page (%.200s)", resp.StatusCode, page)
+				}
+			case "page":
+				page := body(t, resp)
+				if resp.StatusCode != http.StatusInternalServerError || !strings.Contains(page, "Your groups could not be kept") {
+					t.Fatalf("status %d; want the page that says the groups do not fit (%.200s)", resp.StatusCode, page)
+				}
+			default:
+				if got := e.roomToken(resp, "daily-standup").Role; got != tt.wantRole {
+					t.Errorf("role %q; want %q", got, tt.wantRole)
+				}
+			}
+		})
 	}
 }

@@ -18,6 +18,7 @@ import (
 	"github.com/coreos/go-oidc/v3/oidc"
 	"github.com/roomgate/roomgate/config"
 	"github.com/roomgate/roomgate/internal/metrics"
+	"github.com/roomgate/roomgate/mapping"
 	"golang.org/x/oauth2"
 )
 
@@ -167,14 +168,53 @@ func (s *Server) identityFrom(ctx context.Context, tok *oauth2.Token, claims map
 		}
 	}
 	id.Groups = v.keep(groupNames(groups, c.GroupNames))
+	if err := s.boundGroups(id, v); err != nil {
+		return nil, err
+	}
 	return id, nil
+}
+
+// maxGroupBytes bounds a group name a session keeps. No directory names a
+// group this long on purpose (Entra's limit is 256 characters); someone who
+// can create groups might, to crowd the session cookie of the people they
+// add to it.
+const maxGroupBytes = 256
+
+// boundGroups leaves out of id.Groups the names longer than maxGroupBytes,
+// where leaving them out cannot let the person in anywhere they would not
+// get in with them, nor change a role: in every room the decision without
+// them is the same, or a denial. Otherwise the person cannot be kept safely
+// in a session, and the error says so (pageGroupsTooLarge).
+func (s *Server) boundGroups(id *identity, v *groupView) error {
+	short := id.Groups[:0:0]
+	for _, g := range id.Groups {
+		if len(g) <= maxGroupBytes {
+			short = append(short, g)
+		}
+	}
+	if len(short) == len(id.Groups) {
+		return nil
+	}
+	with, without := mapping.NewPerson(id.Groups, id.Email), mapping.NewPerson(short, id.Email)
+	for _, room := range v.rules.Rooms() {
+		a, b := room.Decide(with), room.Decide(without)
+		if b.Allowed && (!a.Allowed || a.Role != b.Role) {
+			return fmt.Errorf("gateway: user %s: a group name of more than %d bytes decides room %s (%s): %w",
+				id.UserID, maxGroupBytes, room.Path, a.Rule, errCookieTooLarge)
+		}
+	}
+	s.log.Warn("group names too long to keep in a session; left out, which keeps the person out of no more than they would be",
+		"user_id", id.UserID, "left_out", len(id.Groups)-len(short), "max_bytes", maxGroupBytes)
+	id.Groups = short
+	return nil
 }
 
 // identityFailed answers a sign-in or re-check whose answer could not be
 // turned into an identity. An outage shows the 502 page and keeps the
 // session, to be tried again when the provider is back; an overage roomgate
-// cannot resolve signs the person out and shows the page that says why;
-// anything else is a refusal, which refused answers.
+// cannot resolve, or groups that do not fit in a session, sign the person
+// out and show the page that says why; anything else is a refusal, which
+// refused answers.
 func (s *Server) identityFailed(w http.ResponseWriter, r *http.Request, err error, refused func()) {
 	var unavailable *unavailableError
 	var over *overageError
@@ -184,6 +224,9 @@ func (s *Server) identityFailed(w http.ResponseWriter, r *http.Request, err erro
 	case errors.As(err, &over):
 		s.sessions.clear(w)
 		s.fail(w, r, http.StatusBadGateway, pageGroupsOverage, err)
+	case errors.Is(err, errCookieTooLarge):
+		s.sessions.clear(w)
+		s.fail(w, r, http.StatusInternalServerError, pageGroupsTooLarge, err)
 	default:
 		refused()
 	}
@@ -302,6 +345,15 @@ var pageGroupsOverage = problem{
 	Title: "Your groups could not be read",
 	Body: "You are in more groups than your company's sign-in service puts in a sign-in, so roomgate cannot tell which rooms you may enter. " +
 		"Nothing is wrong with your account: tell the contact below, who can have roomgate read your groups another way.",
+	Action: "Try again", Href: "/",
+}
+
+// pageGroupsTooLarge is shown when the groups the rules need do not fit in
+// a browser's session.
+var pageGroupsTooLarge = problem{
+	Title: "Your groups could not be kept",
+	Body: "The rules name more of your groups, or longer group names, than fit in a browser session, so roomgate cannot sign you in. " +
+		"Nothing is wrong with your account: tell the contact below, who can simplify the rules' group patterns.",
 	Action: "Try again", Href: "/",
 }
 

@@ -51,7 +51,7 @@ func (s *Server) beginLogin(w http.ResponseWriter, r *http.Request, returnTo str
 		Started:  s.now().Unix(),
 		Silent:   silent,
 	}
-	if err := s.logins.save(w, ls); err != nil {
+	if err := s.logins.save(w, r, ls); err != nil {
 		s.fail(w, r, http.StatusInternalServerError, pageInternal, err)
 		return
 	}

@@ -76,7 +76,7 @@ func (s *Server) refreshSession(w http.ResponseWriter, r *http.Request, v *group
 	}
 	next := *res.id // shared with racing requests: save packs into a copy
 	if err := s.startSession(w, r, &next, v, res.refreshToken, res.idToken); err != nil {
-		s.fail(w, r, http.StatusInternalServerError, pageInternal, err)
+		s.sessionFailed(w, r, err)
 		return nil
 	}
 	s.log.Info("groups re-checked", "request_id", requestID(r), "user_id", next.UserID, "groups_kept", len(next.Groups))

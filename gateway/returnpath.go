@@ -10,7 +10,7 @@ func safeReturnPath(s string) (string, bool) {
 	if s == "/" {
 		return s, true
 	}
-	if len(s) < 2 || len(s) > 65 || s[0] != '/' || !isAlnum(s[1]) {
+	if len(s) < 2 || len(s) > maxReturnPath || s[0] != '/' || !isAlnum(s[1]) {
 		return "", false
 	}
 	for i := 2; i < len(s); i++ {
@@ -20,6 +20,10 @@ func safeReturnPath(s string) (string, bool) {
 	}
 	return s, true
 }
+
+// maxReturnPath is the longest return path: "/" and a room path of at most
+// 64 characters (mapping's limit).
+const maxReturnPath = 65
 
 func isAlnum(c byte) bool {
 	return c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9'

@@ -77,11 +77,14 @@ func New(cfg *config.Config, deps Deps) (*Server, error) {
 		deps.HTTPClient = &http.Client{Timeout: 10 * time.Second}
 	}
 	secure := cfg.Server.PublicURL.Scheme == "https"
-	sessions, err := newSessionStore(cfg.Session, secure, deps.Now)
+	logins, err := newLoginStore(cfg.Session.Secrets, secure, deps.Now)
 	if err != nil {
 		return nil, err
 	}
-	logins, err := newLoginStore(cfg.Session.Secrets, secure, deps.Now)
+	// The pending sign-ins' cookies come with every request while they
+	// live; the session and its token cookies have the rest.
+	budget := maxCookieHeader - maxPendingLogins*logins.maxLoginCookieBytes()
+	sessions, err := newSessionStore(cfg.Session, secure, deps.Now, budget)
 	if err != nil {
 		return nil, err
 	}

@@ -8,51 +8,47 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/gorilla/securecookie"
 	"github.com/gorilla/sessions"
 
 	"github.com/roomgate/roomgate/config"
 	"github.com/roomgate/roomgate/mapping"
 )
 
-// identityKey is the one key roomgate uses in gorilla's session values.
-const identityKey = "id"
-
-// sessionStore keeps a session in encrypted, signed cookies (gorilla/sessions
-// over securecookie: AES-256-CTR and HMAC-SHA256), so any replica holding the
-// same secrets can serve any person: the identity in one cookie, and the
-// provider's refresh token and ID token, when they fit, in their own (see
-// grants).
+// sessionStore keeps a session in a cookie sealed with AES-256-GCM (see
+// sealer), so any replica holding the same secrets can serve any person:
+// the identity in one cookie, and the provider's refresh token and ID token,
+// when they fit, in their own (see grants). Opening the cookie is on every
+// room entry, so it is one AEAD already keyed and one base64 pass.
 type sessionStore struct {
-	store    *sessions.CookieStore
+	seal     *sealer
+	opts     sessions.Options // the cookie's attributes; MaxAge is set per session
 	name     string
 	lifetime time.Duration
 	now      func() time.Time
 	grants   *grants
 	view     atomic.Pointer[groupView] // for the rule set serving now
+	budget   int                       // Cookie header bytes for the session and its grants
 }
 
-func newSessionStore(cfg config.Session, secure bool, now func() time.Time) (*sessionStore, error) {
-	if len(cfg.Secrets) == 0 {
-		return nil, errors.New("gateway: no session secret")
+// newSessionStore makes the session store; budget is how much of the
+// Cookie header the session and its token cookies may take together.
+func newSessionStore(cfg config.Session, secure bool, now func() time.Time, budget int) (*sessionStore, error) {
+	seal, err := newSealer(cfg.Secrets, "roomgate session")
+	if err != nil {
+		return nil, err
 	}
-	store := sessions.NewCookieStore(keyPairs(cfg.Secrets, "roomgate session")...)
-	for _, c := range store.Codecs {
-		if sc, ok := c.(*securecookie.SecureCookie); ok {
-			sc.SetSerializer(identitySerializer{})
-			sc.MaxLength(0) // save measures the whole cookie instead
-		}
+	grants, err := newGrants(cfg, secure, now)
+	if err != nil {
+		return nil, err
 	}
-	store.MaxAge(int(cfg.Lifetime / time.Second))
-	store.Options.HttpOnly = true
-	store.Options.Secure = secure
-	store.Options.SameSite = http.SameSiteLaxMode
 	return &sessionStore{
-		store:    store,
+		seal:     seal,
+		opts:     sessions.Options{Path: "/", HttpOnly: true, Secure: secure, SameSite: http.SameSiteLaxMode},
 		name:     cookieName("roomgate_session", secure),
 		lifetime: cfg.Lifetime,
 		now:      now,
-		grants:   newGrants(cfg, secure, now),
+		grants:   grants,
+		budget:   budget,
 	}, nil
 }
 
@@ -64,39 +60,38 @@ func (s *sessionStore) load(r *http.Request) *identity {
 	if err != nil {
 		return nil
 	}
-	values := make(map[any]any, 1)
-	if err := securecookie.DecodeMulti(s.name, c.Value, &values, s.store.Codecs...); err != nil {
+	plain, ok := s.seal.open(s.name, c.Value)
+	if !ok {
 		return nil
 	}
-	id, _ := values[identityKey].(*identity)
-	if id == nil || id.UserID == "" || s.now().Unix() >= id.Expires {
+	id, err := decodeIdentity(plain)
+	if err != nil || id.UserID == "" || s.now().Unix() >= id.Expires {
 		return nil
 	}
 	return id
 }
 
 // save writes id, its groups packed by a groupView, as the session cookie,
-// living until id.Expires. It fails rather than set a cookie a browser
-// would drop, which would send the person round the sign-in for ever.
-func (s *sessionStore) save(w http.ResponseWriter, _ *http.Request, id *identity) error {
-	values := map[any]any{identityKey: id}
-	encoded, err := securecookie.EncodeMulti(s.name, values, s.store.Codecs...)
-	if err != nil {
-		return fmt.Errorf("gateway: saving session: %w", err)
-	}
-	opts := *s.store.Options
+// living until id.Expires, and returns what it adds to the Cookie header.
+// It fails rather than set a cookie a browser would drop, which would send
+// the person round the sign-in for ever, or one that would leave no room
+// in the header for the sign-ins in progress.
+func (s *sessionStore) save(w http.ResponseWriter, _ *http.Request, id *identity) (int, error) {
+	encoded := s.seal.seal(s.name, encodeIdentity(id))
+	opts := s.opts
 	opts.MaxAge = int(id.Expires - s.now().Unix())
 	c := sessions.NewCookie(s.name, encoded, &opts)
-	if n := len(c.String()); n > maxCookieBytes {
-		return fmt.Errorf("gateway: session of %d groups, %d bytes: %w", len(id.Groups), n, errCookieTooLarge)
+	n := cookieBytes(s.name, encoded)
+	if len(c.String()) > maxCookieBytes || n > s.budget {
+		return 0, fmt.Errorf("gateway: session of %d groups, %d bytes: %w", len(id.Groups), n, errCookieTooLarge)
 	}
 	http.SetCookie(w, c)
-	return nil
+	return n, nil
 }
 
 // clear ends the session in the browser, with the provider's tokens.
 func (s *sessionStore) clear(w http.ResponseWriter) {
-	opts := *s.store.Options
+	opts := s.opts
 	opts.MaxAge = -1
 	http.SetCookie(w, sessions.NewCookie(s.name, "", &opts))
 	s.grants.clear(w)
@@ -112,23 +107,12 @@ func (s *sessionStore) viewOf(rs *mapping.RuleSet) *groupView {
 	return v
 }
 
-// identitySerializer encodes gorilla's session values, which for roomgate
-// are one *identity, in a compact binary layout (a version byte, then each
-// field in order, lengths as varints) instead of gob or JSON: smaller
-// cookies, and no reflection on the hot path. The cookie is authenticated,
-// so the decoder only has to be strict, not defensive against forgery;
-// TestIdentitySerializerKeepsEveryField catches a field left out.
-type identitySerializer struct{}
-
-func (identitySerializer) Serialize(src any) ([]byte, error) {
-	values, ok := src.(map[any]any)
-	if !ok {
-		return nil, fmt.Errorf("gateway: session values of type %T", src)
-	}
-	id, ok := values[identityKey].(*identity)
-	if !ok || len(values) != 1 {
-		return nil, errors.New("gateway: session values must hold exactly one identity")
-	}
+// encodeIdentity lays id out compactly for the session cookie: a version
+// byte, then each field in order, lengths as varints. No reflection on the
+// hot path, and a small cookie. The cookie is authenticated, so the decoder
+// only has to be strict, not defensive against forgery;
+// TestIdentityEncodingKeepsEveryField catches a field left out.
+func encodeIdentity(id *identity) []byte {
 	b := make([]byte, 0, 256)
 	b = append(b, 1) // format version
 	for _, s := range []string{id.Subject, id.UserID, id.Name, id.Email, id.Avatar, id.Fingerprint, id.Patterns} {
@@ -143,18 +127,15 @@ func (identitySerializer) Serialize(src any) ([]byte, error) {
 		b = binary.AppendUvarint(b, uint64(len(s)))
 		b = append(b, s...)
 	}
-	return b, nil
+	return b
 }
 
 var errSessionFormat = errors.New("gateway: session of unknown format")
 
-func (identitySerializer) Deserialize(src []byte, dst any) error {
-	values, ok := dst.(*map[any]any)
-	if !ok {
-		return fmt.Errorf("gateway: session values of type %T", dst)
-	}
+// decodeIdentity reads what encodeIdentity wrote.
+func decodeIdentity(src []byte) (*identity, error) {
 	if len(src) == 0 || src[0] != 1 {
-		return errSessionFormat
+		return nil, errSessionFormat
 	}
 	src = src[1:]
 	str := func() (string, bool) {
@@ -174,8 +155,8 @@ func (identitySerializer) Deserialize(src []byte, dst any) error {
 		src = src[k:]
 		return v, true
 	}
-	var id identity
-	ok = true
+	id := &identity{}
+	ok := true
 	for _, f := range []*string{&id.Subject, &id.UserID, &id.Name, &id.Email, &id.Avatar, &id.Fingerprint, &id.Patterns} {
 		var o bool
 		*f, o = str()
@@ -188,7 +169,7 @@ func (identitySerializer) Deserialize(src []byte, dst any) error {
 	}
 	n, k := binary.Uvarint(src)
 	if !ok || k <= 0 || n > uint64(len(src)) {
-		return errSessionFormat
+		return nil, errSessionFormat
 	}
 	src = src[k:]
 	if n > 0 {
@@ -196,18 +177,12 @@ func (identitySerializer) Deserialize(src []byte, dst any) error {
 		for i := range id.Names {
 			var o bool
 			if id.Names[i], o = str(); !o {
-				return errSessionFormat
+				return nil, errSessionFormat
 			}
 		}
 	}
 	if len(src) != 0 {
-		return errSessionFormat
+		return nil, errSessionFormat
 	}
-	if *values == nil {
-		*values = make(map[any]any, 1)
-	}
-	(*values)[identityKey] = &id
-	return nil
+	return id, nil
 }
-
-var _ securecookie.Serializer = identitySerializer{}

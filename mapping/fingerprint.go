@@ -34,20 +34,41 @@ func (rs *RuleSet) Fingerprint() string {
 
 // Essential returns, sorted, a few of groups that every rule of the rule set
 // treats exactly as it treats all of groups: for each group pattern that some
-// of groups matches, one group that matches it. A decision names the matched
+// of groups matches, one group that matches it: a group kept for another
+// pattern when one does, else the shortest, so that a directory cannot crowd
+// a session with a huge name beside a short one. A decision names the matched
 // group, which may differ between the two; whether a rule covers the person,
 // and so every outcome, does not. There are never more of them than there are
 // patterns, so a session stays small however many groups a person is in,
 // even when a pattern such as team-* matches hundreds of them.
 func (rs *RuleSet) Essential(groups []string) []string {
 	p := NewPerson(groups, "")
+	globs := rs.globs()
 	seen := make(map[string]struct{})
 	var out []string
-	for _, g := range rs.globs() {
-		name, ok := p.group(&g)
-		if _, dup := seen[name]; ok && !dup {
+	keep := func(name string) {
+		if _, dup := seen[name]; !dup {
 			seen[name] = struct{}{}
 			out = append(out, name)
+		}
+	}
+	// Exact names first: each can only be answered by itself.
+	for i := range globs {
+		if g := &globs[i]; g.kind == globLiteral {
+			if name, ok := p.shortest(g); ok {
+				keep(name)
+			}
+		}
+	}
+	// Then each other pattern, by a group kept already when one matches,
+	// else by its shortest match.
+	for i := range globs {
+		g := &globs[i]
+		if g.kind == globLiteral || slices.ContainsFunc(out, g.matches) {
+			continue
+		}
+		if name, ok := p.shortest(g); ok {
+			keep(name)
 		}
 	}
 	slices.Sort(out)
@@ -60,6 +81,11 @@ func (rs *RuleSet) globs() []glob {
 	if rs == nil {
 		return nil
 	}
+	rs.globsOnce.Do(func() { rs.distinct = rs.collectGlobs() })
+	return rs.distinct
+}
+
+func (rs *RuleSet) collectGlobs() []glob {
 	seen := make(map[string]struct{})
 	var out []glob
 	for _, room := range rs.rooms {

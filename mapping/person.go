@@ -77,6 +77,28 @@ func (p *Person) Email() string {
 	return p.email
 }
 
+// shortest returns the shortest of the person's groups that g matches (the
+// first in byte order among the shortest), and whether there is one. It is
+// what a session keeps for g: a directory that adds someone to a group with
+// a huge name matching eng-* cannot crowd out their eng-platform.
+func (p *Person) shortest(g *glob) (string, bool) {
+	if p == nil {
+		return "", false
+	}
+	if g.kind == globLiteral {
+		_, ok := p.set[g.pat]
+		return g.pat, ok
+	}
+	best, found := "", false
+	for i := p.lowerBound(g.prefix, g.prefixKey); i < len(p.groups) && strings.HasPrefix(p.groups[i], g.prefix); i++ {
+		s := p.groups[i]
+		if (!found || len(s) < len(best)) && g.matches(s) {
+			best, found = s, true
+		}
+	}
+	return best, found
+}
+
 // group returns the first (in byte order) of the person's groups that g
 // matches, and whether there is one. Being the first, it is the same for any
 // set of groups with the same matches, which is what makes Essential safe.

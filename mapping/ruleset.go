@@ -4,6 +4,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 )
 
 // RuleSet is the rooms section of a configuration file, checked and compiled
@@ -12,6 +13,9 @@ import (
 type RuleSet struct {
 	rooms  []*Room
 	byPath map[string]*Room
+
+	globsOnce sync.Once
+	distinct  []glob // the distinct group patterns, sorted: see globs
 }
 
 // Room is one meeting room: where employees find it and who may enter.

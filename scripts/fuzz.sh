@@ -22,7 +22,15 @@ for pkg in $(go list ./...); do
 	dir="$(go list -f '{{.Dir}}' "$pkg")"
 	for target in $(grep -ho '^func Fuzz[A-Za-z0-9_]*' "$dir"/*_test.go 2>/dev/null | sed 's/^func //' | sort -u); do
 		printf 'fuzz: %s %s for %s\n' "$pkg" "$target" "$fuzztime"
-		go test -run '^$' -fuzz "^${target}\$" -fuzztime "$fuzztime" -fuzzminimizetime "$minimize" "$pkg" 2>&1 | tail -n 3
+		out="$(mktemp)"
+		if ! go test -run '^$' -fuzz "^${target}\$" -fuzztime "$fuzztime" -fuzzminimizetime "$minimize" "$pkg" >"$out" 2>&1; then
+			# The whole story: a crash names its input, a hang its stack.
+			tail -n 80 "$out"
+			rm -f "$out"
+			exit 1
+		fi
+		tail -n 3 "$out"
+		rm -f "$out"
 		count=$((count + 1))
 	done
 done
