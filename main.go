@@ -13,6 +13,10 @@ import (
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
+	// The first signal asks the command to stop (serve shuts down
+	// gracefully); after it, signals do what they always do, so a second
+	// Ctrl-C ends any command at once.
+	context.AfterFunc(ctx, stop)
 	code := cli.Run(ctx, os.Args[1:], cli.Env{Stdout: os.Stdout, Stderr: os.Stderr, LookupEnv: os.LookupEnv})
 	stop()
 	os.Exit(code)

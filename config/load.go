@@ -31,9 +31,9 @@ type Options struct {
 // Load reads and validates the file at path. Problems in the file come back
 // as a mapping.Problems error, all of them at once, in file order.
 func Load(path string, opts Options) (*Config, error) {
-	data, err := os.ReadFile(path)
+	data, err := ReadFile(path)
 	if err != nil {
-		return nil, fmt.Errorf("config: %w", err)
+		return nil, err
 	}
 	return Parse(path, data, opts)
 }

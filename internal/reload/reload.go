@@ -110,7 +110,7 @@ func (w *Watcher) Reload() error {
 	}
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	data, err := os.ReadFile(w.Path)
+	data, err := config.ReadFile(w.Path)
 	w.seen = versionOf(data, err)
 	return w.load(data, err)
 }
@@ -119,7 +119,7 @@ func (w *Watcher) Reload() error {
 func (w *Watcher) reloadIfChanged() {
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	data, err := os.ReadFile(w.Path)
+	data, err := config.ReadFile(w.Path)
 	v := versionOf(data, err)
 	if v == w.seen {
 		w.logger().Debug("config file event without a change", "file", w.Path)
@@ -192,7 +192,7 @@ func (w *Watcher) Run(ctx context.Context) error {
 		log.Info("watching the config file for changes", "file", w.Path)
 	}
 	w.mu.Lock()
-	data, err := os.ReadFile(w.Path)
+	data, err := config.ReadFile(w.Path)
 	w.seen = versionOf(data, err)
 	if w.watching == nil {
 		w.watching = make(chan struct{})

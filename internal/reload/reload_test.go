@@ -580,3 +580,43 @@ func TestResultTime(t *testing.T) {
 		t.Errorf("OnResult time %v; want %v", got, at)
 	}
 }
+
+// TestPathPointedAtNoFile swaps the watched path for a link to an endless
+// device, then for a FIFO nobody writes to: each reload is refused at once
+// with a log line that says why, the last good rule set keeps serving, and
+// a good file afterwards is applied.
+func TestPathPointedAtNoFile(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t, t.TempDir(), roomsFile("standup"), true)
+	h.run(t)
+	swap := func(make func(tmp string) error) {
+		t.Helper()
+		tmp := h.path + ".new"
+		if err := make(tmp); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.Rename(tmp, h.path); err != nil {
+			t.Fatal(err)
+		}
+	}
+	swap(func(tmp string) error { return os.Symlink("/dev/zero", tmp) })
+	h.wantRefused(t)
+	swap(func(tmp string) error { return syscall.Mkfifo(tmp, 0o600) })
+	// Unreadable either way, so the watcher sees no change; a SIGHUP's
+	// reload reads the FIFO, at once.
+	if err := h.w.Reload(); err == nil || !strings.Contains(err.Error(), "a FIFO") {
+		t.Errorf("Reload of a FIFO: got %v; want it refused as a FIFO", err)
+	}
+	h.wantRefused(t)
+	log := h.log.String()
+	for _, want := range []string{"a character device", "a FIFO", "last good rule set keeps serving"} {
+		if !strings.Contains(log, want) {
+			t.Errorf("log does not say %q:\n%s", want, log)
+		}
+	}
+	if err := os.Remove(h.path); err != nil {
+		t.Fatal(err)
+	}
+	writeFile(t, h.path, roomsFile("standup", "retro"))
+	h.wantApplied(t, "standup", "retro")
+}
