@@ -71,6 +71,11 @@ type OIDC struct {
 	Scopes []string `yaml:"scopes"`
 	// Claims names where the person's attributes are found.
 	Claims Claims `yaml:"claims"`
+	// RequireVerifiedEmail, when true, uses a person's email for emails
+	// rules only when the provider says email_verified: true. When false
+	// (the default), only an outright email_verified: false drops it, since
+	// Microsoft Entra ID never sends the claim.
+	RequireVerifiedEmail bool `yaml:"require_verified_email"`
 	// Entra is what only Microsoft Entra ID needs.
 	Entra Entra `yaml:"entra"`
 }

@@ -116,6 +116,8 @@ func alter(t *testing.T, key string, v reflect.Value) {
 	switch {
 	case v.Kind() == reflect.String:
 		v.SetString(v.String() + "-changed")
+	case v.Kind() == reflect.Bool:
+		v.SetBool(!v.Bool())
 	case v.Kind() == reflect.Int64: // time.Duration
 		v.SetInt(v.Int() + 1)
 	case v.Kind() == reflect.Slice:

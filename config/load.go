@@ -229,6 +229,7 @@ func readOIDC(r *yamlnode.Reader, n *yaml.Node) OIDC {
 		Email:      claimPath(r, cf, cp, "email", "email"),
 		GroupNames: oneOf(r, cf["group_names"], cp+".group_names", GroupNamesFull, GroupNamesLast),
 	}
+	o.RequireVerifiedEmail = r.Bool(f["require_verified_email"], p+".require_verified_email")
 	o.Entra = readEntra(r, f["entra"])
 	return o
 }

@@ -57,13 +57,23 @@ func TestClaimUserIDAndEmailVerified(t *testing.T) {
 	if got := claimUserID(c, "oid"); got != "12345678901" {
 		t.Errorf("claimUserID(oid) = %q; want %q", got, "12345678901")
 	}
-	if emailVerified(c) {
-		t.Errorf("emailVerified(false) = true; want false")
+	tests := []struct {
+		claims          string
+		require, wantOK bool
+	}{
+		{`{"email_verified":false}`, false, false},
+		{`{"email_verified":false}`, true, false},
+		{`{}`, false, true}, // Entra ID never sends the claim
+		{`{}`, true, false},
+		{`{"email_verified":"false"}`, false, false},
+		{`{"email_verified":"true"}`, true, true},
+		{`{"email_verified":"yes"}`, true, false},
+		{`{"email_verified":true}`, true, true},
+		{`{"email_verified":1}`, true, false},
 	}
-	if !emailVerified(decodeClaims(t, `{}`)) {
-		t.Errorf("emailVerified(absent) = false; want true")
-	}
-	if emailVerified(decodeClaims(t, `{"email_verified":"false"}`)) {
-		t.Errorf(`emailVerified("false") = true; want false`)
+	for _, tt := range tests {
+		if got := emailVerified(decodeClaims(t, tt.claims), tt.require); got != tt.wantOK {
+			t.Errorf("emailVerified(%s, require %v) = %v; want %v", tt.claims, tt.require, got, tt.wantOK)
+		}
 	}
 }

@@ -128,7 +128,7 @@ func FuzzClaims(f *testing.F) {
 				t.Fatalf("claimUserID(%s, %q) = %q from a %T", raw, name, id, v)
 			}
 		}
-		emailVerified(claims)
+		emailVerified(claims, true)
 	})
 }
 

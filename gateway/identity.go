@@ -130,7 +130,7 @@ func (s *Server) identityFrom(ctx context.Context, tok *oauth2.Token, claims map
 		Checked:  now.Unix(),
 		Expires:  now.Add(s.cfg.Session.Lifetime).Unix(),
 	}
-	if emailVerified(claims) {
+	if emailVerified(claims, s.cfg.OIDC.RequireVerifiedEmail) {
 		id.Email = claimString(claims, c.Email)
 	}
 	if prev != nil {
@@ -232,17 +232,22 @@ func (s *Server) identityFailed(w http.ResponseWriter, r *http.Request, err erro
 	}
 }
 
-// emailVerified is false only when the provider says outright that the
-// email is not verified; providers that never send email_verified are
-// trusted as configured.
-func emailVerified(claims map[string]any) bool {
+// emailVerified says whether the person's email may decide emails rules.
+// An outright email_verified: false always drops it. A missing claim drops
+// it only when require is set (oidc.require_verified_email): Entra ID never
+// sends the claim, so by default its absence is trusted as configured;
+// Google, Okta, Keycloak and Dex send it.
+func emailVerified(claims map[string]any, require bool) bool {
 	switch v := claims["email_verified"].(type) {
 	case bool:
 		return v
 	case string: // some providers send "true"/"false"
+		if require {
+			return v == "true"
+		}
 		return v != "false"
 	}
-	return true
+	return !require
 }
 
 // Bounds on what a session keeps of a person, so that the session cookie

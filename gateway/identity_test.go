@@ -1,8 +1,10 @@
 package gateway
 
 import (
+	"net/http"
 	"testing"
 
+	"github.com/roomgate/roomgate/config"
 	"github.com/roomgate/roomgate/internal/oidctest"
 )
 
@@ -33,6 +35,34 @@ func TestGroupClaimShapes(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
+			tt.run(t)
+		})
+	}
+}
+
+// TestVerifiedEmail: an email decides emails rules only as far as the
+// provider vouches for it. An outright email_verified: false never counts;
+// a missing claim (Entra ID) counts unless oidc.require_verified_email.
+func TestVerifiedEmail(t *testing.T) {
+	t.Parallel()
+	require := func(c *config.Config) { c.OIDC.RequireVerifiedEmail = true }
+	withClaim := func(v any) oidctest.User {
+		u := user("ann", "ann@example.com")
+		if v != nil {
+			u.Claims["email_verified"] = v
+		}
+		return u
+	}
+	for _, tt := range []quirkCase{
+		{name: "verified", user: withClaim(true), wantRole: "attendee"},
+		{name: "not verified", user: withClaim(false), wantCode: http.StatusForbidden, wantText: "no rule"},
+		{name: "no claim, as Entra sends", user: withClaim(nil), wantRole: "attendee"},
+		{name: "no claim, verification required", user: withClaim(nil), config: require, wantCode: http.StatusForbidden, wantText: "no rule"},
+		{name: "verified, verification required", user: withClaim(true), config: require, wantRole: "attendee"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			tt.rooms, tt.path = room("eng-leads"), "/standup"
 			tt.run(t)
 		})
 	}

@@ -47,7 +47,7 @@ func (rule *Rule) decide(p *Person) (Decision, bool) {
 		}
 	}
 	for i := range rule.emails {
-		if rule.emails[i].matches(p) {
+		if rule.emails[i].matches(p, rule.Deny) {
 			d.Matched, d.Matcher, d.kind = p.email, rule.emails[i].text, byEmail
 			return d, true
 		}

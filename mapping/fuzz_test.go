@@ -121,10 +121,28 @@ func fuzzRooms(src string) (rooms *yaml.Node, ok bool) {
 	return rooms, err == nil
 }
 
+// simpleAddress is an address read one way only, as the rule language
+// defines it: ASCII, one @, a local part of dot-separated atoms without
+// quotes or comments, a domain of letters, digits and '-' in labels, with
+// perhaps one trailing dot.
+var simpleAddress = regexp.MustCompile(`^[!#-'*+\-/-9=?A-Z^-~]+(\.[!#-'*+\-/-9=?A-Z^-~]+)*@([A-Za-z0-9-]+\.)*[A-Za-z0-9-]+\.?$`)
+
+// lowerASCII lower-cases the ASCII letters of s and nothing else.
+func lowerASCII(s string) string {
+	b := []byte(s)
+	for i, c := range b {
+		if 'A' <= c && c <= 'Z' {
+			b[i] = c + 'a' - 'A'
+		}
+	}
+	return string(b)
+}
+
 // naiveRule is the index of the first rule that covers the person, read
 // straight from the rule language's definition; -1 when none does.
 func naiveRule(room *Room, groups []string, email string, oracle map[string]*regexp.Regexp) int {
-	email = strings.ToLower(email)
+	unreadable := email != "" && !simpleAddress.MatchString(email)
+	email = strings.TrimSuffix(lowerASCII(email), ".")
 	for i, rule := range room.Rules {
 		if rule.Everyone {
 			return i
@@ -142,8 +160,11 @@ func naiveRule(room *Room, groups []string, email string, oracle map[string]*reg
 			}
 		}
 		for _, e := range rule.Emails {
-			e = strings.ToLower(e)
-			if email == "" {
+			e = strings.TrimSuffix(lowerASCII(e), ".")
+			if unreadable && rule.Deny {
+				return i
+			}
+			if email == "" || unreadable {
 				continue
 			}
 			if domain, ok := strings.CutPrefix(e, "*@"); ok {

@@ -18,17 +18,24 @@ type Person struct {
 	revOf  []string            // revOf[i] is the group rev[i] spells
 	rkeys  []uint64            // keyOf each of rev
 	email  string              // as given
-	lower  string              // lower-cased; "" when there is none
-	domain string              // lower-cased text after the last '@'; "" when there is none
+	lower  string              // normalEmail's form; "" when there is none, or it is unreadable
+	domain string              // the domain of lower
+	// unreadable is an email that normalEmail cannot read one way only:
+	// it matches the emails of deny rules only.
+	unreadable bool
 }
 
 // NewPerson indexes a person's groups and email. Empty group names are
 // dropped, as are repeats; an empty email is no email (it never matches an
-// email pattern).
+// email pattern); an email that cannot be read one way only matches only
+// the emails of deny rules (see normalEmail).
 func NewPerson(groups []string, email string) *Person {
-	p := &Person{email: email, lower: strings.ToLower(email)}
-	if i := strings.LastIndexByte(p.lower, '@'); i >= 0 {
-		p.domain = p.lower[i+1:]
+	p := &Person{email: email}
+	if email != "" {
+		var ok bool
+		if p.lower, p.domain, ok = normalEmail(email); !ok {
+			p.unreadable = true
+		}
 	}
 	p.set = make(map[string]struct{}, len(groups))
 	p.groups = make([]string, 0, len(groups))

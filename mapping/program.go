@@ -138,13 +138,20 @@ func (r *Room) run(p *Person) Decision {
 			}
 			matched = g
 		case opEmail, opDomain:
-			if p == nil || p.lower == "" {
-				continue
-			}
-			if o.kind == opEmail && p.lower != o.text || o.kind == opDomain && p.domain != o.text {
+			if p == nil {
 				continue
 			}
 			rule := &r.Rules[o.rule]
+			switch {
+			case p.unreadable:
+				if !rule.Deny {
+					continue // an unreadable address wins no access
+				}
+			case p.lower == "",
+				o.kind == opEmail && p.lower != o.text,
+				o.kind == opDomain && p.domain != o.text:
+				continue
+			}
 			return Decision{Allowed: !rule.Deny, Role: rule.Role, Rule: rule, Matched: p.email, Matcher: rule.Emails[o.which], kind: byEmail}
 		}
 		rule := &r.Rules[o.rule]

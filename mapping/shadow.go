@@ -51,6 +51,12 @@ func (rule *Rule) coversRule(later *Rule) bool {
 			return false
 		}
 	}
+	// An unreadable address is covered by every emails of a deny rule and by
+	// no emails of another (normalEmail), so a deny rule's emails are covered
+	// only by a deny rule's emails.
+	if later.Deny && len(later.emails) > 0 && !(rule.Deny && len(rule.emails) > 0) {
+		return false
+	}
 	for i := range later.emails {
 		if !rule.coversEmail(&later.emails[i]) {
 			return false
