@@ -50,8 +50,9 @@ type Server struct {
 	// Contact tells a person who to ask when something is wrong, e.g.
 	// "the IT service desk (it@example.com)". Shown on error pages.
 	Contact string `yaml:"contact"`
-	// MetricsListen, when set, serves /metrics on this address instead of
-	// the main one.
+	// MetricsListen is the address /metrics is served on, never the public
+	// listener: metrics name rooms and roles. DefaultMetricsListen unless
+	// set; a Kubernetes pod sets ":9090" for its scraper.
 	MetricsListen string `yaml:"metrics_listen"`
 }
 
@@ -158,6 +159,9 @@ type DigitalSamba struct {
 	// Roles are the team's roles; rules may name no other.
 	Roles []string `yaml:"roles"`
 }
+
+// DefaultMetricsListen keeps metrics on the loopback interface.
+const DefaultMetricsListen = "127.0.0.1:9090"
 
 // MinSecretBytes is the shortest session secret roomgate accepts.
 const MinSecretBytes = 32

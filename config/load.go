@@ -145,6 +145,11 @@ func readServer(r *yamlnode.Reader, n *yaml.Node) Server {
 	if s.Listen == "" {
 		s.Listen = ":8080"
 	}
+	if _, set := f["metrics_listen"]; !set {
+		s.MetricsListen = DefaultMetricsListen
+	} else if s.MetricsListen == "" {
+		r.Problemf(f["metrics_listen"], p+".metrics_listen", "empty; metrics are never served on the public listener: give an address such as :9090, or remove the key for %s", DefaultMetricsListen)
+	}
 	if s.Contact == "" {
 		s.Contact = "your IT service desk"
 	}

@@ -145,6 +145,7 @@ func gatewayConfig(listen, publicURL, issuer, roomURL, recheck string) string {
   listen: %q
   public_url: %q
   trusted_proxies: []
+  metrics_listen: "127.0.0.1:0"
 
 oidc:
   issuer: %q

@@ -563,9 +563,9 @@ func TestOversizedRequests(t *testing.T) {
 		{"header of 48 KB", "/standup", []string{"X-Big: " + big(48<<10)}, http.StatusFound},
 		{"session cookie of 48 KB", "/standup", []string{"Cookie: roomgate_session=" + big(48<<10)}, http.StatusFound},
 		{"many cookies", "/standup", []string{"Cookie: " + manyCookies(1000)}, http.StatusFound},
-		{"path of 32 KB", "/" + big(32<<10), nil, http.StatusNotFound},
+		{"path of 32 KB", "/" + big(32<<10), nil, http.StatusFound},
 		{"path of 32 KB of slashes", strings.Repeat("/", 32<<10) + "evil.example", nil, http.StatusTemporaryRedirect},
-		{"room path of 65 characters", "/" + big(65), nil, http.StatusNotFound},
+		{"room path of 65 characters", "/" + big(65), nil, http.StatusFound},
 		{"query of 48 KB on a room", "/standup?x=" + big(48<<10), nil, http.StatusFound},
 		{"next of 48 KB", "/auth/login?next=/" + big(48<<10), nil, http.StatusFound},
 		{"10000 query parameters", "/standup?" + strings.Repeat("a=b&", 10000), nil, http.StatusFound},
@@ -912,5 +912,52 @@ func TestHostileGroupSets(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestPagesNeverSayAnAttackersSentence: a link whose path is a sentence
+// gets no page that repeats it, signed out (a sign-in) or signed in (a 404
+// that does not echo it); a path that could be a room is named.
+func TestPagesNeverSayAnAttackersSentence(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	const sentence = "Your password has expired. Call 555-0100 now"
+	target := "/" + url.PathEscape(sentence)
+	resp := e.browser().Do(t, mustGet(t, e.url(target)))
+	if page := body(t, resp); strings.Contains(page, "password") || strings.Contains(resp.Header.Get("Location"), "password") {
+		t.Errorf("signed out, the page or redirect repeats the sentence: %d %s %.300s", resp.StatusCode, resp.Header.Get("Location"), page)
+	}
+	e.provider.SetUser(user("ada", "ada@example.com", "eng-leads"))
+	b := e.browser()
+	e.roomToken(first(e.enter(b, "/standup")), "daily-standup")
+	for _, path := range []string{target, "/" + strings.Repeat("a", 65), "/%3Cb%3Ehi%3C%2Fb%3E"} {
+		resp, _ := e.enter(b, path)
+		page := body(t, resp)
+		if resp.StatusCode != http.StatusNotFound {
+			t.Errorf("GET %.40s: status %d; want 404", path, resp.StatusCode)
+		}
+		if strings.Contains(page, "password") || strings.Contains(page, "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa") || strings.Contains(page, "hi</b>") || strings.Contains(page, "&lt;b&gt;") {
+			t.Errorf("GET %.40s: the 404 page repeats the path:\n%.500s", path, page)
+		}
+	}
+}
+
+// TestStaticServesOnlyTheStyleSheet: /static/ is the style sheet, never
+// the templates behind the pages.
+func TestStaticServesOnlyTheStyleSheet(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	for path, want := range map[string]int{
+		"/static/roomgate.css": http.StatusOK,
+		"/static/index.html":   http.StatusNotFound,
+		"/static/layout.html":  http.StatusNotFound,
+		"/static/problem.html": http.StatusNotFound,
+		"/static/":             http.StatusNotFound,
+	} {
+		resp := e.browser().Do(t, mustGet(t, e.url(path)))
+		page := body(t, resp)
+		if resp.StatusCode != want || strings.Contains(page, "{{") {
+			t.Errorf("GET %s: status %d; want %d, and never a template (%.100s)", path, resp.StatusCode, want, page)
+		}
 	}
 }

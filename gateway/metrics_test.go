@@ -9,11 +9,12 @@ import (
 	"github.com/roomgate/roomgate/internal/metrics"
 )
 
-// scrape returns the gateway's /metrics page.
+// scrape returns the metrics page of the env's metrics, as serve shows it on
+// server.metrics_listen.
 func scrape(t *testing.T, e *env) string {
 	t.Helper()
 	rec := httptest.NewRecorder()
-	e.gw.ServeHTTP(rec, httptest.NewRequest("GET", "/metrics", nil))
+	e.gw.metrics.Handler().ServeHTTP(rec, httptest.NewRequest("GET", "/metrics", nil))
 	if rec.Code != http.StatusOK {
 		t.Fatalf("GET /metrics: got %d; want 200", rec.Code)
 	}
@@ -79,12 +80,17 @@ func TestMetricsCountProviderErrors(t *testing.T) {
 	}
 }
 
-func TestNoMetricsWhenNoneGiven(t *testing.T) {
+// TestNoMetricsOnThePublicListener: the gateway's own handler never
+// answers /metrics, with metrics or without, so room paths and roles are
+// not for anyone who can reach the sign-in.
+func TestNoMetricsOnThePublicListener(t *testing.T) {
 	t.Parallel()
-	e := newEnv(t)
-	rec := httptest.NewRecorder()
-	e.gw.ServeHTTP(rec, httptest.NewRequest("GET", "/metrics", nil))
-	if rec.Code != http.StatusNotFound {
-		t.Errorf("GET /metrics without Deps.Metrics: got %d; want 404", rec.Code)
+	for _, m := range []*metrics.Metrics{nil, metrics.New()} {
+		e := newEnv(t, withMetrics(m))
+		rec := httptest.NewRecorder()
+		e.gw.ServeHTTP(rec, httptest.NewRequest("GET", "/metrics", nil))
+		if rec.Code != http.StatusNotFound || strings.Contains(rec.Body.String(), "roomgate_") {
+			t.Errorf("GET /metrics on the gateway (metrics %v): got %d; want 404 without metrics", m != nil, rec.Code)
+		}
 	}
 }

@@ -9,12 +9,18 @@ import (
 	"log/slog"
 	"net/http"
 	"strconv"
+	"strings"
 
 	"github.com/roomgate/roomgate/mapping"
 )
 
-//go:embed web/*.html web/*.css
-var webFS embed.FS
+//go:embed web/*.html
+var templateFS embed.FS
+
+// staticFS is what /static/ serves: the style sheet, never the templates.
+//
+//go:embed web/*.css
+var staticFS embed.FS
 
 // problem is the human side of something that went wrong: a title, what
 // happened and what to do. The internal error is logged, never shown.
@@ -52,10 +58,17 @@ var (
 	}
 )
 
+// notFoundPage answers a room path no room has. It repeats the path only
+// when it could be a room path (the room-path alphabet, short), so no link
+// can make the gateway's own page say a sentence of someone else's.
 func notFoundPage(path string) problem {
+	body := "There is no meeting room at this address. Check the link you were given."
+	if _, ok := safeReturnPath("/" + path); ok && path != "" {
+		body = fmt.Sprintf("No meeting room lives at /%s. Check the link you were given.", path)
+	}
 	return problem{
 		Title:  "There is no such room",
-		Body:   fmt.Sprintf("No meeting room lives at /%s. Check the link you were given.", path),
+		Body:   body,
 		Action: "See the rooms you can enter", Href: "/",
 	}
 }
@@ -79,7 +92,7 @@ type pages struct {
 }
 
 func newPages(contact string) (*pages, error) {
-	t, err := template.ParseFS(webFS, "web/*.html")
+	t, err := template.ParseFS(templateFS, "web/*.html")
 	if err != nil {
 		return nil, err
 	}
@@ -136,14 +149,20 @@ func (s *Server) serveNotFound(w http.ResponseWriter, r *http.Request) {
 	}, nil)
 }
 
-func staticHandler() http.Handler {
-	sub, err := fs.Sub(webFS, "web")
+// staticHandler serves the files of staticFS by name, and nothing else:
+// no directory listings, no index pages.
+func staticHandler(notFound http.HandlerFunc) http.Handler {
+	sub, err := fs.Sub(staticFS, "web")
 	if err != nil {
 		panic(err) // the embedded tree is fixed at build time
 	}
-	files := http.StripPrefix("/static/", http.FileServerFS(sub))
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		name := strings.TrimPrefix(r.URL.Path, "/static/")
+		if st, err := fs.Stat(sub, name); err != nil || st.IsDir() || strings.Contains(name, "/") {
+			notFound(w, r)
+			return
+		}
 		w.Header().Set("Cache-Control", "public, max-age=3600")
-		files.ServeHTTP(w, r)
+		http.ServeFileFS(w, r, sub, name)
 	})
 }

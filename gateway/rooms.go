@@ -12,17 +12,34 @@ import (
 // serveRoom is the room entry: a signed-out person goes straight to the
 // provider and comes back here; a signed-in one is decided on and, when a
 // rule admits them, sent into the room with a fresh token.
+//
+// Every single-segment path is treated alike until the person is signed
+// in, so nobody outside can tell a room's path from any other. HEAD asks
+// only whether the page is there: it starts no sign-in, mints no token and
+// writes no audit line.
 func (s *Server) serveRoom(w http.ResponseWriter, r *http.Request) {
 	path := r.PathValue("path")
-	rules := s.rules.Load()
-	room, ok := rules.Lookup(path)
-	if !ok {
-		s.fail(w, r, http.StatusNotFound, notFoundPage(path), nil)
+	if isReserved(path) {
+		s.serveNotFound(w, r)
+		return
+	}
+	if r.Method == http.MethodHead {
+		w.WriteHeader(http.StatusOK)
 		return
 	}
 	id := s.sessions.load(r)
 	if id == nil {
-		s.startLogin(w, r, "/"+room.Path)
+		next, ok := safeReturnPath("/" + path)
+		if !ok {
+			next = "/"
+		}
+		s.startLogin(w, r, next)
+		return
+	}
+	rules := s.rules.Load()
+	room, ok := rules.Lookup(path)
+	if !ok {
+		s.fail(w, r, http.StatusNotFound, notFoundPage(path), nil)
 		return
 	}
 	if id = s.fresh(w, r, rules, id, "/"+room.Path); id == nil {
@@ -61,6 +78,10 @@ type entry struct {
 // serveIndex lists the rooms this person may enter, with the role each
 // would give them.
 func (s *Server) serveIndex(w http.ResponseWriter, r *http.Request) {
+	if r.Method == http.MethodHead {
+		w.WriteHeader(http.StatusOK)
+		return
+	}
 	id := s.sessions.load(r)
 	if id == nil {
 		s.startLogin(w, r, "/")

@@ -1,6 +1,7 @@
 package gateway
 
 import (
+	"fmt"
 	"net/http"
 	"strings"
 	"testing"
@@ -126,10 +127,32 @@ func (e *env) mustRoom(path string) string {
 	return room.Room
 }
 
-func TestUnknownRoomIs404WithoutSignIn(t *testing.T) {
+// TestRoomNamesCannotBeProbed: signed out, a room and any other
+// single-segment path get the same answer, a sign-in, so nobody outside can
+// tell which rooms exist; roomgate's own paths and deeper paths are 404.
+// Signed in, an unknown room is a 404 page.
+func TestRoomNamesCannotBeProbed(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t)
-	for _, path := range []string{"/no-such-room", "/auth", "/healthz/x", "/standup/extra"} {
+	shape := func(resp *http.Response) string {
+		loc, err := resp.Location()
+		if err != nil {
+			return fmt.Sprintf("%d", resp.StatusCode)
+		}
+		q := loc.Query()
+		for _, k := range []string{"state", "nonce", "code_challenge"} {
+			q.Set(k, "x")
+		}
+		loc.RawQuery = q.Encode()
+		return fmt.Sprintf("%d %s %d cookies", resp.StatusCode, loc, len(resp.Cookies()))
+	}
+	room := shape(e.browser().Do(t, mustGet(t, e.url("/standup"))))
+	for _, path := range []string{"/no-such-room", "/Standup", "/x"} {
+		if got := shape(e.browser().Do(t, mustGet(t, e.url(path)))); got != room {
+			t.Errorf("signed out, GET %s: %s; want the same as a room: %s", path, got, room)
+		}
+	}
+	for _, path := range []string{"/auth", "/metrics", "/healthz/x", "/standup/extra"} {
 		resp := e.browser().Do(t, mustGet(t, e.url(path)))
 		if resp.StatusCode != http.StatusNotFound {
 			t.Errorf("GET %s: status %d; want 404", path, resp.StatusCode)
@@ -138,8 +161,34 @@ func TestUnknownRoomIs404WithoutSignIn(t *testing.T) {
 			t.Errorf("GET %s: not a clean HTML page: %.200s", path, page)
 		}
 	}
-	if n := len(e.provider.AuthorizeRequests()); n != 0 {
-		t.Errorf("unknown rooms started %d sign-ins; want 0", n)
+	e.provider.SetUser(user("ada", "ada@example.com", "eng-leads"))
+	b := e.browser()
+	resp, _ := e.enter(b, "/no-such-room")
+	if page := body(t, resp); resp.StatusCode != http.StatusNotFound || !strings.Contains(page, "/no-such-room") {
+		t.Errorf("signed in, GET /no-such-room: status %d; want the 404 page naming it (%.200s)", resp.StatusCode, page)
+	}
+}
+
+// TestHeadMintsNothing: HEAD on a room or the room list, signed in or out,
+// starts no sign-in, mints no token and writes no audit line.
+func TestHeadMintsNothing(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	e.provider.SetUser(user("ada", "ada@example.com", "eng-leads"))
+	b := e.browser()
+	e.roomToken(first(e.enter(b, "/standup")), "daily-standup")
+	before := strings.Count(e.logs.String(), `"audit":true`)
+	for _, browser := range []*oidctest.Browser{b, e.browser()} {
+		for _, path := range []string{"/standup", "/", "/no-such-room"} {
+			req, _ := http.NewRequest(http.MethodHead, e.url(path), nil)
+			resp := browser.Do(t, req)
+			if resp.StatusCode != http.StatusOK || resp.Header.Get("Location") != "" || len(resp.Cookies()) != 0 {
+				t.Errorf("HEAD %s: status %d, Location %q, %d cookies; want 200 and nothing else", path, resp.StatusCode, resp.Header.Get("Location"), len(resp.Cookies()))
+			}
+		}
+	}
+	if after := strings.Count(e.logs.String(), `"audit":true`); after != before {
+		t.Errorf("HEAD wrote %d audit lines; want none", after-before)
 	}
 }
 

@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"net/http"
 	"slices"
+	"strings"
 	"sync/atomic"
 	"time"
 
@@ -21,6 +22,12 @@ import (
 // new slice each call. No room may use one (config.Options.Reserved, which
 // mapping checks), so a room can never shadow a route.
 func ReservedPaths() []string { return slices.Clone(reservedPaths) }
+
+// isReserved reports whether a first path segment is one of roomgate's
+// own, whatever its letter case.
+func isReserved(segment string) bool {
+	return slices.ContainsFunc(reservedPaths, func(p string) bool { return strings.EqualFold(p, segment) })
+}
 
 var reservedPaths = []string{
 	"auth", "healthz", "readyz", "metrics", "static", "demo",
@@ -37,8 +44,9 @@ type Deps struct {
 	// Now is the clock; nil means time.Now. Tests move it to expire things.
 	Now func() time.Time
 	// Metrics counts entries, denials, sign-ins and provider errors and
-	// times requests; nil records nothing. /metrics is served from it
-	// unless server.metrics_listen moves it to an address of its own.
+	// times requests; nil records nothing. The gateway never serves
+	// /metrics itself: room paths and roles are not for anonymous visitors,
+	// so serve exposes them on server.metrics_listen only.
 	Metrics *metrics.Metrics
 }
 
@@ -122,10 +130,7 @@ func (s *Server) routes() {
 	s.mux.HandleFunc("GET /auth/signed-out", s.serveSignedOut)
 	s.mux.HandleFunc("GET /healthz", s.serveHealthz)
 	s.mux.HandleFunc("GET /readyz", s.serveReadyz)
-	if s.cfg.Server.MetricsListen == "" {
-		s.mux.Handle("GET /metrics", s.metrics.Handler())
-	}
-	s.mux.Handle("GET /static/", staticHandler())
+	s.mux.Handle("GET /static/", staticHandler(s.serveNotFound))
 	s.mux.HandleFunc("/", s.serveNotFound)
 }
 

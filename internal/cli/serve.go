@@ -68,16 +68,14 @@ func serve(ctx context.Context, args []string, env Env) int {
 	}
 	background, stopBackground := context.WithCancel(ctx)
 	defer stopBackground()
-	if cfg.Server.MetricsListen != "" {
-		mln, err := net.Listen("tcp", cfg.Server.MetricsListen)
-		if err != nil {
-			ln.Close()
-			fmt.Fprintln(env.Stderr, "roomgate: metrics_listen:", err)
-			return exitProblem
-		}
-		logger.Info("metrics served apart", "metrics_listen", mln.Addr().String())
-		go serveMetrics(background, mln, m, logger)
+	mln, err := net.Listen("tcp", cfg.Server.MetricsListen)
+	if err != nil {
+		ln.Close()
+		fmt.Fprintln(env.Stderr, "roomgate: server.metrics_listen:", err)
+		return exitProblem
 	}
+	logger.Info("metrics served apart", "metrics_listen", mln.Addr().String())
+	go serveMetrics(background, mln, m, logger)
 	// SIGHUP reloads the rule set (systemctl reload); without Notify it
 	// would end the process.
 	hup := make(chan os.Signal, 1)
