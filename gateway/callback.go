@@ -45,10 +45,20 @@ func (s *Server) serveCallback(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, http.StatusBadRequest, pageLoginExpired, errors.New("gateway: callback without code"))
 		return
 	}
+	if !s.callbackAllowed(w, r, ls) {
+		return
+	}
 	d, err := s.provider.get(r.Context())
 	if err != nil {
 		s.metrics.SignIn(metrics.SignInProviderError)
 		s.providerDown(w, r, err)
+		return
+	}
+	// RFC 9207 2.4: the answer must come from our provider, not from
+	// another one a mix-up attack sent the browser to.
+	if iss, sent := q["iss"]; (sent || d.issParam) && (len(iss) != 1 || iss[0] != s.cfg.OIDC.Issuer) {
+		s.metrics.SignIn(metrics.SignInStateInvalid)
+		s.fail(w, r, http.StatusBadRequest, pageLoginFailed, fmt.Errorf("gateway: authorization response iss %q is not the issuer (RFC 9207)", q["iss"]))
 		return
 	}
 	ctx, cancel := context.WithTimeout(s.provider.context(r.Context()), exchangeTimeout)

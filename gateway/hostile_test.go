@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/roomgate/roomgate/internal/metrics"
 	"github.com/roomgate/roomgate/internal/oidctest"
 )
 
@@ -959,5 +960,82 @@ func TestStaticServesOnlyTheStyleSheet(t *testing.T) {
 		if resp.StatusCode != want || strings.Contains(page, "{{") {
 			t.Errorf("GET %s: status %d; want %d, and never a template (%.100s)", path, resp.StatusCode, want, page)
 		}
+	}
+}
+
+// TestAnonymousCallbacksCannotSpendTheProvidersQuota: a client that starts
+// sign-ins and answers each with a made-up code reaches the token endpoint
+// at most callbackBurst times (the clock stands still here, so nothing
+// refills), and the rest are counted as throttled; a copy of one sign-in's
+// cookie, replayed by a client that ignores Set-Cookie, reaches the
+// provider once.
+func TestAnonymousCallbacksCannotSpendTheProvidersQuota(t *testing.T) {
+	t.Parallel()
+	m := metrics.New()
+	e := newEnv(t, withMetrics(m))
+	const attempts = 3 * callbackBurst
+	throttled := 0
+	for range attempts {
+		b := e.browser()
+		b.StopAt = func(u *url.URL) bool { return strings.HasSuffix(u.Path, "/authorize") }
+		resp, _ := b.Follow(t, e.url("/auth/login"))
+		auth, err := resp.Location()
+		if err != nil {
+			t.Fatal(err)
+		}
+		cb := e.url("/auth/callback?code=made-up&state=" + auth.Query().Get("state") + "&iss=" + url.QueryEscape(e.provider.Issuer()))
+		resp = b.Do(t, mustGet(t, cb))
+		if resp.StatusCode == http.StatusTooManyRequests {
+			throttled++
+		}
+		body(t, resp)
+	}
+	calls := len(e.provider.TokenRequests())
+	if calls > callbackBurst || throttled != attempts-calls {
+		t.Errorf("%d anonymous callbacks: %d token endpoint calls, %d throttled; want at most %d calls, the rest throttled", attempts, calls, throttled, callbackBurst)
+	}
+	if got := scrape(t, e); !strings.Contains(got, fmt.Sprintf(`roomgate_sign_ins_total{result="throttled"} %d`, throttled)) {
+		t.Errorf("metrics do not count %d throttled sign-ins", throttled)
+	}
+
+	// One cookie, replayed: the provider hears of it once.
+	e2 := newEnv(t)
+	cb, cookie, _ := e2.pendingSignIn(t, "/standup")
+	q := cb.Query()
+	q.Set("code", "made-up")
+	cb.RawQuery = q.Encode()
+	for range 5 {
+		e2.callbackWith(t, cb, cookie)
+	}
+	if n := len(e2.provider.TokenRequests()); n != 1 {
+		t.Errorf("one login cookie replayed 5 times: %d token endpoint calls; want 1", n)
+	}
+}
+
+// TestAuthorizationResponseIssuer (RFC 9207): a callback whose iss is not
+// the issuer, or that lacks iss from a provider that promises it, is
+// refused before the code is exchanged.
+func TestAuthorizationResponseIssuer(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	e.provider.SetUser(user("ada", "ada@example.com", "eng-leads"))
+	for name, iss := range map[string][]string{
+		"another issuer": {"https://evil.example"},
+		"no iss":         nil,
+		"two iss":        {e.provider.Issuer(), "https://evil.example"},
+	} {
+		cb, cookie, _ := e.pendingSignIn(t, "/standup")
+		q := cb.Query()
+		q["iss"] = iss
+		cb.RawQuery = q.Encode()
+		before := len(e.provider.TokenRequests())
+		resp := e.callbackWith(t, cb, cookie)
+		if resp.StatusCode != http.StatusBadRequest || len(e.provider.TokenRequests()) != before {
+			t.Errorf("%s: status %d, %d token calls; want 400 before any", name, resp.StatusCode, len(e.provider.TokenRequests())-before)
+		}
+	}
+	cb, cookie, _ := e.pendingSignIn(t, "/standup")
+	if resp := e.callbackWith(t, cb, cookie); resp.StatusCode != http.StatusFound {
+		t.Errorf("the provider's own iss: status %d; want 302", resp.StatusCode)
 	}
 }

@@ -1,8 +1,14 @@
 package gateway
 
 import (
+	"context"
+	"io"
 	"net/http"
 	"net/url"
+	"strings"
+	"time"
+
+	"github.com/roomgate/roomgate/internal/metrics"
 )
 
 // signedOutPath is where the provider sends the browser back after logout
@@ -21,15 +27,19 @@ const signedOutPath = "/auth/signed-out"
 // provider cannot be reached, the page says the provider may still
 // remember the person.
 func (s *Server) serveLogout(w http.ResponseWriter, r *http.Request) {
-	var hint string
+	var hint, refresh string
 	if id := s.sessions.load(r); id != nil {
 		hint = s.sessions.grants.idToken(r, id)
+		refresh = s.sessions.grants.refreshToken(r, id)
 		s.log.Info("signed out", "request_id", requestID(r), "user_id", id.UserID)
 	}
 	s.sessions.clear(w)
 	d, err := s.provider.get(r.Context())
 	if err != nil {
 		s.log.Warn("signed out here only: provider not reachable", "request_id", requestID(r), "err", err)
+	}
+	if err == nil && refresh != "" {
+		s.revokeRefreshToken(r, d, refresh)
 	}
 	if err != nil || d.endSession == "" {
 		s.render(w, r, http.StatusOK, "signedout.html", map[string]any{"ProviderDone": false})
@@ -56,4 +66,44 @@ func (s *Server) serveLogout(w http.ResponseWriter, r *http.Request) {
 // session too.
 func (s *Server) serveSignedOut(w http.ResponseWriter, r *http.Request) {
 	s.render(w, r, http.StatusOK, "signedout.html", map[string]any{"ProviderDone": true})
+}
+
+// revokeTimeout bounds the revocation call of a logout: the person is
+// waiting for the next page.
+const revokeTimeout = 3 * time.Second
+
+// revokeRefreshToken asks the provider to revoke the session's refresh
+// token (RFC 7009), when discovery names a revocation endpoint, so that a
+// copy of the cookies taken before logout cannot refresh for the rest of
+// the session. It is best effort: a failure is logged, and the person is
+// signed out here either way.
+func (s *Server) revokeRefreshToken(r *http.Request, d *discovered, token string) {
+	if d.revocation == "" {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(r.Context()), revokeTimeout)
+	defer cancel()
+	form := url.Values{"token": {token}, "token_type_hint": {"refresh_token"}}
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, d.revocation, strings.NewReader(form.Encode()))
+	if err != nil {
+		s.log.Warn("refresh token not revoked: bad revocation_endpoint", "request_id", requestID(r), "err", err)
+		return
+	}
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	// RFC 6749 2.3.1: both are form-encoded before Basic.
+	req.SetBasicAuth(url.QueryEscape(s.cfg.OIDC.ClientID), url.QueryEscape(s.cfg.OIDC.ClientSecret))
+	resp, err := s.provider.client.Do(req)
+	if err != nil {
+		s.metrics.ProviderError(metrics.ProviderRevoke)
+		s.log.Warn("refresh token not revoked: provider not reachable", "request_id", requestID(r), "err", err)
+		return
+	}
+	io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		s.metrics.ProviderError(metrics.ProviderRevoke)
+		s.log.Warn("refresh token not revoked: the provider refused", "request_id", requestID(r), "status", resp.StatusCode)
+		return
+	}
+	s.log.Info("refresh token revoked at the provider", "request_id", requestID(r))
 }

@@ -5,8 +5,10 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"net/url"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/roomgate/roomgate/internal/oidctest"
 )
@@ -166,4 +168,34 @@ func TestLogout(t *testing.T) {
 		t.Errorf("after logout: hops %v; want a new sign-in", hops)
 	}
 	e.roomToken(resp, "daily-standup")
+}
+
+// TestLogoutRevokesTheRefreshToken: logout revokes the refresh token at the
+// provider (RFC 7009), so a copy of the cookies taken before logout cannot
+// refresh the session once its groups need a re-check: it is sent to sign
+// in again instead.
+func TestLogoutRevokesTheRefreshToken(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, withProviderOptions(oidctest.WithRefreshTokens()))
+	e.reconfigure(withScopes("openid", "profile", "email", "groups", "offline_access"))
+	e.provider.SetUser(user("ada", "ada@example.com", "eng-leads"))
+	b := e.browser()
+	e.roomToken(first(e.enter(b, "/standup")), "daily-standup")
+	if !e.hasCookie(b, "/", "roomgate_refresh") {
+		t.Fatal("no refresh token kept; the test needs one")
+	}
+	stolen := e.browser()
+	u, _ := url.Parse(e.url("/"))
+	stolen.Client.Jar.SetCookies(u, b.Cookies(t, e.url("/")))
+
+	e.logout(b)
+	if got := e.provider.Revocations(); len(got) != 1 || got[0] != "refresh_token" {
+		t.Fatalf("revocations at the provider: %q; want one of a refresh_token", got)
+	}
+	e.clock.Advance(10 * time.Minute)
+	stolen.StopAt = func(u *url.URL) bool { return strings.HasSuffix(u.Path, "/authorize") || u.Host == roomHost }
+	resp, _ := e.enter(stolen, "/standup")
+	if loc, _ := resp.Location(); loc == nil || !strings.HasPrefix(loc.String(), e.provider.Issuer()+"/authorize") {
+		t.Errorf("the copied cookies after logout: status %d, Location %v; want a sign-in at the provider", resp.StatusCode, loc)
+	}
 }

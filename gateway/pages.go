@@ -51,6 +51,11 @@ var (
 		Body:   "Your company's sign-in service answered, but roomgate could not verify the answer. Start again; if it keeps happening, tell whoever looks after roomgate.",
 		Action: "Start again", Href: "/",
 	}
+	pageTooManySignIns = problem{
+		Title:  "Too many sign-ins at once",
+		Body:   "More sign-ins came from your network address than people make. Wait a few seconds, then open the room link again.",
+		Action: "Start again", Href: "/",
+	}
 	pageLoginDenied = problem{
 		Title:  "Sign-in was cancelled",
 		Body:   "The sign-in service did not let you through (you may have cancelled, or may not be allowed to use roomgate).",

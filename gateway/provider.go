@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -45,6 +46,10 @@ type discovered struct {
 	verifier   *oidc.IDTokenVerifier
 	oauth2     oauth2.Config
 	endSession string // empty when the provider offers no end-session endpoint
+	revocation string // RFC 7009 revocation endpoint; empty when there is none
+	// issParam: the provider puts iss in every authorization response
+	// (RFC 9207 3), so a callback without it is refused.
+	issParam bool
 }
 
 func newProvider(cfg *config.Config, client *http.Client, log *slog.Logger, now func() time.Time) *provider {
@@ -97,7 +102,10 @@ func (p *provider) discover(ctx context.Context) (*discovered, error) {
 		return nil, fmt.Errorf("gateway: discovering %s: %w", p.cfg.Issuer, err)
 	}
 	var extra struct {
-		EndSession string `json:"end_session_endpoint"`
+		EndSession  string   `json:"end_session_endpoint"`
+		Revocation  string   `json:"revocation_endpoint"`
+		IssParam    bool     `json:"authorization_response_iss_parameter_supported"`
+		AuthMethods []string `json:"token_endpoint_auth_methods_supported"`
 	}
 	if err := op.Claims(&extra); err != nil {
 		return nil, fmt.Errorf("gateway: reading discovery of %s: %w", p.cfg.Issuer, err)
@@ -111,12 +119,27 @@ func (p *provider) discover(ctx context.Context) (*discovered, error) {
 		oauth2: oauth2.Config{
 			ClientID:     p.cfg.ClientID,
 			ClientSecret: p.cfg.ClientSecret,
-			Endpoint:     op.Endpoint(),
+			Endpoint:     endpoint(op.Endpoint(), extra.AuthMethods),
 			RedirectURL:  p.callback,
 			Scopes:       p.cfg.Scopes,
 		},
 		endSession: extra.EndSession,
+		revocation: extra.Revocation,
+		issParam:   extra.IssParam,
 	}, nil
+}
+
+// endpoint fixes how roomgate authenticates at the token endpoint, so a
+// refused code costs the provider one call, not oauth2's auto-detecting two:
+// client_secret_basic, which OIDC Discovery makes the default when the
+// provider lists no methods, unless the provider lists only
+// client_secret_post.
+func endpoint(e oauth2.Endpoint, methods []string) oauth2.Endpoint {
+	e.AuthStyle = oauth2.AuthStyleInHeader
+	if len(methods) > 0 && !slices.Contains(methods, "client_secret_basic") && slices.Contains(methods, "client_secret_post") {
+		e.AuthStyle = oauth2.AuthStyleInParams
+	}
+	return e
 }
 
 // ready reports whether discovery has succeeded.

@@ -53,19 +53,21 @@ type Deps struct {
 // Server is the gateway. It is an http.Handler; all its routes are in
 // routes.
 type Server struct {
-	cfg      *config.Config
-	log      *slog.Logger
-	now      func() time.Time
-	rules    atomic.Pointer[mapping.RuleSet]
-	provider *provider
-	sessions *sessionStore
-	flights  refreshFlights // one refresh per refresh token at a time (recheck.go)
-	logins   *loginStore
-	tokens   *tokenMinter
-	pages    *pages
-	metrics  *metrics.Metrics
-	mux      *http.ServeMux
-	handler  http.Handler
+	cfg       *config.Config
+	log       *slog.Logger
+	now       func() time.Time
+	rules     atomic.Pointer[mapping.RuleSet]
+	provider  *provider
+	sessions  *sessionStore
+	flights   refreshFlights   // one refresh per refresh token at a time (recheck.go)
+	callbacks callbackThrottle // per client address (throttle.go)
+	used      usedStates       // states of finished callbacks (throttle.go)
+	logins    *loginStore
+	tokens    *tokenMinter
+	pages     *pages
+	metrics   *metrics.Metrics
+	mux       *http.ServeMux
+	handler   http.Handler
 }
 
 // New builds a gateway for cfg. It does not contact the provider: that

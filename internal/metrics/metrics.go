@@ -54,11 +54,14 @@ const (
 	// SignInRefused: the person was authenticated but roomgate will not
 	// sign them in, e.g. a claim it needs is missing.
 	SignInRefused SignInResult = "refused"
+	// SignInThrottled: a client address finished more sign-ins than one
+	// person does, and roomgate did not call the provider for it.
+	SignInThrottled SignInResult = "throttled"
 )
 
 var signInResults = []SignInResult{
 	SignInSuccess, SignInStateInvalid, SignInExchangeFailed,
-	SignInTokenInvalid, SignInProviderError, SignInRefused,
+	SignInTokenInvalid, SignInProviderError, SignInRefused, SignInThrottled,
 }
 
 // ProviderOp is a call roomgate makes to the OIDC provider.
@@ -70,9 +73,10 @@ const (
 	ProviderExchange  ProviderOp = "exchange"  // code for tokens
 	ProviderUserinfo  ProviderOp = "userinfo"  // the userinfo endpoint
 	ProviderRefresh   ProviderOp = "refresh"   // refresh token for fresh claims
+	ProviderRevoke    ProviderOp = "revoke"    // revoking the refresh token at logout (RFC 7009)
 )
 
-var providerOps = []ProviderOp{ProviderDiscovery, ProviderExchange, ProviderUserinfo, ProviderRefresh}
+var providerOps = []ProviderOp{ProviderDiscovery, ProviderExchange, ProviderUserinfo, ProviderRefresh, ProviderRevoke}
 
 // other stands in for a label value outside its fixed set, so a caller's
 // mistake cannot add series without bound.
@@ -114,7 +118,7 @@ func New() *Metrics {
 		}, []string{"result"}),
 		providerErrors: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "roomgate_provider_errors_total",
-			Help: "Failed calls to the OIDC provider, by operation (discovery, exchange, userinfo, refresh).",
+			Help: "Failed calls to the OIDC provider, by operation (discovery, exchange, userinfo, refresh, revoke).",
 		}, []string{"op"}),
 		reloads: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "roomgate_config_reloads_total",

@@ -45,13 +45,15 @@ roomgate_sign_ins_total{result="provider_error"} 0
 roomgate_sign_ins_total{result="refused"} 0
 roomgate_sign_ins_total{result="state_invalid"} 1
 roomgate_sign_ins_total{result="success"} 1
+roomgate_sign_ins_total{result="throttled"} 0
 roomgate_sign_ins_total{result="token_invalid"} 0
-# HELP roomgate_provider_errors_total Failed calls to the OIDC provider, by operation (discovery, exchange, userinfo, refresh).
+# HELP roomgate_provider_errors_total Failed calls to the OIDC provider, by operation (discovery, exchange, userinfo, refresh, revoke).
 # TYPE roomgate_provider_errors_total counter
 roomgate_provider_errors_total{op="discovery"} 2
 roomgate_provider_errors_total{op="exchange"} 0
 roomgate_provider_errors_total{op="other"} 1
 roomgate_provider_errors_total{op="refresh"} 0
+roomgate_provider_errors_total{op="revoke"} 0
 roomgate_provider_errors_total{op="userinfo"} 0
 `
 	if err := testutil.GatherAndCompare(m.reg, strings.NewReader(want),

@@ -164,6 +164,7 @@ type Provider struct {
 	down           bool
 	unreachable    bool
 	delay          time.Duration
+	revocations    []string // token_type_hint of each accepted revocation
 	mutations      []Mutation
 	nextMutations  [][]Mutation
 	codes          map[string]*grant
@@ -223,6 +224,7 @@ func (p *Provider) routes() http.Handler {
 	mux.HandleFunc("POST /userinfo", p.serveUserInfo)
 	mux.HandleFunc("GET /keys", p.serveKeys)
 	mux.HandleFunc("GET /logout", p.serveLogout)
+	mux.HandleFunc("POST /revoke", p.serveRevoke)
 	return p.outage(mux)
 }
 
@@ -430,6 +432,9 @@ func (p *Provider) serveDiscovery(w http.ResponseWriter, r *http.Request) {
 		"token_endpoint_auth_methods_supported": []string{"client_secret_basic", "client_secret_post"},
 		"scopes_supported":                      []string{"openid", "profile", "email", "groups", "offline_access"},
 		"claims_supported":                      []string{"sub", "iss", "aud", "exp", "iat", "auth_time", "nonce", "name", "email", "groups"},
+		"revocation_endpoint":                   iss + "/revoke",
+		// RFC 9207: the authorization response carries iss.
+		"authorization_response_iss_parameter_supported": true,
 	}
 	if p.endSession {
 		doc["end_session_endpoint"] = iss + "/logout"

@@ -249,3 +249,31 @@ func (p *Provider) serveUserInfo(w http.ResponseWriter, r *http.Request) {
 	maps.Copy(claims, u.UserInfo)
 	writeJSON(w, http.StatusOK, claims)
 }
+
+// serveRevoke is the revocation endpoint (RFC 7009 2): an authenticated
+// client revokes a refresh token it was issued. An unknown token is not an
+// error (2.2): the answer is 200 either way.
+func (p *Provider) serveRevoke(w http.ResponseWriter, r *http.Request) {
+	if err := r.ParseForm(); err != nil {
+		writeJSON(w, http.StatusBadRequest, map[string]string{"error": "invalid_request"})
+		return
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if _, terr := p.authenticateClient(r); terr != nil {
+		writeJSON(w, terr.status, map[string]string{"error": terr.code, "error_description": terr.description})
+		return
+	}
+	tok := r.PostForm.Get("token")
+	p.revocations = append(p.revocations, r.PostForm.Get("token_type_hint"))
+	delete(p.refreshTokens, tok)
+	w.WriteHeader(http.StatusOK)
+}
+
+// Revocations returns the token_type_hint of every accepted revocation
+// request, in order.
+func (p *Provider) Revocations() []string {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return slices.Clone(p.revocations)
+}
