@@ -34,6 +34,9 @@ type Config struct {
 	// Rules is the rooms section, parsed by package mapping. It is the one
 	// part a reload changes without a restart.
 	Rules *mapping.RuleSet `yaml:"rooms"`
+	// Warnings are what is allowed but probably wrong, such as a public_url
+	// in clear text; check prints them and serve logs them.
+	Warnings mapping.Problems `yaml:"-"`
 }
 
 // Server is how roomgate listens and how employees reach it.
@@ -79,6 +82,10 @@ type OIDC struct {
 	RequireVerifiedEmail bool `yaml:"require_verified_email"`
 	// Entra is what only Microsoft Entra ID needs.
 	Entra Entra `yaml:"entra"`
+	// InsecureHTTP allows an http:// issuer and graph_url on a host other
+	// than loopback: the client secret, codes and tokens then cross the
+	// network in clear. For a lab, never for production.
+	InsecureHTTP bool `yaml:"insecure_http"`
 }
 
 // Entra is roomgate's answer to Microsoft Entra ID's groups overage: a
@@ -158,6 +165,9 @@ type DigitalSamba struct {
 	TokenTTL time.Duration `yaml:"token_ttl"`
 	// Roles are the team's roles; rules may name no other.
 	Roles []string `yaml:"roles"`
+	// InsecureHTTP allows an http:// url on a host other than loopback:
+	// every room token then crosses the network in clear. For a lab only.
+	InsecureHTTP bool `yaml:"insecure_http"`
 }
 
 // DefaultMetricsListen keeps metrics on the loopback interface.

@@ -64,6 +64,9 @@ func Parse(file string, data []byte, opts Options) (*Config, error) {
 	cfg.OIDC = readOIDC(r, top["oidc"])
 	cfg.Session = readSession(r, top["session"])
 	cfg.DigitalSamba = readDigitalSamba(r, top["digitalsamba"])
+	checkClearText(r, cfg, top, func(line int, path, msg string) {
+		cfg.Warnings = append(cfg.Warnings, mapping.Problem{File: file, Line: line, Path: path, Msg: msg})
+	})
 
 	rules, err := mapping.Parse(file, top["rooms"], mapping.Options{
 		Roles:    cfg.DigitalSamba.Roles,
@@ -235,6 +238,7 @@ func readOIDC(r *yamlnode.Reader, n *yaml.Node) OIDC {
 		GroupNames: oneOf(r, cf["group_names"], cp+".group_names", GroupNamesFull, GroupNamesLast),
 	}
 	o.RequireVerifiedEmail = r.Bool(f["require_verified_email"], p+".require_verified_email")
+	o.InsecureHTTP = r.Bool(f["insecure_http"], p+".insecure_http")
 	o.Entra = readEntra(r, f["entra"])
 	return o
 }
@@ -326,6 +330,7 @@ func readDigitalSamba(r *yamlnode.Reader, n *yaml.Node) DigitalSamba {
 		DeveloperKey: required(r, n, f, p, "developer_key"),
 		TokenTTL:     r.Duration(f["token_ttl"], p+".token_ttl", 2*time.Minute),
 		Roles:        r.Strings(f["roles"], p+".roles"),
+		InsecureHTTP: r.Bool(f["insecure_http"], p+".insecure_http"),
 	}
 	// A path is allowed: some custom domains serve rooms below one, and the
 	// demo serves its stand-in under /demo/room.
@@ -372,4 +377,64 @@ func resolveKind(n *yaml.Node) yaml.Kind {
 		return n.Alias.Kind
 	}
 	return n.Kind
+}
+
+// checkClearText refuses the http:// URLs that would carry secrets in clear
+// across a network: digitalsamba.url (room tokens), oidc.issuer (codes,
+// tokens and the client secret) and oidc.entra.graph_url (bearer tokens),
+// unless the host is loopback or the section says insecure_http: true. An
+// http:// public_url beyond loopback is a warning: the session cookie then
+// travels in clear, though TLS may end at a proxy in front.
+func checkClearText(r *yamlnode.Reader, cfg *Config, top map[string]*yaml.Node, warn func(line int, path, msg string)) {
+	node := func(section string, keys ...string) *yaml.Node {
+		n := top[section]
+		for _, k := range keys {
+			if n = field(n, k); n == nil {
+				return top[section]
+			}
+		}
+		return n
+	}
+	refuse := func(u *url.URL, n *yaml.Node, path, carries, section string) {
+		if u == nil || u.Scheme != "http" || isLoopback(u.Hostname()) {
+			return
+		}
+		r.Problemf(n, path, "http:// sends %s in clear to %s; use https, or set %s.insecure_http: true for a lab", carries, u.Host, section)
+	}
+	if !cfg.DigitalSamba.InsecureHTTP {
+		refuse(cfg.DigitalSamba.URL, node("digitalsamba", "url"), "digitalsamba.url", "every room token", "digitalsamba")
+	}
+	if !cfg.OIDC.InsecureHTTP {
+		if u, err := url.Parse(cfg.OIDC.Issuer); err == nil && cfg.OIDC.Issuer != "" {
+			refuse(u, node("oidc", "issuer"), "oidc.issuer", "codes, tokens and the client secret", "oidc")
+		}
+		refuse(cfg.OIDC.Entra.GraphURL, node("oidc", "entra", "graph_url"), "oidc.entra.graph_url", "bearer tokens", "oidc")
+	}
+	if u := cfg.Server.PublicURL; u != nil && u.Scheme == "http" && !isLoopback(u.Hostname()) {
+		n := node("server", "public_url")
+		warn(n.Line, "server.public_url", fmt.Sprintf("http:// on %s: session cookies travel in clear and are not Secure; use https unless a proxy in front ends TLS for this exact URL", u.Host))
+	}
+}
+
+// field returns the value of key in the mapping n, or nil.
+func field(n *yaml.Node, key string) *yaml.Node {
+	n = yamlnode.Resolve(n)
+	if n == nil || n.Kind != yaml.MappingNode {
+		return nil
+	}
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		if n.Content[i].Value == key {
+			return n.Content[i+1]
+		}
+	}
+	return nil
+}
+
+// isLoopback reports whether host is localhost or a loopback address.
+func isLoopback(host string) bool {
+	if strings.EqualFold(host, "localhost") {
+		return true
+	}
+	a, err := netip.ParseAddr(host)
+	return err == nil && a.IsLoopback()
 }

@@ -261,3 +261,50 @@ func TestProviderQuirkKeys(t *testing.T) {
 		})
 	}
 }
+
+// TestClearTextURLs: an http:// URL that would carry room tokens, codes,
+// secrets or bearer tokens across a network is refused unless its section
+// says insecure_http: true; loopback is fine; an http:// public_url is a
+// warning.
+func TestClearTextURLs(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name        string
+		from, to    string
+		wantProblem string // "" when the file is valid
+		wantWarning string
+	}{
+		{"room tokens in clear", `url: "https://acme.digitalsamba.com"`, `url: "http://acme.digitalsamba.com"`, "digitalsamba.url: http:// sends every room token in clear", ""},
+		{"room tokens, switch set", `url: "https://acme.digitalsamba.com"`, "url: \"http://acme.digitalsamba.com\"\n  insecure_http: true", "", ""},
+		{"room tokens on loopback", `url: "https://acme.digitalsamba.com"`, `url: "http://127.0.0.1:9000"`, "", ""},
+		{"issuer in clear", `issuer: "https://login.example.com/realms/acme"`, `issuer: "http://login.example.com/realms/acme"`, "oidc.issuer: http:// sends codes, tokens and the client secret in clear", ""},
+		{"issuer, switch set", `issuer: "https://login.example.com/realms/acme"`, "issuer: \"http://login.example.com/realms/acme\"\n  insecure_http: true", "", ""},
+		{"issuer on localhost", `issuer: "https://login.example.com/realms/acme"`, `issuer: "http://localhost:5556/dex"`, "", ""},
+		{"graph in clear", "client_id: roomgate\n", "client_id: roomgate\n  entra: {graph_url: \"http://graph.example\"}\n", "oidc.entra.graph_url: http:// sends bearer tokens in clear", ""},
+		{"public_url in clear", `public_url: "https://meet.example.com"`, `public_url: "http://meet.example.com"`, "", "server.public_url: http:// on meet.example.com"},
+		{"public_url on loopback", `public_url: "https://meet.example.com"`, `public_url: "http://127.0.0.1:8080"`, "", ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			file := strings.Replace(validFile, tt.from, tt.to, 1)
+			if file == validFile {
+				t.Fatalf("%q is not in the file", tt.from)
+			}
+			cfg, err := Parse("config.yaml", []byte(file), Options{LookupEnv: goodEnv})
+			if tt.wantProblem != "" {
+				if err == nil || !strings.Contains(err.Error(), tt.wantProblem) {
+					t.Fatalf("got %v; want a problem %q", err, tt.wantProblem)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatalf("Parse: %v", err)
+			}
+			warnings := cfg.Warnings.Error()
+			if tt.wantWarning == "" && len(cfg.Warnings) > 0 || !strings.Contains(warnings, tt.wantWarning) {
+				t.Errorf("warnings %q; want %q", warnings, tt.wantWarning)
+			}
+		})
+	}
+}

@@ -56,8 +56,11 @@ func hasGraphScope(scopes []string) bool {
 	})
 }
 
-// warnProvider logs ProviderWarnings.
+// warnProvider logs the configuration's warnings and ProviderWarnings.
 func (s *Server) warnProvider() {
+	for _, w := range s.cfg.Warnings {
+		s.log.Warn(w.Error())
+	}
 	for _, w := range ProviderWarnings(s.cfg) {
 		s.log.Warn(w)
 	}

@@ -22,6 +22,9 @@ func check(args []string, env Env) int {
 		rules += len(r.Rules)
 	}
 	fmt.Fprintf(env.Stdout, "%s: valid (%d rooms, %d rules)\n", *path, len(cfg.Rules.Rooms()), rules)
+	for _, w := range cfg.Warnings {
+		fmt.Fprintln(env.Stdout, "warning:", w.Error())
+	}
 	for _, w := range gateway.ProviderWarnings(cfg) {
 		fmt.Fprintln(env.Stdout, "warning:", w)
 	}
