@@ -37,6 +37,8 @@ func TestEmailsCompareAsMailDoes(t *testing.T) {
 		{"a dotless i is not an i", "k\u0131m@example.com", nil, "", 0},
 		{"a fullwidth domain is not the domain", "kim@\uff45xample.com", nil, "", 0},
 		{"a trailing dot is the same domain", "bob@contractor.example.", []string{"eng"}, "", 0},
+		{"a trailing dot still lets in", "kim@example.com.", nil, "attendee", 1},
+		{"a trailing dot at a domain pattern", "ann@Partner.Example.", nil, "attendee", 1},
 		{"upper case with a trailing dot", "Bob@CONTRACTOR.EXAMPLE.", []string{"eng"}, "", 0},
 		{"a quoted local part is unreadable: the deny keeps them out", `"bob@x"@contractor.example`, []string{"eng"}, "", 0},
 		{"two @ are unreadable: the deny keeps them out", "kim@example.com@contractor.example", []string{"eng"}, "", 0},
