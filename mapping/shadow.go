@@ -1,17 +1,23 @@
 package mapping
 
-// shadows reports the rules of one room that can never fire because one
-// earlier rule covers everyone they cover: since the first rule that covers
-// a person decides, such a rule is dead, and almost always a sign that the
-// rules are in the wrong order.
+import (
+	"slices"
+	"strings"
+)
+
+// shadows reports the rules of one room that can never fire because the
+// earlier rules, one or several together, cover everyone they cover: since
+// the first rule that covers a person decides, such a rule is dead, and
+// almost always a sign that the rules are in the wrong order. The message
+// names every covering rule with its file:line.
 //
-// The check is sound, never complete: a rule is reported only when one
-// single earlier rule provably covers each of its matchers. A rule covered
-// only by several earlier rules together, or by a pattern relation the glob
-// comparison cannot prove (see glob.covers), is let through. Rules whose own
-// matchers had problems (checkable false) are not judged, since what they
-// cover is unknown; earlier rules with problems still count with the
-// matchers that were read, which can only make them cover less.
+// The check is sound, never complete: a rule is reported only when each of
+// its matchers is provably covered by a matcher of some earlier rule. A
+// matcher covered only by a pattern relation the glob comparison cannot
+// prove (see glob.covers) is let through. Rules whose own matchers had
+// problems (checkable false) are not judged, since what they cover is
+// unknown; earlier rules with problems still count with the matchers that
+// were read, which can only make them cover less.
 //
 // The cost is quadratic in the rules of one room and independent of the
 // number of rooms.
@@ -20,49 +26,69 @@ func (p *parser) shadows(roomAt at, rules []Rule, checkable []bool) {
 		if !checkable[j] {
 			continue
 		}
-		for i := range j {
-			if !rules[i].coversRule(&rules[j]) {
-				continue
-			}
-			msg := "can never fire: " + rules[i].String() + " already covers everyone it covers"
-			if rules[i].Everyone {
-				msg = "can never fire: " + rules[i].String() + " has everyone: true and decides for every person first"
-			}
-			p.report(rules[j].Pos.Line, roomAt.ruleAt(j).String(), msg)
-			break
+		if by := coveredBy(rules[:j], &rules[j]); by != nil {
+			p.report(rules[j].Pos.Line, roomAt.ruleAt(j).String(), shadowMessage(by))
 		}
 	}
 }
 
-// coversRule reports whether every person that later covers is covered by
-// rule: everyone: true covers everyone, and otherwise each group pattern of
-// later must be covered by a group pattern of rule and each email pattern by
-// an email pattern of rule. Only everyone: true covers everyone: true (a
+func shadowMessage(by []*Rule) string {
+	if len(by) == 1 && by[0].Everyone {
+		return "can never fire: " + by[0].String() + " has everyone: true and decides for every person first"
+	}
+	if len(by) == 1 {
+		return "can never fire: " + by[0].String() + " already covers everyone it covers"
+	}
+	names := make([]string, len(by))
+	for i, r := range by {
+		names[i] = r.String()
+	}
+	return "can never fire: together " + strings.Join(names, ", ") + " already cover everyone it covers"
+}
+
+// coveredBy returns the earlier rules that together cover everyone later
+// covers, in file order, or nil when they do not. An everyone: true rule
+// covers everyone alone; otherwise each group pattern of later must be
+// covered by a group pattern of an earlier rule, and each email pattern by
+// an email pattern of one. Only everyone: true covers everyone: true (a
 // person may have no groups and no email).
-func (rule *Rule) coversRule(later *Rule) bool {
-	if rule.Everyone {
-		return true
+func coveredBy(earlier []Rule, later *Rule) []*Rule {
+	for i := range earlier {
+		if earlier[i].Everyone {
+			return []*Rule{&earlier[i]}
+		}
 	}
 	if later.Everyone || len(later.globs)+len(later.emails) == 0 {
-		return false
+		return nil
 	}
-	for i := range later.globs {
-		if !rule.coversGroup(&later.globs[i]) {
-			return false
+	var by []*Rule
+	use := func(r *Rule) {
+		if !slices.Contains(by, r) {
+			by = append(by, r)
 		}
+	}
+	for k := range later.globs {
+		i := slices.IndexFunc(earlier, func(r Rule) bool { return r.coversGroup(&later.globs[k]) })
+		if i < 0 {
+			return nil
+		}
+		use(&earlier[i])
 	}
 	// An unreadable address is covered by every emails of a deny rule and by
-	// no emails of another (normalEmail), so a deny rule's emails are covered
-	// only by a deny rule's emails.
-	if later.Deny && len(later.emails) > 0 && !(rule.Deny && len(rule.emails) > 0) {
-		return false
+	// no emails of another (normalEmail), so the emails of a deny rule are
+	// covered only where an earlier deny rule has emails too.
+	if later.Deny && len(later.emails) > 0 && !slices.ContainsFunc(earlier, func(r Rule) bool { return r.Deny && len(r.emails) > 0 }) {
+		return nil
 	}
-	for i := range later.emails {
-		if !rule.coversEmail(&later.emails[i]) {
-			return false
+	for k := range later.emails {
+		i := slices.IndexFunc(earlier, func(r Rule) bool { return r.coversEmail(&later.emails[k]) })
+		if i < 0 {
+			return nil
 		}
+		use(&earlier[i])
 	}
-	return true
+	slices.SortFunc(by, func(a, b *Rule) int { return a.Index - b.Index })
+	return by
 }
 
 func (rule *Rule) coversGroup(g *glob) bool {

@@ -2,6 +2,7 @@ package mapping
 
 import (
 	"math/rand/v2"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -89,8 +90,9 @@ func TestShadows(t *testing.T) {
 			want:  []string{`config.yaml:7: rooms[0].rules[2]: can never fire: rules[1] (config.yaml:6) has everyone: true and decides for every person first`},
 		},
 		{
-			name:  "several earlier rules together are not one",
+			name:  "several earlier rules together cover it",
 			rules: "      - {groups: [a], role: moderator}\n      - {groups: [b], role: speaker}\n      - {groups: [a, b], role: attendee}\n",
+			want:  []string{"config.yaml:7: rooms[0].rules[2]: can never fire: together rules[0] (config.yaml:5), rules[1] (config.yaml:6) already cover everyone it covers"},
 		},
 		{
 			name:  "rooms do not shadow each other",
@@ -124,10 +126,11 @@ func TestShadows(t *testing.T) {
 	}
 }
 
-// TestShadowSound builds random pairs of rules from a small alphabet and
-// checks that whenever the earlier rule is said to cover the later one, no
-// person made from the later rule's patterns is covered by the later rule
-// but not by the earlier one.
+// TestShadowSound builds random rules from a small alphabet, one to three
+// earlier ones and a later one, and checks that whenever the earlier rules
+// together are said to cover the later one, no person is covered by the
+// later rule but by none of the earlier ones: a rule that can fire is never
+// reported.
 func TestShadowSound(t *testing.T) {
 	t.Parallel()
 	r := rand.New(rand.NewPCG(6, 28))
@@ -141,11 +144,12 @@ func TestShadowSound(t *testing.T) {
 	groupPatterns := []string{"a", "b", "ab", "a*", "*b", "a?", "?", "*", "a*b", "*a*", "??", "a/b", "a/*", "*/b"}
 	emailPatterns := []string{"ann@x.org", "Ann@X.org", "bob@x.org", "*@x.org", "*@X.ORG", "*@y.org", "ann@y.org"}
 	names := []string{"", "a", "b", "ab", "ba", "aa", "abb", "a/b", "a/c/b", "c", "/", "aab"}
-	emails := []string{"", "ann@x.org", "ANN@x.org", "bob@X.org", "cy@x.org", "ann@y.org", "ann@x.org.y"}
+	emails := []string{"", "ann@x.org", "ANN@x.org", "bob@X.org", "cy@x.org", "ann@y.org", "ann@x.org.y", "ann@x.org.", `"a b"@x.org`}
 
 	makeRule := func() Rule {
 		var rule Rule
 		rule.Everyone = r.IntN(8) == 0
+		rule.Deny = r.IntN(3) == 0
 		for _, s := range pick(groupPatterns) {
 			g, _ := compileGlob(s)
 			rule.Groups, rule.globs = append(rule.Groups, s), append(rule.globs, g)
@@ -158,18 +162,24 @@ func TestShadowSound(t *testing.T) {
 	}
 	reported := 0
 	for range 20000 {
-		earlier, later := makeRule(), makeRule()
-		if !earlier.coversRule(&later) {
+		earlier := make([]Rule, 1+r.IntN(3))
+		for i := range earlier {
+			earlier[i] = makeRule()
+			earlier[i].Index = i
+		}
+		later := makeRule()
+		if coveredBy(earlier, &later) == nil {
 			continue
 		}
 		reported++
 		for range 30 {
 			p := NewPerson(pick(names), emails[r.IntN(len(emails))])
-			_, byLater := later.decide(p)
-			_, byEarlier := earlier.decide(p)
-			if byLater && !byEarlier {
-				t.Fatalf("rule {groups %q emails %q everyone %v} is said to cover {groups %q emails %q everyone %v}, but only the second covers %v %q",
-					earlier.Groups, earlier.Emails, earlier.Everyone, later.Groups, later.Emails, later.Everyone, p.Groups(), p.Email())
+			if _, byLater := later.decide(p); !byLater {
+				continue
+			}
+			if !slices.ContainsFunc(earlier, func(e Rule) bool { _, ok := e.decide(p); return ok }) {
+				t.Fatalf("rules %+v are said to cover {groups %q emails %q everyone %v deny %v}, but only it covers %v %q",
+					earlier, later.Groups, later.Emails, later.Everyone, later.Deny, p.Groups(), p.Email())
 			}
 		}
 	}
@@ -182,10 +192,36 @@ func TestCoversRuleNeedsAMatcher(t *testing.T) {
 	t.Parallel()
 	g, _ := compileGlob("*")
 	earlier := Rule{Groups: []string{"*"}, globs: []glob{g}}
-	if earlier.coversRule(&Rule{}) {
+	if coveredBy([]Rule{earlier}, &Rule{}) != nil {
 		t.Errorf("a rule without matchers was said to be covered")
 	}
 	if !strings.Contains((&Rule{Index: 3, Pos: Pos{"f.yaml", 9}}).String(), "rules[3] (f.yaml:9)") {
 		t.Errorf("Rule.String: got %q", (&Rule{Index: 3, Pos: Pos{"f.yaml", 9}}).String())
+	}
+}
+
+// TestShadowedByRulesTogether: a rule whose matchers are covered by several
+// earlier rules between them is reported, naming each of them.
+func TestShadowedByRulesTogether(t *testing.T) {
+	t.Parallel()
+	_, err := parseSource(t, `rooms:
+  - path: standup
+    room: standup
+    rules:
+      - groups: [eng-leads]
+        role: moderator
+      - groups: [engineering]
+        role: attendee
+      - groups: [eng-leads, engineering]
+        role: speaker
+      - groups: [eng-leads, sales]
+        role: speaker
+`)
+	want := "rooms[0].rules[2]: can never fire: together rules[0] (config.yaml:5), rules[1] (config.yaml:7) already cover everyone it covers"
+	if err == nil || !strings.Contains(err.Error(), want) {
+		t.Fatalf("got %v; want %q", err, want)
+	}
+	if strings.Contains(err.Error(), "rules[3]") {
+		t.Errorf("rules[3] can fire (sales) but was reported: %v", err)
 	}
 }
