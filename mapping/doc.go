@@ -88,10 +88,11 @@
 // switches set to false (deny: false and everyone: false mean nothing),
 // everyone: true next to groups or emails (they would add nothing), empty
 // strings, malformed email patterns, unsupported pattern characters, and
-// rules that can never fire because one earlier rule already covers
+// rules that can never fire because the earlier rules already cover
 // everyone they cover: anything after everyone: true, or a rule each of
-// whose groups and emails an earlier rule's patterns cover (eng-* covers
-// eng-x and eng-x*; *@example.com covers ann@example.com). That last check
+// whose groups and emails some earlier rule's patterns cover, one rule or
+// several together (eng-* covers eng-x and eng-x*; *@example.com covers
+// ann@example.com). That last check
 // is sound, not complete: it reports only what it can prove.
 //
 // Rules are numbered from 0 and named like field paths: rules[2] is the third.
