@@ -34,6 +34,9 @@ type Config struct {
 	// Rules is the rooms section, parsed by package mapping. It is the one
 	// part a reload changes without a restart.
 	Rules *mapping.RuleSet `yaml:"rooms"`
+	// Tests are the rule tests of the tests section. Parse runs them: a
+	// file whose tests fail is not valid, so no reload can break them.
+	Tests []mapping.Test `yaml:"tests"`
 	// Warnings are what is allowed but probably wrong, such as a public_url
 	// in clear text; check prints them and serve logs them.
 	Warnings mapping.Problems `yaml:"-"`

@@ -19,7 +19,7 @@ func keysOf[T any]() []string {
 	return keys
 }
 
-// ChangedKeys returns the keys outside rooms whose values differ between two
+// ChangedKeys returns the keys outside rooms and tests whose values differ between two
 // configurations, in file order, such as ["server.listen",
 // "oidc.client_secret"]. The running gateway was built from those values, so
 // a reload that changes them says they take a restart. It names keys and
@@ -35,7 +35,7 @@ func ChangedKeys(a, b *Config) []string {
 		for i := range typ.NumField() {
 			f := typ.Field(i)
 			key := f.Tag.Get("yaml")
-			if key == "" || key == "-" || (prefix == "" && key == "rooms") {
+			if key == "" || key == "-" || (prefix == "" && (key == "rooms" || key == "tests")) {
 				continue
 			}
 			key = prefix + key
@@ -52,7 +52,7 @@ func ChangedKeys(a, b *Config) []string {
 	return keys
 }
 
-// Keys returns every key outside rooms, dotted, in file order.
+// Keys returns every key outside rooms and tests, dotted, in file order.
 func Keys() []string {
 	var keys []string
 	var walk func(typ reflect.Type, prefix string)
@@ -60,7 +60,7 @@ func Keys() []string {
 		for i := range typ.NumField() {
 			f := typ.Field(i)
 			key := f.Tag.Get("yaml")
-			if key == "" || key == "-" || (prefix == "" && key == "rooms") {
+			if key == "" || key == "-" || (prefix == "" && (key == "rooms" || key == "tests")) {
 				continue
 			}
 			if f.Type.Kind() == reflect.Struct && f.Type.PkgPath() == typ.PkgPath() {

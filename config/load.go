@@ -80,6 +80,14 @@ func Parse(file string, data []byte, opts Options) (*Config, error) {
 		problems = append(problems, ps...)
 	}
 	cfg.Rules = rules
+	if rules != nil {
+		tests, err := mapping.ParseTests(file, top["tests"], rules, mapping.Options{Roles: cfg.DigitalSamba.Roles})
+		if err != nil {
+			problems = append(problems, mapping.AsProblems(err)...)
+		}
+		cfg.Tests = tests
+		problems = append(problems, rules.RunTests(tests, cfg.OIDC.Claims.Person)...)
+	}
 	if len(problems) > 0 {
 		problems.Sort()
 		return nil, problems

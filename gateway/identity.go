@@ -12,7 +12,6 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
-	"strings"
 	"unicode/utf8"
 
 	"github.com/coreos/go-oidc/v3/oidc"
@@ -148,7 +147,7 @@ func (s *Server) identityFrom(ctx context.Context, tok *oauth2.Token, claims map
 		return nil, fmt.Errorf("gateway: user id or subject longer than %d bytes", maxIDBytes)
 	}
 	id.Name = cut(id.Name, maxNameBytes)
-	id.Email = boundEmail(id.Email)
+	id.Email = c.RuleEmail(id.Email)
 	if len(id.Avatar) > maxAvatarBytes {
 		s.log.Info("picture URL too long to keep; entering without it", "user_id", id.UserID, "bytes", len(id.Avatar))
 		id.Avatar = ""
@@ -167,7 +166,7 @@ func (s *Server) identityFrom(ctx context.Context, tok *oauth2.Token, claims map
 			s.log.Info("no groups claim for this person", "claim", c.Groups, "user_id", id.UserID)
 		}
 	}
-	id.Groups = v.keep(groupNames(groups, c.GroupNames))
+	id.Groups = v.keep(c.RuleGroups(groups))
 	if err := s.boundGroups(id, v); err != nil {
 		return nil, err
 	}
@@ -256,7 +255,6 @@ func emailVerified(claims map[string]any, require bool) bool {
 const (
 	maxNameBytes   = 256 // a display name is cut to this
 	maxAvatarBytes = 512 // a longer picture URL is dropped: a cut one is useless
-	maxEmailBytes  = 254 // RFC 5321 4.5.3.1.3: no address is longer
 	maxIDBytes     = 255 // OIDC Core 2: sub is at most 255 ASCII characters
 )
 
@@ -269,40 +267,6 @@ func cut(s string, n int) string {
 		n--
 	}
 	return s[:n]
-}
-
-// boundEmail returns email, or, when it is longer than any real address,
-// only its domain as "@domain": no exact email pattern matches that (each
-// has a part before the @), and *@domain patterns still do, so a rule that
-// keeps a domain out keeps this person out too.
-func boundEmail(email string) string {
-	if len(email) <= maxEmailBytes {
-		return email
-	}
-	i := strings.LastIndexByte(email, '@')
-	if i < 0 || len(email)-i > maxEmailBytes {
-		return ""
-	}
-	return email[i:]
-}
-
-// groupNames applies oidc.claims.group_names: with "last", a group that is a
-// path (/eng/leads, as Keycloak sends them with "Full group path" on) is
-// known by its last segment (leads). Other names are kept as sent.
-func groupNames(groups []string, mode string) []string {
-	if mode != config.GroupNamesLast {
-		return groups
-	}
-	out := make([]string, 0, len(groups))
-	for _, g := range groups {
-		if strings.HasPrefix(g, "/") {
-			g = g[strings.LastIndexByte(g, '/')+1:]
-		}
-		if g != "" {
-			out = append(out, g)
-		}
-	}
-	return out
 }
 
 // overage reports whether claims carry a distributed groups claim

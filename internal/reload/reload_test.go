@@ -620,3 +620,31 @@ func TestPathPointedAtNoFile(t *testing.T) {
 	writeFile(t, h.path, roomsFile("standup", "retro"))
 	h.wantApplied(t, "standup", "retro")
 }
+
+// TestFailingRuleTestsAreRefused: a change that breaks one of the file's
+// own rule tests is refused like any invalid file, with the failing test in
+// the log, and the last good rule set keeps serving.
+func TestFailingRuleTestsAreRefused(t *testing.T) {
+	t.Parallel()
+	tested := func(role string) file {
+		return file{rooms: `  - path: standup
+    room: standup-room
+    rules:
+      - everyone: true
+        role: ` + role + `
+tests:
+  - name: everyone attends
+    person: {}
+    expect: {standup: attendee}
+`}
+	}
+	h := newHarness(t, t.TempDir(), tested("attendee"), true)
+	h.run(t)
+	writeFile(t, h.path, tested("moderator"))
+	h.wantRefused(t)
+	if log := h.log.String(); !strings.Contains(log, `tests[0] \"everyone attends\": standup: got moderator (rules[0]`) {
+		t.Errorf("log lacks the failing test:\n%s", log)
+	}
+	writeFile(t, h.path, roomsFile("standup", "retro"))
+	h.wantApplied(t, "standup", "retro")
+}
