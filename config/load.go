@@ -9,6 +9,7 @@ import (
 	"net/url"
 	"os"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -26,6 +27,22 @@ type Options struct {
 	// Reserved are the first path segments the gateway owns; no room may
 	// use them.
 	Reserved []string
+	// RulesOnly reads the file for what deciding needs, and no more: the
+	// rooms, the tests, oidc.claims and digitalsamba.roles. Problems
+	// elsewhere (a secret not in the environment, say) are left out, so
+	// explain and diff run where only the rules are. The Config is then
+	// not one to serve with.
+	RulesOnly bool
+}
+
+// rulesOnly reports whether a problem at path matters for deciding.
+func rulesOnly(path string) bool {
+	for _, p := range []string{"rooms", "tests", "oidc.claims", "digitalsamba.roles"} {
+		if path == p || strings.HasPrefix(path, p+".") || strings.HasPrefix(path, p+"[") {
+			return true
+		}
+	}
+	return path == "" || strings.HasPrefix(path, "tests[")
 }
 
 // Load reads and validates the file at path. Problems in the file come back
@@ -78,6 +95,9 @@ func Parse(file string, data []byte, opts Options) (*Config, error) {
 			return nil, fmt.Errorf("config: %w", err)
 		}
 		problems = append(problems, ps...)
+	}
+	if opts.RulesOnly {
+		problems = slices.DeleteFunc(problems, func(p mapping.Problem) bool { return !rulesOnly(p.Path) })
 	}
 	cfg.Rules = rules
 	if rules != nil {

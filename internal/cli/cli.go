@@ -94,7 +94,17 @@ func newFlags(name string, env Env) *flag.FlagSet {
 
 // loadConfig loads the file and prints every problem in it.
 func loadConfig(path string, env Env) (*config.Config, bool) {
-	cfg, err := config.Load(path, config.Options{LookupEnv: env.LookupEnv, Reserved: gateway.ReservedPaths()})
+	return load(path, env, config.Options{LookupEnv: env.LookupEnv, Reserved: gateway.ReservedPaths()})
+}
+
+// loadRules loads what deciding needs of the file (config.Options.RulesOnly):
+// secrets may be absent from the environment.
+func loadRules(path string, env Env) (*config.Config, bool) {
+	return load(path, env, config.Options{LookupEnv: env.LookupEnv, Reserved: gateway.ReservedPaths(), RulesOnly: true})
+}
+
+func load(path string, env Env, opts config.Options) (*config.Config, bool) {
+	cfg, err := config.Load(path, opts)
 	if err == nil {
 		return cfg, true
 	}

@@ -3,8 +3,10 @@ package cli
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -84,7 +86,8 @@ func TestCommands(t *testing.T) {
 			[]string{"denied", ":19"}, nil},
 		{"explain no rule", []string{"explain", "-config", good, "-room", "/standup", "-groups", "marketing"}, 2, []string{"denied"}, nil},
 		{"explain unknown room", []string{"explain", "-config", good, "-room", "nope", "-groups", "a"}, 1, nil, []string{`no room "nope"`, "known: standup"}},
-		{"explain missing room flag", []string{"explain", "-config", good, "-groups", "a"}, 1, nil, []string{"-room is required"}},
+		{"explain every room", []string{"explain", "-config", good, "-groups", "a"}, 2, []string{"room standup", "denied"}, nil},
+		{"explain bad -at", []string{"explain", "-config", good, "-groups", "a", "-at", "9:30"}, 1, nil, []string{"-at: want a moment"}},
 		{"explain invalid config", []string{"explain", "-config", bad, "-room", "standup"}, 1, nil, []string{"moderater"}},
 		{"version", []string{"version"}, 0, []string{"roomgate "}, nil},
 		{"unknown command", []string{"frobnicate"}, 1, nil, []string{`unknown command "frobnicate"`}},
@@ -120,5 +123,35 @@ func TestServeRefusesWeakSecret(t *testing.T) {
 	}
 	if strings.Contains(stderr, "too-short") {
 		t.Errorf("stderr shows the secret: %s", stderr)
+	}
+}
+
+// TestExplainDecidesAsServe: explain reads the person the way a sign-in
+// does (group_names: last), needs no secrets, and -format json is one
+// object.
+func TestExplainDecidesAsServe(t *testing.T) {
+	t.Parallel()
+	path := writeConfig(t, strings.Replace(testConfig, "  client_secret:", "  claims: {group_names: last}\n  client_secret:", 1))
+	var out, errb bytes.Buffer
+	noSecrets := func(string) (string, bool) { return "", false }
+	code := Run(context.Background(), []string{"explain", "-config", path, "-room", "standup", "-groups", "/eng/eng-leads", "-format", "json"},
+		Env{Stdout: &out, Stderr: &errb, LookupEnv: noSecrets})
+	if code != exitOK {
+		t.Fatalf("exit %d; want 0 (moderator through group_names: last)\nstdout %s\nstderr %s", code, out.String(), errb.String())
+	}
+	var got explainJSON
+	if err := json.Unmarshal(out.Bytes(), &got); err != nil {
+		t.Fatalf("-format json is not one JSON value: %v\n%s", err, out.String())
+	}
+	if len(got.Rooms) != 1 || got.Rooms[0].Role != "moderator" || got.Rooms[0].Rule != "rules[0]" || !strings.HasSuffix(got.Rooms[0].At, ":18") {
+		t.Errorf("got %+v; want standup as moderator by rules[0] at line 18", got.Rooms)
+	}
+	if !slices.Equal(got.Person.Groups, []string{"eng-leads"}) {
+		t.Errorf("person's groups %q; want them as the rules see them", got.Person.Groups)
+	}
+	// check, unlike explain, still needs every secret serve would.
+	code = Run(context.Background(), []string{"check", "-config", path}, Env{Stdout: &out, Stderr: &errb, LookupEnv: noSecrets})
+	if code != exitProblem || !strings.Contains(errb.String(), "OIDC_CLIENT_SECRET is not set") {
+		t.Errorf("check without secrets: exit %d, %s; want 1 naming the variable", code, errb.String())
 	}
 }

@@ -1,43 +1,65 @@
 package cli
 
 import (
+	"encoding/json"
 	"fmt"
+	"io"
 	"strings"
+	"time"
 
+	"github.com/roomgate/roomgate/config"
 	"github.com/roomgate/roomgate/mapping"
 )
 
 // explain shows the decision for a person described on the command line,
-// every rule tried on the way, and the rule (file:line) that decided.
+// in one room or in every room, with every rule tried on the way and the
+// rule (file:line) that decided. The person goes through the same reading
+// of claims as a sign-in (oidc.claims.group_names and all), so the answer
+// is what they would get. It needs only the rules: secrets may be absent.
 func explain(args []string, env Env) int {
 	fs := newFlags("explain", env)
 	path := fs.String("config", "config.yaml", "configuration `file`")
-	roomPath := fs.String("room", "", "room `path`, e.g. standup")
-	groups := fs.String("groups", "", "the person's groups, comma-separated")
+	roomPath := fs.String("room", "", "room `path`, e.g. standup; every room when left out")
+	groups := fs.String("groups", "", "the person's groups as the provider sends them, comma-separated")
 	email := fs.String("email", "", "the person's email")
+	at := fs.String("at", "", "the `moment` to decide at, RFC 3339 with an offset (2026-12-09T09:30:00+01:00); default now")
+	format := fs.String("format", "text", "output: text or json")
 	if fs.Parse(args) != nil {
-		return exitProblem
-	}
-	if *roomPath == "" {
-		fmt.Fprintln(env.Stderr, "roomgate explain: -room is required")
 		return exitProblem
 	}
 	if fs.NArg() > 0 {
 		fmt.Fprintf(env.Stderr, "roomgate explain: unexpected argument %q\n", fs.Arg(0))
 		return exitProblem
 	}
-	cfg, ok := loadConfig(*path, env)
+	if *format != "text" && *format != "json" {
+		fmt.Fprintf(env.Stderr, "roomgate explain: -format: want text or json, found %q\n", *format)
+		return exitProblem
+	}
+	moment := time.Now()
+	if *at != "" {
+		t, err := time.Parse(time.RFC3339, *at)
+		if err != nil {
+			fmt.Fprintf(env.Stderr, "roomgate explain: -at: want a moment such as 2026-12-09T09:30:00+01:00, found %q\n", *at)
+			return exitProblem
+		}
+		moment = t
+	}
+	cfg, ok := loadRules(*path, env)
 	if !ok {
 		return exitProblem
 	}
-	room, ok := cfg.Rules.Lookup(strings.TrimPrefix(*roomPath, "/"))
-	if !ok {
-		var known []string
-		for _, r := range cfg.Rules.Rooms() {
-			known = append(known, r.Path)
+	rooms := cfg.Rules.Rooms()
+	if *roomPath != "" {
+		room, ok := cfg.Rules.Lookup(strings.TrimPrefix(*roomPath, "/"))
+		if !ok {
+			var known []string
+			for _, r := range rooms {
+				known = append(known, r.Path)
+			}
+			fmt.Fprintf(env.Stderr, "roomgate explain: no room %q in %s (known: %s)\n", *roomPath, *path, strings.Join(known, ", "))
+			return exitProblem
 		}
-		fmt.Fprintf(env.Stderr, "roomgate explain: no room %q in %s (known: %s)\n", *roomPath, *path, strings.Join(known, ", "))
-		return exitProblem
+		rooms = []*mapping.Room{room}
 	}
 	var gs []string
 	for _, g := range strings.Split(*groups, ",") {
@@ -45,23 +67,91 @@ func explain(args []string, env Env) int {
 			gs = append(gs, g)
 		}
 	}
-	d, steps := room.Explain(mapping.NewPerson(gs, *email))
-
-	w := env.Stdout
-	fmt.Fprintf(w, "room %s (Digital Samba room %q) at %s\n", room.Path, room.Room, room.Pos)
-	fmt.Fprintf(w, "person: groups [%s], email %q\n\n", strings.Join(gs, ", "), *email)
-	for _, st := range steps {
-		mark := "  "
-		if st.Covered {
-			mark = "=>"
-		}
-		fmt.Fprintf(w, "%s %s: %s\n", mark, st.Rule, st.Why)
+	p := cfg.OIDC.Claims.Person(gs, *email)
+	answers := make([]answer, len(rooms))
+	allowed := false
+	for i, room := range rooms {
+		d, steps := room.Explain(p)
+		answers[i] = answer{room: room, d: d, steps: steps}
+		allowed = allowed || d.Allowed
 	}
-	fmt.Fprintln(w)
-	if d.Allowed {
-		fmt.Fprintf(w, "allowed as %s: %s\n", d.Role, d.Reason())
+	if *format == "json" {
+		writeExplainJSON(env.Stdout, p, moment, answers)
+	} else {
+		writeExplainText(env.Stdout, cfg, gs, *email, p, answers)
+	}
+	if allowed {
 		return exitOK
 	}
-	fmt.Fprintf(w, "denied: %s\n", d.Reason())
 	return exitDenied
+}
+
+type answer struct {
+	room  *mapping.Room
+	d     mapping.Decision
+	steps []mapping.Step
+}
+
+func writeExplainText(w io.Writer, cfg *config.Config, groups []string, email string, p *mapping.Person, answers []answer) {
+	fmt.Fprintf(w, "person: groups [%s], email %q\n", strings.Join(groups, ", "), email)
+	if seen := p.Groups(); strings.Join(seen, ",") != strings.Join(groups, ",") && cfg.OIDC.Claims.GroupNames == config.GroupNamesLast {
+		fmt.Fprintf(w, "  as the rules see them (oidc.claims.group_names: last): [%s]\n", strings.Join(seen, ", "))
+	}
+	for _, a := range answers {
+		fmt.Fprintf(w, "\nroom %s (Digital Samba room %q) at %s\n", a.room.Path, a.room.Room, a.room.Pos)
+		for _, st := range a.steps {
+			mark := "  "
+			if st.Covered {
+				mark = "=>"
+			}
+			fmt.Fprintf(w, "%s %s: %s\n", mark, st.Rule, st.Why)
+		}
+		if a.d.Allowed {
+			fmt.Fprintf(w, "allowed as %s: %s\n", a.d.Role, a.d.Reason())
+		} else {
+			fmt.Fprintf(w, "denied: %s\n", a.d.Reason())
+		}
+	}
+}
+
+// explainJSON is explain's -format json: one object.
+type explainJSON struct {
+	Person struct {
+		Groups []string `json:"groups"` // as the rules see them
+		Email  string   `json:"email,omitempty"`
+	} `json:"person"`
+	At    time.Time         `json:"at"`
+	Rooms []explainRoomJSON `json:"rooms"`
+}
+
+type explainRoomJSON struct {
+	Path    string `json:"path"`
+	Room    string `json:"room"`
+	Allowed bool   `json:"allowed"`
+	Role    string `json:"role,omitempty"`
+	Rule    string `json:"rule,omitempty"` // rules[2]
+	At      string `json:"at,omitempty"`   // file:line of that rule
+	Reason  string `json:"reason"`
+}
+
+func writeExplainJSON(w io.Writer, p *mapping.Person, at time.Time, answers []answer) {
+	var out explainJSON
+	out.Person.Groups = p.Groups()
+	if out.Person.Groups == nil {
+		out.Person.Groups = []string{}
+	}
+	out.Person.Email = p.Email()
+	out.At = at
+	out.Rooms = []explainRoomJSON{}
+	for _, a := range answers {
+		r := explainRoomJSON{Path: a.room.Path, Room: a.room.Room, Allowed: a.d.Allowed, Role: a.d.Role, Reason: a.d.Reason()}
+		if a.d.Rule != nil {
+			r.Rule = fmt.Sprintf("rules[%d]", a.d.Rule.Index)
+			r.At = a.d.Rule.Pos.String()
+		}
+		out.Rooms = append(out.Rooms, r)
+	}
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	enc.Encode(out)
 }
