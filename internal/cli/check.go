@@ -1,32 +1,153 @@
 package cli
 
 import (
+	"encoding/json"
 	"fmt"
+	"io"
+	"strconv"
+	"strings"
 
+	"github.com/roomgate/roomgate/config"
 	"github.com/roomgate/roomgate/gateway"
+	"github.com/roomgate/roomgate/mapping"
 )
 
-// check validates the configuration file and prints every problem.
+// check validates the configuration file, runs its rule tests, and reports
+// every problem and warning, as text for people, as one JSON object for
+// tools, or as GitHub workflow annotations on the lines they are about.
 func check(args []string, env Env) int {
 	fs := newFlags("check", env)
 	path := fs.String("config", "config.yaml", "configuration `file`")
+	format := fs.String("format", "text", "output: text, json or github")
 	if fs.Parse(args) != nil {
 		return exitProblem
 	}
-	cfg, ok := loadConfig(*path, env)
-	if !ok {
+	if *format != "text" && *format != "json" && *format != "github" {
+		fmt.Fprintf(env.Stderr, "roomgate check: -format: want text, json or github, found %q\n", *format)
 		return exitProblem
 	}
-	rules := 0
-	for _, r := range cfg.Rules.Rooms() {
-		rules += len(r.Rules)
+	cfg, err := config.Load(*path, config.Options{LookupEnv: env.LookupEnv, Reserved: gateway.ReservedPaths()})
+	r := checkReport{File: *path, Problems: []finding{}, Warnings: []finding{}}
+	switch ps := mapping.AsProblems(err); {
+	case ps != nil:
+		for _, p := range ps {
+			r.Problems = append(r.Problems, findingOf(p))
+		}
+	case err != nil:
+		r.Problems = append(r.Problems, finding{File: *path, Message: err.Error()})
+	default:
+		r.Valid = true
+		r.Rooms = len(cfg.Rules.Rooms())
+		for _, room := range cfg.Rules.Rooms() {
+			r.Rules += len(room.Rules)
+		}
+		r.Tests = len(cfg.Tests)
+		for _, w := range cfg.Warnings {
+			r.Warnings = append(r.Warnings, findingOf(w))
+		}
+		for _, w := range gateway.ProviderWarnings(cfg) {
+			r.Warnings = append(r.Warnings, finding{File: *path, Message: w})
+		}
 	}
-	fmt.Fprintf(env.Stdout, "%s: valid (%d rooms, %d rules)\n", *path, len(cfg.Rules.Rooms()), rules)
-	for _, w := range cfg.Warnings {
-		fmt.Fprintln(env.Stdout, "warning:", w.Error())
+	switch *format {
+	case "json":
+		enc := json.NewEncoder(env.Stdout)
+		enc.SetIndent("", "  ")
+		enc.Encode(r)
+	case "github":
+		r.writeGitHub(env.Stdout)
+	default:
+		r.writeText(env.Stdout, env.Stderr)
 	}
-	for _, w := range gateway.ProviderWarnings(cfg) {
-		fmt.Fprintln(env.Stdout, "warning:", w)
+	if !r.Valid {
+		return exitProblem
 	}
 	return exitOK
+}
+
+// checkReport is check's outcome; -format json prints it as it is.
+type checkReport struct {
+	File     string    `json:"file"`
+	Valid    bool      `json:"valid"`
+	Rooms    int       `json:"rooms"`
+	Rules    int       `json:"rules"`
+	Tests    int       `json:"tests"`
+	Problems []finding `json:"problems"`
+	Warnings []finding `json:"warnings"`
+}
+
+// finding is one problem or warning: where, and what.
+type finding struct {
+	File    string `json:"file"`
+	Line    int    `json:"line,omitempty"`
+	Path    string `json:"path,omitempty"`
+	Message string `json:"message"`
+}
+
+func findingOf(p mapping.Problem) finding {
+	return finding{File: p.File, Line: p.Line, Path: p.Path, Message: p.Msg}
+}
+
+// text is the finding as file:line: path: message, or the message alone
+// when it has no place in the file.
+func (f finding) text() string {
+	if f.Line == 0 && f.Path == "" {
+		return f.Message
+	}
+	return mapping.Problem{File: f.File, Line: f.Line, Path: f.Path, Msg: f.Message}.Error()
+}
+
+func (r *checkReport) writeText(out, errw io.Writer) {
+	for _, p := range r.Problems {
+		fmt.Fprintln(errw, p.text())
+	}
+	if !r.Valid {
+		fmt.Fprintf(errw, "%s: %d problem%s\n", r.File, len(r.Problems), plural(len(r.Problems)))
+		return
+	}
+	tests := ""
+	if r.Tests > 0 {
+		tests = fmt.Sprintf(", %d test%s passed", r.Tests, plural(r.Tests))
+	}
+	fmt.Fprintf(out, "%s: valid (%d rooms, %d rules%s)\n", r.File, r.Rooms, r.Rules, tests)
+	for _, w := range r.Warnings {
+		fmt.Fprintln(out, "warning:", w.text())
+	}
+}
+
+// writeGitHub prints workflow commands (GitHub Actions' ::error and
+// ::warning), which the pull request shows on the lines they name.
+func (r *checkReport) writeGitHub(w io.Writer) {
+	for _, p := range r.Problems {
+		fmt.Fprintln(w, annotation("error", p))
+	}
+	for _, p := range r.Warnings {
+		fmt.Fprintln(w, annotation("warning", p))
+	}
+	if r.Valid {
+		fmt.Fprintf(w, "%s: valid (%d rooms, %d rules, %d tests)\n", r.File, r.Rooms, r.Rules, r.Tests)
+	}
+}
+
+// annotation formats one workflow command, escaped as GitHub's toolkit
+// escapes them: %, CR and LF in the message; also ':' and ',' in values.
+func annotation(level string, f finding) string {
+	props := "file=" + escapeProperty(f.File)
+	if f.Line > 0 {
+		props += ",line=" + strconv.Itoa(f.Line)
+	}
+	msg := f.Message
+	if f.Path != "" {
+		msg = f.Path + ": " + msg
+		props += ",title=" + escapeProperty(f.Path)
+	}
+	return "::" + level + " " + props + "::" + escapeData(msg)
+}
+
+func escapeData(s string) string {
+	return strings.NewReplacer("%", "%25", "\r", "%0D", "\n", "%0A").Replace(s)
+}
+
+func escapeProperty(s string) string {
+	return strings.NewReplacer("%", "%25", "\r", "%0D", "\n", "%0A", ":", "%3A", ",", "%2C").Replace(s)
 }

@@ -155,3 +155,40 @@ func TestExplainDecidesAsServe(t *testing.T) {
 		t.Errorf("check without secrets: exit %d, %s; want 1 naming the variable", code, errb.String())
 	}
 }
+
+// TestCheckFormats: -format json is one object with every problem and
+// warning, each with file, line, path and message; -format github prints
+// one workflow annotation per finding, escaped.
+func TestCheckFormats(t *testing.T) {
+	t.Parallel()
+	bad := writeConfig(t, strings.Replace(strings.Replace(testConfig, "role: moderator", "role: moderater", 1),
+		`public_url: "https://meet.example.com"`, "public_url: \"https://meet.example.com\"\n  colour: red", 1))
+	code, stdout, _ := run(t, "check", "-config", bad, "-format", "json")
+	var r checkReport
+	if err := json.Unmarshal([]byte(stdout), &r); err != nil {
+		t.Fatalf("-format json: %v\n%s", err, stdout)
+	}
+	if code != exitProblem || r.Valid || len(r.Problems) != 2 {
+		t.Fatalf("exit %d, %+v; want 1 and two problems", code, r)
+	}
+	if p := r.Problems[0]; p.File != bad || p.Line != 3 || p.Path != "server.colour" || !strings.HasPrefix(p.Message, "unknown field") {
+		t.Errorf("first problem %+v; want %s line 3 at server.colour", p, bad)
+	}
+	if p := r.Problems[1]; p.Line != 19 || p.Path != "rooms[0].rules[0].role" {
+		t.Errorf("second problem %+v; want line 19 at rooms[0].rules[0].role", p)
+	}
+	code, stdout, _ = run(t, "check", "-config", bad, "-format", "github")
+	lines := strings.Split(strings.TrimSpace(stdout), "\n")
+	want := "::error file=" + escapeProperty(bad) + ",line=3,title=server.colour::server.colour: unknown field"
+	if code != exitProblem || len(lines) != 2 || !strings.HasPrefix(lines[0], want) {
+		t.Errorf("-format github: exit %d\n%s\nwant 2 lines, the first starting %q", code, stdout, want)
+	}
+	if got := escapeData("50% done\nnext"); got != "50%25 done%0Anext" {
+		t.Errorf("escapeData: got %q", got)
+	}
+	good := writeConfig(t, strings.Replace(testConfig, `"https://meet.example.com"`, `"http://meet.example.com"`, 1))
+	code, stdout, _ = run(t, "check", "-config", good, "-format", "json")
+	if err := json.Unmarshal([]byte(stdout), &r); err != nil || code != exitOK || !r.Valid || len(r.Warnings) != 1 || r.Warnings[0].Path != "server.public_url" {
+		t.Errorf("valid file with a warning: exit %d, %+v, %v", code, r, err)
+	}
+}
