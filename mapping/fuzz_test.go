@@ -179,9 +179,3 @@ func naiveRule(room *Room, groups []string, email string, oracle map[string]*reg
 	return -1
 }
 
-func ruleIndex(d Decision) int {
-	if d.Rule == nil {
-		return -1
-	}
-	return d.Rule.Index
-}

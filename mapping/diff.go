@@ -1,0 +1,349 @@
+package mapping
+
+import (
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+)
+
+// Diff compares two rule sets, room by room, and finds who gains or loses
+// what: for every room in either set, each kind of person whose outcome
+// (allowed or not, and the role) changes, as one concrete person.
+//
+// It is sound: every person it returns decides differently under the two
+// sets (Decide says so). It is complete: if any person at all decides
+// differently in a room, the room has at least one change. Both rest on
+// two facts. First, a person's decision in a room depends only on which of
+// the room's patterns their groups match and how their email compares, so
+// people fall into finitely many kinds, and the kinds of one group name
+// are the reachable states of the patterns run side by side as automata
+// (witnesses finds a shortest name for each). Second, the first rule that
+// covers a person is the earliest rule that covers one of their groups or
+// their email, so a person's pair of decisions (old, new) is already the
+// pair of a person made of at most two of those: the one that decides under
+// the old rules and the one that decides under the new.
+func Diff(old, new *RuleSet) (*Changes, error) {
+	c := &Changes{}
+	for _, o := range old.Rooms() {
+		n, ok := new.Lookup(o.Path)
+		if !ok {
+			c.Removed = append(c.Removed, o)
+			continue
+		}
+		rc, err := diffRoom(o, n)
+		if err != nil {
+			return nil, err
+		}
+		if len(rc.People) > 0 || o.Room != n.Room {
+			c.Rooms = append(c.Rooms, rc)
+		}
+	}
+	for _, n := range new.Rooms() {
+		if _, ok := old.Lookup(n.Path); !ok {
+			c.Added = append(c.Added, n)
+		}
+	}
+	return c, nil
+}
+
+// Changes is what Diff finds.
+type Changes struct {
+	Rooms   []RoomChange // rooms in both sets whose decisions (or Digital Samba room) change, in the old set's order
+	Added   []*Room      // rooms only the new set has
+	Removed []*Room      // rooms only the old set has
+}
+
+// None reports whether no decision changes: no room added, removed or
+// deciding differently for anyone.
+func (c *Changes) None() bool { return len(c.Rooms)+len(c.Added)+len(c.Removed) == 0 }
+
+// RoomChange is one room whose decisions change.
+type RoomChange struct {
+	Old, New *Room
+	People   []PersonChange // one per kind of change: old rule and outcome, new rule and outcome
+}
+
+// PersonChange is one concrete person whose outcome changes, and the
+// decisions of both sets.
+type PersonChange struct {
+	Groups   []string // as the rules see them
+	Email    string   // "" for none
+	Old, New Decision
+}
+
+// Outcome says a decision's outcome in a word: the role, or deny.
+func Outcome(d Decision) string {
+	if d.Allowed {
+		return d.Role
+	}
+	return "deny"
+}
+
+// maxDiffStates bounds the automaton search of one room. Rooms hold a few
+// patterns; a room with so many that their kinds pass this is refused
+// rather than compared incompletely.
+const maxDiffStates = 200_000
+
+func diffRoom(o, n *Room) (RoomChange, error) {
+	rc := RoomChange{Old: o, New: n}
+	var globs []glob
+	seen := map[string]bool{}
+	var emails []emailPattern
+	for _, r := range [][]Rule{o.Rules, n.Rules} {
+		for i := range r {
+			for _, g := range r[i].globs {
+				if !seen[g.pat] {
+					seen[g.pat] = true
+					globs = append(globs, g)
+				}
+			}
+			emails = append(emails, r[i].emails...)
+		}
+	}
+	groups, err := witnesses(globs)
+	if err != nil {
+		return rc, fmt.Errorf("mapping: room %s: %w", o.Path, err)
+	}
+	mails := emailKinds(emails)
+	// People of no atom, one atom, or two (at most one of them an email).
+	type atom struct {
+		group, email string
+	}
+	var atoms []atom
+	for _, g := range groups {
+		atoms = append(atoms, atom{group: g})
+	}
+	for _, e := range mails {
+		atoms = append(atoms, atom{email: e})
+	}
+	kinds := map[[4]int]bool{}
+	try := func(as ...atom) {
+		var gs []string
+		email := ""
+		for _, a := range as {
+			if a.email != "" {
+				email = a.email
+			} else {
+				gs = append(gs, a.group)
+			}
+		}
+		p := NewPerson(gs, email)
+		od, nd := o.Decide(p), n.Decide(p)
+		if od.Allowed == nd.Allowed && od.Role == nd.Role {
+			return
+		}
+		key := [4]int{ruleIndex(od), ruleIndex(nd), boolInt(od.Allowed), boolInt(nd.Allowed)}
+		if kinds[key] {
+			return
+		}
+		kinds[key] = true
+		rc.People = append(rc.People, PersonChange{Groups: p.Groups(), Email: email, Old: od, New: nd})
+	}
+	try()
+	for i := range atoms {
+		try(atoms[i])
+	}
+	for i := range atoms {
+		for j := i + 1; j < len(atoms); j++ {
+			if atoms[i].email != "" && atoms[j].email != "" {
+				continue
+			}
+			try(atoms[i], atoms[j])
+		}
+	}
+	return rc, nil
+}
+
+func ruleIndex(d Decision) int {
+	if d.Rule == nil {
+		return -1
+	}
+	return d.Rule.Index
+}
+
+func boolInt(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
+}
+
+// emailKinds returns one address of each kind the patterns tell apart:
+// every exact address; someone else at each domain; someone at none of the
+// domains; and an address that reads two ways (see normalEmail). No email
+// at all is the person without an email atom.
+func emailKinds(pats []emailPattern) []string {
+	exact := map[string]bool{}
+	domains := map[string]bool{}
+	for _, e := range pats {
+		if e.domain != "" {
+			domains[e.domain] = true
+		} else {
+			exact[e.exact] = true
+			domains[e.exact[strings.LastIndexByte(e.exact, '@')+1:]] = true
+		}
+	}
+	var out []string
+	for e := range exact {
+		out = append(out, e)
+	}
+	other := func(domain string) string {
+		for i := 0; ; i++ {
+			e := fmt.Sprintf("someone%d@%s", i, domain)
+			if i == 0 {
+				e = "someone@" + domain
+			}
+			if !exact[e] {
+				return e
+			}
+		}
+	}
+	for d := range domains {
+		out = append(out, other(d))
+	}
+	elsewhere := "elsewhere.invalid"
+	for i := 0; domains[elsewhere]; i++ {
+		elsewhere = fmt.Sprintf("elsewhere%d.invalid", i)
+	}
+	out = append(out, other(elsewhere), `"unreadable"@`+elsewhere)
+	slices.Sort(out)
+	return out
+}
+
+// errTooManyKinds says a room's patterns are too many to compare exactly.
+var errTooManyKinds = errors.New("too many group patterns to compare every kind of person")
+
+// witnesses returns one group name for each set of the given patterns that
+// some single name matches (the empty set aside), each as short as can be:
+// a breadth-first walk over the patterns' automata run side by side, on an
+// alphabet of the characters the patterns name and one they do not.
+func witnesses(globs []glob) ([]string, error) {
+	if len(globs) == 0 {
+		return nil, nil
+	}
+	toks := make([][]rune, len(globs))
+	alphabet := map[rune]bool{}
+	for i, g := range globs {
+		toks[i] = []rune(g.pat)
+		for _, r := range toks[i] {
+			if r != '*' && r != '?' {
+				alphabet[r] = true
+			}
+		}
+	}
+	other := 'x'
+	for _, r := range "xzq#~0123456789" {
+		if !alphabet[r] {
+			other = r
+			break
+		}
+	}
+	alphabet[other] = true
+	letters := make([]rune, 0, len(alphabet))
+	for r := range alphabet {
+		letters = append(letters, r)
+	}
+	slices.Sort(letters)
+
+	// A state is, for each pattern, the set of token positions it may be
+	// at; closed over '*' matching nothing.
+	type state [][]bool
+	closure := func(t []rune, set []bool) {
+		for i := 0; i < len(t); i++ {
+			if set[i] && t[i] == '*' {
+				set[i+1] = true
+			}
+		}
+	}
+	keyOf := func(s state) string {
+		var b strings.Builder
+		for _, set := range s {
+			for _, on := range set {
+				if on {
+					b.WriteByte('1')
+				} else {
+					b.WriteByte('0')
+				}
+			}
+			b.WriteByte('|')
+		}
+		return b.String()
+	}
+	start := make(state, len(globs))
+	for i, t := range toks {
+		start[i] = make([]bool, len(t)+1)
+		start[i][0] = true
+		closure(t, start[i])
+	}
+	type item struct {
+		s    state
+		name string
+	}
+	// The start is the one state reached by the empty name, which is no
+	// group; the same state reached by a real name counts apart.
+	visited := map[string]bool{"start": true}
+	queue := []item{{start, ""}}
+	found := map[string]string{} // signature -> name
+	var order []string
+	for len(queue) > 0 {
+		it := queue[0]
+		queue = queue[1:]
+		if it.name != "" {
+			var sig strings.Builder
+			any := false
+			for i, t := range toks {
+				if it.s[i][len(t)] {
+					sig.WriteByte('1')
+					any = true
+				} else {
+					sig.WriteByte('0')
+				}
+			}
+			if k := sig.String(); any {
+				if _, ok := found[k]; !ok {
+					found[k] = it.name
+					order = append(order, it.name)
+				}
+			}
+		}
+		for _, r := range letters {
+			next := make(state, len(globs))
+			alive := false
+			for i, t := range toks {
+				set := make([]bool, len(t)+1)
+				for p, on := range it.s[i] {
+					if !on || p == len(t) {
+						continue
+					}
+					switch t[p] {
+					case '*':
+						set[p] = true
+					case '?':
+						set[p+1] = true
+					default:
+						if t[p] == r {
+							set[p+1] = true
+						}
+					}
+				}
+				closure(t, set)
+				next[i] = set
+				alive = alive || slices.Contains(set, true)
+			}
+			if !alive {
+				continue
+			}
+			k := keyOf(next)
+			if visited[k] {
+				continue
+			}
+			if len(visited) >= maxDiffStates {
+				return nil, errTooManyKinds
+			}
+			visited[k] = true
+			queue = append(queue, item{next, it.name + string(r)})
+		}
+	}
+	return order, nil
+}
