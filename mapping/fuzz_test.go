@@ -178,4 +178,3 @@ func naiveRule(room *Room, groups []string, email string, oracle map[string]*reg
 	}
 	return -1
 }
-
