@@ -206,9 +206,11 @@ func emailKinds(pats []emailPattern) []string {
 	for i := 0; domains[elsewhere]; i++ {
 		elsewhere = fmt.Sprintf("elsewhere%d.invalid", i)
 	}
-	out = append(out, other(elsewhere), `"unreadable"@`+elsewhere)
+	out = append(out, other(elsewhere))
 	slices.Sort(out)
-	return out
+	// Last, so that a kind of change is shown with a plain address when
+	// one shows it.
+	return append(out, `"unreadable"@`+elsewhere)
 }
 
 // errTooManyKinds says a room's patterns are too many to compare exactly.
@@ -346,4 +348,48 @@ func witnesses(globs []glob) ([]string, error) {
 		}
 	}
 	return order, nil
+}
+
+// EmailClasses tells apart exactly the addresses that some rule of the
+// given rule sets tells apart, so that people whose emails no rule
+// distinguishes can be decided once for all of them.
+type EmailClasses struct {
+	exact, domains map[string]bool
+}
+
+// NewEmailClasses reads the email patterns of every rule of sets.
+func NewEmailClasses(sets ...*RuleSet) *EmailClasses {
+	c := &EmailClasses{exact: map[string]bool{}, domains: map[string]bool{}}
+	for _, rs := range sets {
+		for _, room := range rs.Rooms() {
+			for i := range room.Rules {
+				for _, e := range room.Rules[i].emails {
+					if e.domain != "" {
+						c.domains[e.domain] = true
+					} else {
+						c.exact[e.exact] = true
+					}
+				}
+			}
+		}
+	}
+	return c
+}
+
+// Of returns the class of email: two addresses of one class decide alike
+// under every rule of the sets.
+func (c *EmailClasses) Of(email string) string {
+	if email == "" {
+		return ""
+	}
+	norm, domain, ok := normalEmail(email)
+	switch {
+	case !ok:
+		return "unreadable"
+	case c.exact[norm]:
+		return norm
+	case c.domains[domain]:
+		return "@" + domain
+	}
+	return "other"
 }

@@ -46,6 +46,8 @@ func Run(ctx context.Context, args []string, env Env) int {
 		return check(args, env)
 	case "explain":
 		return explain(args, env)
+	case "diff":
+		return diff(args, env)
 	case "demo":
 		return demo(ctx, args, env)
 	case "version":
@@ -66,9 +68,12 @@ func usage(w io.Writer) {
 
 commands:
   serve   [-config F]        run the gateway (the default command)
-  check   [-config F]        validate the configuration: every problem, with file:line
-  explain [-config F] -room PATH -groups a,b [-email E]
+  check   [-config F] [-format text|json|github]
+                             validate the file and run its rule tests
+  explain [-config F] [-room PATH] -groups a,b [-email E] [-at TIME] [-format text|json]
                              the decision for such a person and the rule that made it
+  diff    [-people FILE] [-format text|json] OLD NEW
+                             who gains or loses what between two files (exit 3 when some do)
   demo    [-listen ADDR]     a complete local demo with no outside services
   version                    print the version
 `)
