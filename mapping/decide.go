@@ -1,6 +1,9 @@
 package mapping
 
-import "strconv"
+import (
+	"strconv"
+	"time"
+)
 
 // Decision is the outcome of a room's rules for one person.
 type Decision struct {
@@ -9,7 +12,10 @@ type Decision struct {
 	Rule    *Rule  // the rule that decided; nil when no rule covers the person (a deny, not an error)
 	Matched string // what of the person matched: their email, "everyone", or the first (in byte order) of their groups that Matcher matches; empty when no rule matched
 	Matcher string // the pattern of the rule that Matched matched, as written, or "everyone"; empty when no rule matched
-	kind    matchKind
+	// Closed: Rule lets the person in, but not now: the room is outside
+	// its opening hours (DecideAt). Allowed is then false.
+	Closed bool
+	kind   matchKind
 }
 
 // matchKind says which kind of matcher decided.
@@ -22,10 +28,18 @@ const (
 	byEveryone
 )
 
-// Decide returns the decision of the first rule that covers p; when none
-// does, a denial without a rule. It allocates nothing, whatever the number
-// of rooms, rules or groups.
-func (r *Room) Decide(p *Person) Decision { return r.run(p) }
+// Decide returns the decision of the rules alone for p, whatever the time:
+// the first rule that covers p; when none does, a denial without a rule.
+// Opening hours and until are not looked at (see DecideAt). It allocates
+// nothing, whatever the number of rooms, rules or groups.
+func (r *Room) Decide(p *Person) Decision { return r.run(p, time.Time{}) }
+
+// DecideAt returns the decision for p at the moment at, the one serve, the
+// rule tests and explain all use: the first rule that covers p and whose
+// until has not passed decides; when it lets p in but the room is closed
+// (for that rule's early, too), the decision is a denial with Closed set.
+// It allocates nothing.
+func (r *Room) DecideAt(p *Person, at time.Time) Decision { return r.run(p, at) }
 
 // decide returns the rule's decision for p when the rule covers p. A rule
 // covers whoever matches any of its matchers; the first matcher that does,
@@ -68,12 +82,15 @@ func (d Decision) Reason() string {
 		return "no rule of this room covers this person"
 	}
 	verb := "admits "
-	if !d.Allowed {
+	if !d.Allowed && !d.Closed {
 		verb = "denies "
 	}
 	s := d.Rule.String() + " " + verb + d.what()
-	if d.Allowed {
-		s += " as " + d.Role
+	if d.Allowed || d.Closed {
+		s += " as " + d.Rule.Role
+	}
+	if d.Closed {
+		s += ", but the room is closed now"
 	}
 	return s
 }

@@ -3,6 +3,7 @@ package mapping
 import (
 	"strconv"
 	"strings"
+	"time"
 )
 
 // Step is one rule tried on the way to a decision.
@@ -17,14 +18,29 @@ type Step struct {
 // that did, if any. Rules after the deciding one are not tried and not
 // listed. It is for people (`roomgate explain`), so unlike Decide it
 // allocates freely.
-func (r *Room) Explain(p *Person) (Decision, []Step) {
+func (r *Room) Explain(p *Person) (Decision, []Step) { return r.ExplainAt(p, time.Time{}) }
+
+// ExplainAt is Explain at the moment at, deciding as DecideAt does: a rule
+// whose until has passed covers no one, and a room outside its hours
+// admits no one.
+func (r *Room) ExplainAt(p *Person, at time.Time) (Decision, []Step) {
 	var steps []Step
 	for i := range r.Rules {
 		rule := &r.Rules[i]
+		if rule.lapsed(at) {
+			steps = append(steps, Step{Rule: rule, Why: "covers no one any more: its until passed at " + rule.Until.Format(time.RFC3339)})
+			continue
+		}
 		if d, ok := rule.decide(p); ok {
+			if d.Allowed && !at.IsZero() && r.Open != nil && !r.Open.OpenFor(at, rule.Early) {
+				d.Allowed, d.Closed = false, true
+			}
 			why := "covers " + d.what()
 			if d.kind == byEveryone {
 				why = "everyone: true covers every signed-in person"
+			}
+			if d.Closed {
+				why += "; but the room is closed: it " + r.Open.OpensText(at, rule.Early)
 			}
 			steps = append(steps, Step{Rule: rule, Covered: true, Why: why})
 			return d, steps

@@ -53,3 +53,13 @@ func roomsNode(src []byte) (*yaml.Node, error) {
 	}
 	return nil, nil
 }
+
+// mustNode parses src, a rooms section, as a YAML node.
+func mustNode(t testing.TB, src string) *yaml.Node {
+	t.Helper()
+	var n yaml.Node
+	if err := yaml.Unmarshal([]byte(src), &n); err != nil {
+		t.Fatal(err)
+	}
+	return &n
+}

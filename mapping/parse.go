@@ -3,6 +3,7 @@ package mapping
 import (
 	"regexp"
 	"strings"
+	"time"
 
 	"go.yaml.in/yaml/v3"
 
@@ -11,6 +12,9 @@ import (
 
 // Options is what the rest of the configuration says about rooms.
 type Options struct {
+	// Now is the clock for what depends on the day (a rule whose until has
+	// passed is a warning); nil means time.Now.
+	Now      func() time.Time
 	Roles    []string // digitalsamba.roles: the only roles a rule may name
 	Reserved []string // first path segments the gateway serves itself (auth, healthz, ...); no room path may equal one, whatever its letter case
 }
@@ -25,6 +29,10 @@ func Parse(file string, rooms *yaml.Node, opts Options) (*RuleSet, error) {
 		roles:    opts.Roles,
 		reserved: opts.Reserved,
 		paths:    make(map[string]firstPath),
+		now:      time.Now(),
+	}
+	if opts.Now != nil {
+		p.now = opts.Now()
 	}
 	p.r = &yamlnode.Reader{Report: p.report}
 	if rooms != nil && rooms.Kind == yaml.DocumentNode && len(rooms.Content) == 1 {
@@ -44,6 +52,7 @@ func Parse(file string, rooms *yaml.Node, opts Options) (*RuleSet, error) {
 		p.problems.Sort()
 		return nil, p.problems
 	}
+	rs.warnings = p.warnings
 	rs.byPath = make(map[string]*Room, len(rs.rooms))
 	for _, room := range rs.rooms {
 		rs.byPath[room.Path] = room
@@ -60,6 +69,9 @@ type parser struct {
 	roles    []string
 	reserved []string
 	paths    map[string]firstPath // lower-cased room path → the room that took it first
+	now      time.Time
+	zone     *time.Location // of the room being read: its hours' zone, or UTC
+	warnings Problems
 }
 
 // firstPath is where a room path was first used.
@@ -75,7 +87,7 @@ func (p *parser) report(line int, path, msg string) {
 
 func (p *parser) pos(n *yaml.Node) Pos { return Pos{File: p.file, Line: n.Line} }
 
-var roomKeys = []string{"path", "room", "title", "rules"}
+var roomKeys = []string{"path", "room", "title", "open", "rules"}
 
 // room reads one room. It returns nil when the node is not a room at all.
 func (p *parser) room(n *yaml.Node, a at) *Room {
@@ -83,11 +95,11 @@ func (p *parser) room(n *yaml.Node, a at) *Room {
 		p.problemf(n, a, "empty; a room needs path, room and rules")
 		return nil
 	}
-	var f [4]*yaml.Node
+	var f [5]*yaml.Node
 	if !p.fields(n, a, roomKeys, f[:]) {
 		return nil
 	}
-	path, dsRoom, title, rules := f[0], f[1], f[2], f[3]
+	path, dsRoom, title, open, rules := f[0], f[1], f[2], f[3], f[4]
 	room := &Room{Pos: p.pos(n)}
 	room.Path = p.roomPath(n, path, a)
 	room.Room = p.dsRoom(n, dsRoom, a.field("room"))
@@ -99,6 +111,11 @@ func (p *parser) room(n *yaml.Node, a at) *Room {
 			}
 			room.Title = s
 		}
+	}
+	p.zone = time.UTC
+	if open != nil {
+		room.Open = p.hours(open, a.field("open"))
+		p.zone = room.Open.Zone
 	}
 	room.Rules = p.rules(n, rules, a)
 	return room

@@ -1,6 +1,9 @@
 package mapping
 
-import "strings"
+import (
+	"strings"
+	"time"
+)
 
 // A room's rules are compiled for Decide into one flat list of ops, one per
 // matcher, in the order Decide must try them: rule by rule, and within a
@@ -105,14 +108,28 @@ func (g glob) within(pat string) glob {
 	return g
 }
 
-// run returns the decision of the first op that covers p.
-func (r *Room) run(p *Person) Decision {
+// run returns the decision of the first op that covers p, at the moment at
+// (zero: the rules alone, whatever the time).
+func (r *Room) run(p *Person, at time.Time) Decision {
+	d := r.first(p, at)
+	if d.Allowed && !at.IsZero() && r.Open != nil && !r.Open.OpenFor(at, d.Rule.Early) {
+		d.Allowed, d.Closed = false, true
+	}
+	return d
+}
+
+// first returns the decision of the first op whose rule covers p and has
+// not lapsed at at.
+func (r *Room) first(p *Person, at time.Time) Decision {
 	for i := range r.ops {
 		o := &r.ops[i]
 		var matched string
 		switch o.kind {
 		case opEveryone:
 			rule := &r.Rules[o.rule]
+			if rule.lapsed(at) {
+				continue
+			}
 			return Decision{Allowed: !rule.Deny, Role: rule.Role, Rule: rule, Matched: "everyone", Matcher: "everyone", kind: byEveryone}
 		case opGroup:
 			if p == nil {
@@ -142,6 +159,9 @@ func (r *Room) run(p *Person) Decision {
 				continue
 			}
 			rule := &r.Rules[o.rule]
+			if rule.lapsed(at) {
+				continue
+			}
 			switch {
 			case p.unreadable:
 				if !rule.Deny {
@@ -155,7 +175,16 @@ func (r *Room) run(p *Person) Decision {
 			return Decision{Allowed: !rule.Deny, Role: rule.Role, Rule: rule, Matched: p.email, Matcher: rule.Emails[o.which], kind: byEmail}
 		}
 		rule := &r.Rules[o.rule]
+		if rule.lapsed(at) {
+			continue
+		}
 		return Decision{Allowed: !rule.Deny, Role: rule.Role, Rule: rule, Matched: matched, Matcher: rule.Groups[o.which], kind: byGroup}
 	}
 	return Decision{}
+}
+
+// lapsed reports whether the rule's until has passed at at (never, for a
+// zero at: the rules alone).
+func (rule *Rule) lapsed(at time.Time) bool {
+	return !rule.Until.IsZero() && !at.IsZero() && !at.Before(rule.Until)
 }

@@ -1,14 +1,16 @@
 package mapping
 
 import (
+	"fmt"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/roomgate/roomgate/internal/yamlnode"
 	"go.yaml.in/yaml/v3"
 )
 
-var ruleKeys = []string{"groups", "emails", "everyone", "role", "deny"}
+var ruleKeys = []string{"groups", "emails", "everyone", "role", "deny", "early", "until"}
 
 // rule reads one rule. checkable is true when its matchers were read without
 // a problem, so that what the rule covers is known exactly and the shadow
@@ -19,11 +21,30 @@ func (p *parser) rule(n *yaml.Node, a at, index int) (rule Rule, checkable bool)
 		p.problemf(n, a, "empty; a rule needs a matcher (groups, emails or everyone: true) and an outcome (role or deny: true)")
 		return rule, false
 	}
-	var f [5]*yaml.Node
+	var f [7]*yaml.Node
 	if !p.fields(n, a, ruleKeys, f[:]) {
 		return rule, false
 	}
-	groups, emails, everyone, role, deny := f[0], f[1], f[2], f[3], f[4]
+	groups, emails, everyone, role, deny, early, until := f[0], f[1], f[2], f[3], f[4], f[5], f[6]
+	if early != nil {
+		rule.Early = p.r.Duration(early, a.field("early").String(), 0)
+		if rule.Early <= 0 || rule.Early > 24*time.Hour {
+			p.problemf(early, a.field("early"), "want a duration above 0 and at most 24h, such as 15m, found %q", early.Value)
+		}
+	}
+	if until != nil {
+		s, _ := p.text(until, a.field("until"))
+		d, err := time.Parse("2006-01-02", s)
+		if err != nil {
+			p.problemf(until, a.field("until"), "want a day such as 2027-03-31 (the rule covers no one after it ends), found %q", s)
+		} else {
+			rule.Until = time.Date(d.Year(), d.Month(), d.Day()+1, 0, 0, 0, 0, p.zone)
+			if !p.now.Before(rule.Until) {
+				p.warnings = append(p.warnings, Problem{File: p.file, Line: until.Line, Path: a.String(),
+					Msg: fmt.Sprintf("until %s has passed: the rule covers no one any more and can be removed", s)})
+			}
+		}
+	}
 	checkable = true
 
 	if groups != nil {

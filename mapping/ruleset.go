@@ -5,6 +5,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"time"
 )
 
 // RuleSet is the rooms section of a configuration file, checked and compiled
@@ -13,6 +14,8 @@ import (
 type RuleSet struct {
 	rooms  []*Room
 	byPath map[string]*Room
+
+	warnings Problems
 
 	globsOnce sync.Once
 	distinct  []glob // the distinct group patterns, sorted: see globs
@@ -25,6 +28,7 @@ type Room struct {
 	Title string // shown to people; the path when the file gives none
 	Rules []Rule // tried in order; the first that covers a person decides
 	Pos   Pos    // where the room starts in the file
+	Open  *Hours // opening hours; nil: always open
 
 	ops   []op   // Rules compiled for Decide
 	globs []glob // the general group patterns of ops
@@ -39,6 +43,13 @@ type Rule struct {
 	Role     string   // the Digital Samba role given; empty when Deny
 	Deny     bool     // keeps whoever the rule covers out
 	Pos      Pos      // where the rule starts in the file
+	// Early lets the people the rule covers in that long before each
+	// opening of the room's hours.
+	Early time.Duration
+	// Until is the first moment the rule covers no one: the start of the
+	// day after its until date, on the room's clock (UTC without hours).
+	// Zero: no end.
+	Until time.Time
 
 	globs  []glob         // Groups, compiled
 	emails []emailPattern // Emails, compiled
@@ -62,6 +73,16 @@ func (p Pos) String() string {
 		return p.File
 	}
 	return p.File + ":" + strconv.Itoa(p.Line)
+}
+
+// Warnings are what Parse found allowed but worth a look, such as a rule
+// whose until has passed: yesterday's valid file must not block today's
+// reload, so they are not problems.
+func (rs *RuleSet) Warnings() Problems {
+	if rs == nil {
+		return nil
+	}
+	return rs.warnings
 }
 
 // Lookup returns the room at path. Paths compare exactly (case-sensitive).

@@ -52,7 +52,15 @@ func shadowMessage(by []*Rule) string {
 // covered by a group pattern of an earlier rule, and each email pattern by
 // an email pattern of one. Only everyone: true covers everyone: true (a
 // person may have no groups and no email).
-func coveredBy(earlier []Rule, later *Rule) []*Rule {
+func coveredBy(all []Rule, later *Rule) []*Rule {
+	// A rule with until covers no one once it has passed, and then the
+	// rules after it fire: it shadows nothing.
+	earlier := make([]Rule, 0, len(all))
+	for _, r := range all {
+		if r.Until.IsZero() {
+			earlier = append(earlier, r)
+		}
+	}
 	for i := range earlier {
 		if earlier[i].Everyone {
 			return []*Rule{&earlier[i]}
