@@ -33,6 +33,9 @@ type Options struct {
 	// explain and diff run where only the rules are. The Config is then
 	// not one to serve with.
 	RulesOnly bool
+	// Now is the clock for what depends on the moment: rule tests without
+	// at, and rules whose until has passed. Nil means time.Now.
+	Now func() time.Time
 }
 
 // rulesOnly reports whether a problem at path matters for deciding.
@@ -85,9 +88,13 @@ func Parse(file string, data []byte, opts Options) (*Config, error) {
 		cfg.Warnings = append(cfg.Warnings, mapping.Problem{File: file, Line: line, Path: path, Msg: msg})
 	})
 
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
 	rules, err := mapping.Parse(file, top["rooms"], mapping.Options{
 		Roles:    cfg.DigitalSamba.Roles,
 		Reserved: opts.Reserved,
+		Now:      opts.Now,
 	})
 	if err != nil {
 		ps := mapping.AsProblems(err)
@@ -106,7 +113,8 @@ func Parse(file string, data []byte, opts Options) (*Config, error) {
 			problems = append(problems, mapping.AsProblems(err)...)
 		}
 		cfg.Tests = tests
-		problems = append(problems, rules.RunTests(tests, cfg.OIDC.Claims.Person)...)
+		problems = append(problems, rules.RunTests(tests, opts.Now(), cfg.OIDC.Claims.Person)...)
+		cfg.Warnings = append(cfg.Warnings, rules.Warnings()...)
 	}
 	if len(problems) > 0 {
 		problems.Sort()

@@ -7,6 +7,7 @@ import (
 	"net/http/httptest"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/roomgate/roomgate/config"
 	"github.com/roomgate/roomgate/internal/oidctest"
@@ -126,7 +127,7 @@ func BenchmarkMintRoomToken(b *testing.B) {
 	}
 	b.ReportAllocs()
 	for b.Loop() {
-		if _, _, err := gw.tokens.mint(id, "daily-standup", "moderator"); err != nil {
+		if _, _, err := gw.tokens.mint(id, "daily-standup", "moderator", time.Now().Add(time.Hour)); err != nil {
 			b.Fatal(err)
 		}
 	}

@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/roomgate/roomgate/mapping"
 )
@@ -78,7 +79,15 @@ func notFoundPage(path string) problem {
 	}
 }
 
-func deniedPage(room *mapping.Room, d mapping.Decision) problem {
+func deniedPage(room *mapping.Room, d mapping.Decision, now time.Time) problem {
+	if d.Closed {
+		// Allowed, only not yet: never say otherwise.
+		return problem{
+			Title:  room.Title + " is closed now",
+			Body:   fmt.Sprintf("You may enter %q as %s, but not at this hour: it %s. Come back then, with the same link.", room.Title, d.Rule.Role, room.Open.OpensText(now, d.Rule.Early)),
+			Action: "See the rooms you can enter", Href: "/",
+		}
+	}
 	body := fmt.Sprintf("You are signed in, but no rule for %q lets you in.", room.Title)
 	if d.Rule != nil && d.Rule.Deny {
 		body = fmt.Sprintf("You are signed in, but the rules for %q keep you out of this room.", room.Title)

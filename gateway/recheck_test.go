@@ -34,6 +34,7 @@ func (e *env) reconfigure(change func(*config.Config)) {
 		Logger:     slog.New(slog.NewJSONHandler(e.logs, &slog.HandlerOptions{Level: slog.LevelDebug})),
 		HTTPClient: e.provider.Client(),
 		Now:        e.clock.Now,
+		Metrics:    e.gw.metrics,
 	})
 	if err != nil {
 		e.t.Fatalf("gateway.New: %v", err)

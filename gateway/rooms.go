@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"time"
 
 	"github.com/roomgate/roomgate/internal/metrics"
 	"github.com/roomgate/roomgate/mapping"
@@ -45,18 +46,22 @@ func (s *Server) serveRoom(w http.ResponseWriter, r *http.Request) {
 	if id = s.fresh(w, r, rules, id, "/"+room.Path); id == nil {
 		return
 	}
-	d := room.Decide(mapping.NewPerson(id.Groups, id.Email))
+	now := s.now()
+	d := room.DecideAt(mapping.NewPerson(id.Groups, id.Email), now)
 	if !d.Allowed {
 		reason := metrics.DenialNoRule
-		if d.Rule != nil {
+		switch {
+		case d.Closed:
+			reason = metrics.DenialClosed
+		case d.Rule != nil:
 			reason = metrics.DenialDenyRule
 		}
 		s.metrics.Denial(room.Path, reason)
 		s.audit(r, id, room, d, "")
-		s.fail(w, r, http.StatusForbidden, deniedPage(room, d), nil)
+		s.fail(w, r, http.StatusForbidden, deniedPage(room, d, now), nil)
 		return
 	}
-	token, jti, err := s.tokens.mint(id, room.Room, d.Role)
+	token, jti, err := s.tokens.mint(id, room.Room, d.Role, openingEnd(room, d, now, s.tokens.ttl))
 	if err != nil {
 		s.fail(w, r, http.StatusInternalServerError, pageInternal, err)
 		return
@@ -70,9 +75,26 @@ func (s *Server) serveRoom(w http.ResponseWriter, r *http.Request) {
 	w.WriteHeader(http.StatusFound)
 }
 
+// openingEnd is the latest a room token may expire: the end of the
+// opening the person enters (the coming one, for someone let in early), or
+// ttl from now when that is sooner. Rooms without hours never close.
+func openingEnd(room *mapping.Room, d mapping.Decision, now time.Time, ttl time.Duration) time.Time {
+	if room.Open == nil {
+		return now.Add(ttl)
+	}
+	start := now
+	if !room.Open.Open(now) {
+		if next, ok := room.Open.Next(now); ok {
+			start = next
+		}
+	}
+	return room.Open.Until(start, start.Sub(now)+ttl)
+}
+
 // entry is one line of the room list.
 type entry struct {
 	Path, Title, Role string
+	Opens             string // for a room closed now: when it opens
 }
 
 // serveIndex lists the rooms this person may enter, with the role each
@@ -92,10 +114,14 @@ func (s *Server) serveIndex(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	p := mapping.NewPerson(id.Groups, id.Email)
+	now := s.now()
 	var rooms []entry
 	for _, room := range rules.Rooms() {
-		if d := room.Decide(p); d.Allowed {
+		switch d := room.DecideAt(p, now); {
+		case d.Allowed:
 			rooms = append(rooms, entry{Path: room.Path, Title: room.Title, Role: d.Role})
+		case d.Closed:
+			rooms = append(rooms, entry{Path: room.Path, Title: room.Title, Role: d.Rule.Role, Opens: room.Open.OpensText(now, d.Rule.Early)})
 		}
 	}
 	s.render(w, r, http.StatusOK, "index.html", map[string]any{
@@ -111,6 +137,10 @@ func (s *Server) audit(r *http.Request, id *identity, room *mapping.Room, d mapp
 	outcome, rule := "deny", ""
 	if d.Allowed {
 		outcome = "allow"
+	}
+	reason := d.Reason()
+	if d.Closed {
+		reason = "closed: " + reason
 	}
 	if d.Rule != nil {
 		rule = d.Rule.Pos.String()
@@ -128,7 +158,7 @@ func (s *Server) audit(r *http.Request, id *identity, room *mapping.Room, d mapp
 		slog.String("outcome", outcome),
 		slog.String("role", d.Role),
 		slog.String("rule", rule),
-		slog.String("reason", d.Reason()),
+		slog.String("reason", reason),
 		slog.String("jti", jti),
 	)
 }

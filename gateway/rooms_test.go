@@ -7,6 +7,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/roomgate/roomgate/config"
+	"github.com/roomgate/roomgate/internal/metrics"
 	"github.com/roomgate/roomgate/internal/oidctest"
 )
 
@@ -214,5 +216,65 @@ func TestIndexListsRoomsWithRoles(t *testing.T) {
 	page = body(t, resp)
 	if strings.Contains(page, "/standup") || !strings.Contains(page, "/all-hands") {
 		t.Errorf("marketing's room list should hold all-hands only:\n%s", page)
+	}
+}
+
+// TestOpeningHours: outside its hours a room gives the 403 page that says
+// when it opens (never that the person may not enter), the room list shows
+// it with its next opening, the audit line and the metric say closed; a
+// lead whose rule has early is let in before; inside, the token's exp is
+// never later than the end of the opening.
+func TestOpeningHours(t *testing.T) {
+	t.Parallel()
+	m := metrics.New()
+	e := newEnv(t, withMetrics(m), withRooms(""))
+	base := e.clock.Now().UTC().Truncate(time.Minute)
+	from, to := base.Add(42*time.Minute), base.Add(46*time.Minute)
+	e.reconfigure(func(c *config.Config) {
+		c.Rules = parseRooms(t, fmt.Sprintf(`
+  - path: standup
+    room: daily-standup
+    open:
+      timezone: UTC
+      dates:
+        - {from: %q, to: %q}
+    rules:
+      - groups: [eng-leads]
+        role: moderator
+        early: 45m
+      - groups: ["eng-*"]
+        role: attendee
+`, from.Format("2006-01-02T15:04"), to.Format("2006-01-02T15:04")))
+	})
+	e.provider.SetUser(user("bob", "bob@example.com", "eng-web"))
+	b := e.browser()
+	resp, _ := e.enter(b, "/standup")
+	page := body(t, resp)
+	if resp.StatusCode != http.StatusForbidden || !strings.Contains(page, "opens at "+from.Format("15:04")+" UTC, in 42 minutes") ||
+		!strings.Contains(page, "You may enter") || strings.Contains(page, "keep you out") || strings.Contains(page, "no rule") {
+		t.Errorf("closed room: status %d; want 403 saying when it opens, and that they may enter then:\n%s", resp.StatusCode, page)
+	}
+	if !strings.Contains(e.logs.String(), `"reason":"closed: rules[1]`) {
+		t.Errorf("audit line does not say closed:\n%s", e.logs.String())
+	}
+	if !strings.Contains(scrape(t, e), `roomgate_room_denials_total{reason="closed",room="standup"} 1`) {
+		t.Errorf("the denial metric does not count closed")
+	}
+	resp, _ = e.enter(b, "/")
+	if page := body(t, resp); !strings.Contains(page, "closed now: opens at "+from.Format("15:04")+" UTC") {
+		t.Errorf("room list does not show the closed room's opening:\n%s", page)
+	}
+
+	lead := e.browser()
+	e.provider.SetUser(user("ada", "ada@example.com", "eng-leads"))
+	e.roomToken(first(e.enter(lead, "/standup")), "daily-standup")
+
+	e.clock.Advance(44 * time.Minute)
+	tok := e.roomToken(first(e.enter(b, "/standup")), "daily-standup")
+	if tok.ExpiresAt.After(to) || tok.IssuedAt.Add(2*time.Minute).Before(tok.ExpiresAt.Time) {
+		t.Errorf("token exp %s; want no later than the opening's end %s", tok.ExpiresAt, to)
+	}
+	if !tok.ExpiresAt.Equal(to) {
+		t.Errorf("token exp %s; want the end of the opening, %s, which comes before iat + ttl", tok.ExpiresAt, to)
 	}
 }

@@ -44,15 +44,20 @@ func newTokenMinter(cfg config.DigitalSamba, now func() time.Time) *tokenMinter 
 }
 
 // mint returns a signed token for id to enter room with role, and its jti
-// for the audit log. exp - iat is exactly the configured ttl.
+// for the audit log. exp - iat is the configured ttl, or less when
+// notAfter (the end of the room's opening) comes sooner.
 //
 // It encodes the JWT itself instead of calling golang-jwt: minting is on
 // every room entry, and the library's reflection, header map and fresh HMAC
 // cost 4 µs of a 12 µs hot path; this costs about 1 µs and produces the
 // same bytes (TestMintMatchesJWTLibrary), so the issue-6 throughput target
 // (README, Performance) is met.
-func (m *tokenMinter) mint(id *identity, room, role string) (signed, jti string, err error) {
+func (m *tokenMinter) mint(id *identity, room, role string, notAfter time.Time) (signed, jti string, err error) {
 	now := m.now().Truncate(time.Second)
+	exp := now.Add(m.ttl)
+	if notAfter.Before(exp) {
+		exp = notAfter.Truncate(time.Second)
+	}
 	jti = randomToken()
 	c := make([]byte, 0, 384)
 	c = append(c, '{')
@@ -72,7 +77,7 @@ func (m *tokenMinter) mint(id *identity, room, role string) (signed, jti string,
 		c = appendClaim(c, ",initials", in)
 	}
 	c = append(c, `,"exp":`...)
-	c = strconv.AppendInt(c, now.Add(m.ttl).Unix(), 10)
+	c = strconv.AppendInt(c, exp.Unix(), 10)
 	c = append(c, `,"nbf":`...)
 	c = strconv.AppendInt(c, now.Add(-nbfSlack).Unix(), 10)
 	c = append(c, `,"iat":`...)

@@ -20,7 +20,7 @@ func TestMintRoomToken(t *testing.T) {
 	}, func() time.Time { return now })
 	id := &identity{UserID: "u-42", Name: "ada lovelace", Avatar: "https://img.example/a.png"}
 
-	signed, jti, err := m.mint(id, "daily-standup", "moderator")
+	signed, jti, err := m.mint(id, "daily-standup", "moderator", now.Add(time.Hour))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -55,7 +55,7 @@ func TestMintRoomToken(t *testing.T) {
 	if len(jti) != 22 {
 		t.Errorf("jti %q: want 22 characters of randomness", jti)
 	}
-	if _, jti2, _ := m.mint(id, "daily-standup", "moderator"); jti2 == jti {
+	if _, jti2, _ := m.mint(id, "daily-standup", "moderator", now.Add(time.Hour)); jti2 == jti {
 		t.Errorf("two tokens share jti %q", jti)
 	}
 
@@ -113,7 +113,7 @@ func TestMintMatchesJWTLibrary(t *testing.T) {
 	m.macs.New = func() any { return newMAC(m.key) }
 	for _, name := range []string{"", "Ada Lovelace", "Zoë \"Q\" <Smith> & co\\", "\u2028line\x01", "名前 テスト", "\xff not utf-8"} {
 		id := &identity{UserID: "u-1", Name: name, Avatar: "https://img.example/a?b=1&c=<2>"}
-		got, jti, err := m.mint(id, "daily-standup", "moderator")
+		got, jti, err := m.mint(id, "daily-standup", "moderator", now.Add(time.Hour))
 		if err != nil {
 			t.Fatal(err)
 		}

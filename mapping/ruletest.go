@@ -146,9 +146,9 @@ func roomList(rs *RuleSet) string {
 //
 //	config.yaml:88: tests[2] "contractors never enter": standup: got attendee (rules[2], config.yaml:19); want deny
 //
-// At is passed on for the opening hours of rooms; without them it changes
-// nothing.
-func (rs *RuleSet) RunTests(tests []Test, person func(groups []string, email string) *Person) Problems {
+// Each test decides at its At, or at now when it has none, through
+// DecideAt: opening hours and until count.
+func (rs *RuleSet) RunTests(tests []Test, now time.Time, person func(groups []string, email string) *Person) Problems {
 	var ps Problems
 	for i := range tests {
 		t := &tests[i]
@@ -158,7 +158,11 @@ func (rs *RuleSet) RunTests(tests []Test, person func(groups []string, email str
 			if !ok {
 				continue // ParseTests reported it
 			}
-			d := room.Decide(p)
+			at := t.At
+			if at.IsZero() {
+				at = now
+			}
+			d := room.DecideAt(p, at)
 			if d.Allowed == !e.Deny && (e.Deny || d.Role == e.Role) {
 				continue
 			}
@@ -176,6 +180,9 @@ func (rs *RuleSet) RunTests(tests []Test, person func(groups []string, email str
 // gotOf says what a decision gave, with the rule that made it.
 func gotOf(d Decision) string {
 	rule := "no rule covers them"
+	if d.Closed {
+		return "deny (closed; rules[" + strconv.Itoa(d.Rule.Index) + "], " + d.Rule.Pos.String() + " would admit as " + d.Rule.Role + ")"
+	}
 	if d.Rule != nil {
 		rule = "rules[" + strconv.Itoa(d.Rule.Index) + "], " + d.Rule.Pos.String()
 	}

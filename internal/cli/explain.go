@@ -71,8 +71,8 @@ func explain(args []string, env Env) int {
 	answers := make([]answer, len(rooms))
 	allowed := false
 	for i, room := range rooms {
-		d, steps := room.Explain(p)
-		answers[i] = answer{room: room, d: d, steps: steps}
+		d, steps := room.ExplainAt(p, moment)
+		answers[i] = answer{room: room, d: d, steps: steps, at: moment}
 		allowed = allowed || d.Allowed
 	}
 	if *format == "json" {
@@ -90,6 +90,15 @@ type answer struct {
 	room  *mapping.Room
 	d     mapping.Decision
 	steps []mapping.Step
+	at    time.Time
+}
+
+// opens says when a closed room opens for the decision's rule.
+func (a answer) opens() string {
+	if !a.d.Closed {
+		return ""
+	}
+	return a.room.Open.OpensText(a.at, a.d.Rule.Early)
 }
 
 func writeExplainText(w io.Writer, cfg *config.Config, groups []string, email string, p *mapping.Person, answers []answer) {
@@ -106,9 +115,12 @@ func writeExplainText(w io.Writer, cfg *config.Config, groups []string, email st
 			}
 			fmt.Fprintf(w, "%s %s: %s\n", mark, st.Rule, st.Why)
 		}
-		if a.d.Allowed {
+		switch {
+		case a.d.Allowed:
 			fmt.Fprintf(w, "allowed as %s: %s\n", a.d.Role, a.d.Reason())
-		} else {
+		case a.d.Closed:
+			fmt.Fprintf(w, "not now: %s; it %s\n", a.d.Reason(), a.opens())
+		default:
 			fmt.Fprintf(w, "denied: %s\n", a.d.Reason())
 		}
 	}
@@ -132,6 +144,8 @@ type explainRoomJSON struct {
 	Rule    string `json:"rule,omitempty"` // rules[2]
 	At      string `json:"at,omitempty"`   // file:line of that rule
 	Reason  string `json:"reason"`
+	Closed  bool   `json:"closed,omitempty"` // the rule admits, but the room is outside its hours
+	Opens   string `json:"opens,omitempty"`  // when it opens, in words
 }
 
 func writeExplainJSON(w io.Writer, p *mapping.Person, at time.Time, answers []answer) {
@@ -144,7 +158,7 @@ func writeExplainJSON(w io.Writer, p *mapping.Person, at time.Time, answers []an
 	out.At = at
 	out.Rooms = []explainRoomJSON{}
 	for _, a := range answers {
-		r := explainRoomJSON{Path: a.room.Path, Room: a.room.Room, Allowed: a.d.Allowed, Role: a.d.Role, Reason: a.d.Reason()}
+		r := explainRoomJSON{Path: a.room.Path, Room: a.room.Room, Allowed: a.d.Allowed, Role: a.d.Role, Reason: a.d.Reason(), Closed: a.d.Closed, Opens: a.opens()}
 		if a.d.Rule != nil {
 			r.Rule = fmt.Sprintf("rules[%d]", a.d.Rule.Index)
 			r.At = a.d.Rule.Pos.String()

@@ -31,7 +31,11 @@ const (
 	DenialDenyRule DenialReason = "deny_rule"
 )
 
-var denialReasons = []DenialReason{DenialNoRule, DenialDenyRule}
+// DenialClosed: a rule admits the person, but the room is outside its
+// opening hours.
+const DenialClosed DenialReason = "closed"
+
+var denialReasons = []DenialReason{DenialNoRule, DenialDenyRule, DenialClosed}
 
 // SignInResult is how a return from the provider ended.
 type SignInResult string
@@ -110,7 +114,7 @@ func New() *Metrics {
 		}, []string{"room", "role"}),
 		denials: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "roomgate_room_denials_total",
-			Help: "Signed-in people kept out of a room, by room path and reason (no_rule, deny_rule).",
+			Help: "Signed-in people kept out of a room, by room path and reason (no_rule, deny_rule, closed).",
 		}, []string{"room", "reason"}),
 		signIns: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "roomgate_sign_ins_total",

@@ -32,7 +32,7 @@ func TestCounters(t *testing.T) {
 # TYPE roomgate_room_entries_total counter
 roomgate_room_entries_total{role="attendee",room="standup"} 2
 roomgate_room_entries_total{role="moderator",room="standup"} 1
-# HELP roomgate_room_denials_total Signed-in people kept out of a room, by room path and reason (no_rule, deny_rule).
+# HELP roomgate_room_denials_total Signed-in people kept out of a room, by room path and reason (no_rule, deny_rule, closed).
 # TYPE roomgate_room_denials_total counter
 roomgate_room_denials_total{reason="deny_rule",room="all-hands"} 1
 roomgate_room_denials_total{reason="no_rule",room="standup"} 1
