@@ -308,3 +308,16 @@ func TestClearTextURLs(t *testing.T) {
 		})
 	}
 }
+
+// TestExampleIsValid: config.example.yaml, which documents every key, is a
+// valid file whose rule tests pass.
+func TestExampleIsValid(t *testing.T) {
+	t.Parallel()
+	cfg, err := Load("../config.example.yaml", Options{LookupEnv: goodEnv})
+	if err != nil {
+		t.Fatalf("config.example.yaml: %v", err)
+	}
+	if len(cfg.Tests) == 0 || cfg.Rules.Rooms()[1].Open == nil {
+		t.Errorf("config.example.yaml shows no rule tests or no opening hours")
+	}
+}

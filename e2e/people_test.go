@@ -26,6 +26,11 @@ const (
 	allHandsPath  = "all-hands"
 	allHandsRoom  = "7f9c2b1e-0000-4000-8000-000000000001"
 	allHandsTitle = "All hands"
+
+	// A room whose only opening is far ahead: closed in every run.
+	closedPath  = "new-year"
+	closedRoom  = "new-year-2099"
+	closedTitle = "New year 2099"
 )
 
 // denied is the decision "no entry" in person.want.
@@ -189,7 +194,18 @@ rooms:
         role: moderator
       - everyone: true
         role: attendee
+  - path: %s
+    room: %s
+    title: %q
+    open:
+      timezone: Europe/Berlin
+      dates:
+        - {from: "2099-01-01T09:00", to: "2099-01-01T10:00"}
+    rules:
+      - everyone: true
+        role: attendee
 `, listen, publicURL, issuer, recheck, teamID, roomURL,
 		standupPath, standupRoom, standupTitle,
-		allHandsPath, allHandsRoom, allHandsTitle)
+		allHandsPath, allHandsRoom, allHandsTitle,
+		closedPath, closedRoom, closedTitle)
 }
