@@ -171,6 +171,12 @@ type DigitalSamba struct {
 	// InsecureHTTP allows an http:// url on a host other than loopback:
 	// every room token then crosses the network in clear. For a lab only.
 	InsecureHTTP bool `yaml:"insecure_http"`
+	// APIURL is Digital Samba's REST API, for check -remote and sync:
+	// https://api.digitalsamba.com/api/v1 unless set.
+	APIURL *url.URL `yaml:"api_url"`
+	// RolesAt is where roles is in the file, for what check -remote says
+	// of them.
+	RolesAt mapping.Pos `yaml:"-"`
 }
 
 // DefaultMetricsListen keeps metrics on the loopback interface.

@@ -84,6 +84,7 @@ func Parse(file string, data []byte, opts Options) (*Config, error) {
 	cfg.OIDC = readOIDC(r, top["oidc"])
 	cfg.Session = readSession(r, top["session"])
 	cfg.DigitalSamba = readDigitalSamba(r, top["digitalsamba"])
+	cfg.DigitalSamba.RolesAt.File = file
 	checkClearText(r, cfg, top, func(line int, path, msg string) {
 		cfg.Warnings = append(cfg.Warnings, mapping.Problem{File: file, Line: line, Path: path, Msg: msg})
 	})
@@ -377,6 +378,12 @@ func readDigitalSamba(r *yamlnode.Reader, n *yaml.Node) DigitalSamba {
 	if _, ok := f["roles"]; !ok {
 		d.Roles = []string{"moderator", "speaker", "attendee"}
 	}
+	d.RolesAt = mapping.Pos{Line: lineOf(f["roles"], n)}
+	if a, ok := f["api_url"]; ok {
+		d.APIURL = readBaseURL(r, n, a, p+".api_url", true)
+	} else {
+		d.APIURL, _ = url.Parse("https://api.digitalsamba.com/api/v1")
+	}
 	if len(d.Roles) == 0 {
 		r.Problemf(f["roles"], p+".roles", "empty; list the team's roles, e.g. [moderator, speaker, attendee]")
 	}
@@ -473,4 +480,15 @@ func isLoopback(host string) bool {
 	}
 	a, err := netip.ParseAddr(host)
 	return err == nil && a.IsLoopback()
+}
+
+// lineOf is n's line, or else parent's.
+func lineOf(n, parent *yaml.Node) int {
+	if n != nil {
+		return n.Line
+	}
+	if parent != nil {
+		return parent.Line
+	}
+	return 0
 }

@@ -87,7 +87,7 @@ func (p *parser) report(line int, path, msg string) {
 
 func (p *parser) pos(n *yaml.Node) Pos { return Pos{File: p.file, Line: n.Line} }
 
-var roomKeys = []string{"path", "room", "title", "open", "rules"}
+var roomKeys = []string{"path", "room", "title", "open", "allow_public", "rules"}
 
 // room reads one room. It returns nil when the node is not a room at all.
 func (p *parser) room(n *yaml.Node, a at) *Room {
@@ -95,11 +95,11 @@ func (p *parser) room(n *yaml.Node, a at) *Room {
 		p.problemf(n, a, "empty; a room needs path, room and rules")
 		return nil
 	}
-	var f [5]*yaml.Node
+	var f [6]*yaml.Node
 	if !p.fields(n, a, roomKeys, f[:]) {
 		return nil
 	}
-	path, dsRoom, title, open, rules := f[0], f[1], f[2], f[3], f[4]
+	path, dsRoom, title, open, allowPublic, rules := f[0], f[1], f[2], f[3], f[4], f[5]
 	room := &Room{Pos: p.pos(n)}
 	room.Path = p.roomPath(n, path, a)
 	room.Room = p.dsRoom(n, dsRoom, a.field("room"))
@@ -111,6 +111,9 @@ func (p *parser) room(n *yaml.Node, a at) *Room {
 			}
 			room.Title = s
 		}
+	}
+	if allowPublic != nil {
+		room.AllowPublic = p.flag(allowPublic, a.field("allow_public"), "leave allow_public out: rooms are private unless it says true")
 	}
 	p.zone = time.UTC
 	if open != nil {

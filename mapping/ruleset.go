@@ -29,6 +29,10 @@ type Room struct {
 	Rules []Rule // tried in order; the first that covers a person decides
 	Pos   Pos    // where the room starts in the file
 	Open  *Hours // opening hours; nil: always open
+	// AllowPublic says the Digital Samba room may be public (anyone with
+	// its link enters, without roomgate): check -remote then does not
+	// report it, and sync does not make it private.
+	AllowPublic bool
 
 	ops   []op   // Rules compiled for Decide
 	globs []glob // the general group patterns of ops

@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -9,16 +10,18 @@ import (
 
 	"github.com/roomgate/roomgate/config"
 	"github.com/roomgate/roomgate/gateway"
+	"github.com/roomgate/roomgate/internal/team"
 	"github.com/roomgate/roomgate/mapping"
 )
 
 // check validates the configuration file, runs its rule tests, and reports
 // every problem and warning, as text for people, as one JSON object for
 // tools, or as GitHub workflow annotations on the lines they are about.
-func check(args []string, env Env) int {
+func check(ctx context.Context, args []string, env Env) int {
 	fs := newFlags("check", env)
 	path := fs.String("config", "config.yaml", "configuration `file`")
 	format := fs.String("format", "text", "output: text, json or github")
+	remote := fs.Bool("remote", false, "also check the file against the Digital Samba team (digitalsamba.api_url)")
 	if fs.Parse(args) != nil {
 		return exitProblem
 	}
@@ -48,6 +51,9 @@ func check(args []string, env Env) int {
 		for _, w := range gateway.ProviderWarnings(cfg) {
 			r.Warnings = append(r.Warnings, finding{File: *path, Message: w})
 		}
+		if *remote {
+			r.checkRemote(ctx, cfg)
+		}
 	}
 	switch *format {
 	case "json":
@@ -65,6 +71,27 @@ func check(args []string, env Env) int {
 	return exitOK
 }
 
+// checkRemote adds what the Digital Samba team says of the file. An API
+// that cannot be read is a problem: the file is then not known to be right.
+func (r *checkReport) checkRemote(ctx context.Context, cfg *config.Config) {
+	st, err := team.Read(ctx, team.Client(cfg))
+	if err != nil {
+		r.Valid = false
+		r.Problems = append(r.Problems, finding{File: r.File, Path: "digitalsamba.api_url",
+			Message: "cannot check against the Digital Samba team: " + err.Error()})
+		return
+	}
+	problems, warnings := team.Check(cfg, st)
+	for _, p := range problems {
+		r.Problems = append(r.Problems, findingOf(p))
+	}
+	for _, w := range warnings {
+		r.Warnings = append(r.Warnings, findingOf(w))
+	}
+	r.Remote = true
+	r.Valid = len(r.Problems) == 0
+}
+
 // checkReport is check's outcome; -format json prints it as it is.
 type checkReport struct {
 	File     string    `json:"file"`
@@ -72,6 +99,7 @@ type checkReport struct {
 	Rooms    int       `json:"rooms"`
 	Rules    int       `json:"rules"`
 	Tests    int       `json:"tests"`
+	Remote   bool      `json:"remote,omitempty"` // checked against the team too
 	Problems []finding `json:"problems"`
 	Warnings []finding `json:"warnings"`
 }
@@ -109,7 +137,11 @@ func (r *checkReport) writeText(out, errw io.Writer) {
 	if r.Tests > 0 {
 		tests = fmt.Sprintf(", %d test%s passed", r.Tests, plural(r.Tests))
 	}
-	fmt.Fprintf(out, "%s: valid (%d rooms, %d rules%s)\n", r.File, r.Rooms, r.Rules, tests)
+	remote := ""
+	if r.Remote {
+		remote = ", and with the Digital Samba team"
+	}
+	fmt.Fprintf(out, "%s: valid (%d rooms, %d rules%s)%s\n", r.File, r.Rooms, r.Rules, tests, remote)
 	for _, w := range r.Warnings {
 		fmt.Fprintln(out, "warning:", w.text())
 	}

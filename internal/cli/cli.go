@@ -43,7 +43,9 @@ func Run(ctx context.Context, args []string, env Env) int {
 	case "serve":
 		return serve(ctx, args, env)
 	case "check":
-		return check(args, env)
+		return check(ctx, args, env)
+	case "sync":
+		return syncTeam(ctx, args, env)
 	case "explain":
 		return explain(args, env)
 	case "diff":
@@ -68,8 +70,10 @@ func usage(w io.Writer) {
 
 commands:
   serve   [-config F]        run the gateway (the default command)
-  check   [-config F] [-format text|json|github]
-                             validate the file and run its rule tests
+  check   [-config F] [-format text|json|github] [-remote]
+                             validate the file and run its rule tests (-remote: against the team too)
+  sync    [-config F] [-apply]
+                             the plan that makes the Digital Samba team match the file; -apply carries it out
   explain [-config F] [-room PATH] -groups a,b [-email E] [-at TIME] [-format text|json]
                              the decision for such a person and the rule that made it
   diff    [-people FILE] [-format text|json] OLD NEW

@@ -1,0 +1,62 @@
+package cli
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"net/http/httptest"
+	"strings"
+	"testing"
+
+	"github.com/roomgate/roomgate/demo/dsroom"
+)
+
+// TestCheckRemoteAndSync: check -remote reports the team's findings (json
+// too), sync plans (exit 2), applies (exit 0) and then finds nothing to do
+// (exit 0); an API that cannot be read is exit 1, never "valid"; the
+// developer key is printed nowhere.
+func TestCheckRemoteAndSync(t *testing.T) {
+	t.Parallel()
+	const key = "a-developer-key-never-to-print"
+	api := dsroom.NewAPI("team-1", key, nil)
+	srv := httptest.NewServer(api)
+	defer srv.Close()
+	file := strings.Replace(testConfig, `developer_key: "${DS_DEVELOPER_KEY}"`, "developer_key: "+key+"\n  api_url: \""+srv.URL+"/api/v1\"", 1)
+	path := writeConfig(t, file)
+	runIt := func(args ...string) (int, string) {
+		var out, errb bytes.Buffer
+		code := Run(context.Background(), args, Env{Stdout: &out, Stderr: &errb, LookupEnv: lookup})
+		all := out.String() + errb.String()
+		if strings.Contains(all, key) {
+			t.Errorf("%q printed the developer key:\n%s", args, all)
+		}
+		return code, all
+	}
+	code, out := runIt("check", "-config", path, "-remote")
+	if code != exitProblem || !strings.Contains(out, `the team has no room "daily-standup"`) {
+		t.Errorf("check -remote without the room: exit %d\n%s", code, out)
+	}
+	code, out = runIt("check", "-config", path, "-remote", "-format", "json")
+	var r checkReport
+	if err := json.Unmarshal([]byte(strings.TrimSpace(out)), &r); err != nil || r.Valid || len(r.Problems) != 1 || r.Problems[0].Path != "rooms[0].room" {
+		t.Errorf("check -remote -format json: %v %+v", err, r)
+	}
+	code, out = runIt("sync", "-config", path)
+	if code != exitPending || !strings.Contains(out, "create       daily-standup") || !strings.Contains(out, "nothing changed") {
+		t.Errorf("sync: exit %d\n%s", code, out)
+	}
+	code, out = runIt("sync", "-config", path, "-apply")
+	if code != exitOK || !strings.Contains(out, "done: create daily-standup") {
+		t.Errorf("sync -apply: exit %d\n%s", code, out)
+	}
+	if code, out = runIt("sync", "-config", path); code != exitOK || !strings.Contains(out, "nothing to do") {
+		t.Errorf("sync again: exit %d\n%s", code, out)
+	}
+	if code, out = runIt("check", "-config", path, "-remote"); code != exitOK || !strings.Contains(out, "and with the Digital Samba team") {
+		t.Errorf("check -remote after sync: exit %d\n%s", code, out)
+	}
+	srv.Close()
+	if code, out = runIt("check", "-config", path, "-remote"); code != exitProblem || !strings.Contains(out, "cannot check against the Digital Samba team") {
+		t.Errorf("check -remote, API down: exit %d\n%s", code, out)
+	}
+}
