@@ -23,6 +23,8 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"os"
+	"path/filepath"
 	"time"
 
 	"github.com/roomgate/roomgate/config"
@@ -42,6 +44,7 @@ var configYAML []byte
 const (
 	idpPath  = "/demo/idp"
 	roomPath = "/demo/room"
+	apiPath  = "/demo/api"
 )
 
 // shutdownGrace bounds how long requests in flight may take to finish once
@@ -65,10 +68,15 @@ func Run(ctx context.Context, listen string, logger *slog.Logger, out io.Writer)
 	defer ln.Close()
 	base := baseURL(ln.Addr())
 
-	h, gw, err := build(base, logger)
+	h, gw, vars, err := build(base, logger)
 	if err != nil {
 		return err
 	}
+	cliConfig, err := writeCLIConfig(vars)
+	if err != nil {
+		return fmt.Errorf("demo: %w", err)
+	}
+	defer os.RemoveAll(filepath.Dir(cliConfig))
 	srv := gateway.NewHTTPServer(h, logger)
 	runCtx, stopRun := context.WithCancel(ctx)
 	defer stopRun()
@@ -76,7 +84,7 @@ func Run(ctx context.Context, listen string, logger *slog.Logger, out io.Writer)
 
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
-	welcome(out, base)
+	welcome(out, base, cliConfig)
 
 	select {
 	case err := <-errc:
@@ -96,10 +104,10 @@ func Run(ctx context.Context, listen string, logger *slog.Logger, out io.Writer)
 
 // build makes the configuration for a demo reached at base and wires the
 // gateway and the stand-ins into one handler.
-func build(base string, logger *slog.Logger) (http.Handler, *gateway.Server, error) {
-	cfg, err := parseConfig(base)
+func build(base string, logger *slog.Logger) (http.Handler, *gateway.Server, map[string]string, error) {
+	cfg, vars, err := parseConfig(base)
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, nil, err
 	}
 	public := cfg.Server.PublicURL.String()
 	provider, err := idp.New(idp.Config{
@@ -114,7 +122,7 @@ func build(base string, logger *slog.Logger) (http.Handler, *gateway.Server, err
 		People:                People,
 	})
 	if err != nil {
-		return nil, nil, fmt.Errorf("demo: %w", err)
+		return nil, nil, nil, fmt.Errorf("demo: %w", err)
 	}
 	// The room page names the rule that let the person in, read from the
 	// gateway's audit line for the token's jti.
@@ -123,18 +131,26 @@ func build(base string, logger *slog.Logger) (http.Handler, *gateway.Server, err
 	room.Describe = audit.Describe
 	gw, err := gateway.New(cfg, gateway.Deps{Logger: slog.New(audit)})
 	if err != nil {
-		return nil, nil, fmt.Errorf("demo: %w", err)
+		return nil, nil, nil, fmt.Errorf("demo: %w", err)
 	}
+	// The team's REST API: the stand-up's room exists, private; the all
+	// hands' is public, which check -remote reports and sync mends; the
+	// retro's does not exist yet, which sync creates.
+	api := dsroom.NewAPI(cfg.DigitalSamba.TeamID, cfg.DigitalSamba.DeveloperKey, nil)
+	api.AddRoom("daily-standup", "private", false, "moderator", "attendee")
+	api.AddRoom("all-hands", "public", false, "moderator", "attendee")
 	mux := http.NewServeMux()
+	mux.Handle(apiPath+"/", api)
 	mux.Handle(idpPath+"/", provider)
 	mux.Handle(roomPath+"/", http.StripPrefix(roomPath, room))
 	mux.Handle("/", gw)
-	return mux, gw, nil
+	return mux, gw, vars, nil
 }
 
 // parseConfig reads config.yaml for a demo reached at base, with fresh
-// random secrets, exactly as `roomgate serve` reads a file.
-func parseConfig(base string) (*config.Config, error) {
+// random secrets, exactly as `roomgate serve` reads a file. It returns the
+// variables it filled in, too.
+func parseConfig(base string) (*config.Config, map[string]string, error) {
 	vars := map[string]string{
 		"DEMO_URL": base,
 		// rand.Text is 26 characters of 5 bits each; two make 52 characters,
@@ -152,9 +168,28 @@ func parseConfig(base string) (*config.Config, error) {
 	})
 	if err != nil {
 		// The file is built in, so this is a bug, not a user's mistake.
-		return nil, fmt.Errorf("demo: the built-in configuration is invalid: %w", err)
+		return nil, nil, fmt.Errorf("demo: the built-in configuration is invalid: %w", err)
 	}
-	return cfg, nil
+	return cfg, vars, nil
+}
+
+// writeCLIConfig writes this run's configuration, variables filled in, to
+// a private file of its own for roomgate check -remote and sync to read,
+// and returns its path. It holds this run's secrets, so only the user may
+// read it, and Run removes it when the demo stops.
+func writeCLIConfig(vars map[string]string) (string, error) {
+	dir, err := os.MkdirTemp("", "roomgate-demo-")
+	if err != nil {
+		return "", err
+	}
+	text := os.Expand(string(configYAML), func(name string) string {
+		if v, ok := vars[name]; ok {
+			return v
+		}
+		return "${" + name + "}"
+	})
+	path := filepath.Join(dir, "config.yaml")
+	return path, os.WriteFile(path, []byte(text), 0o600)
 }
 
 // baseURL is how a browser on this machine reaches addr: a wildcard
@@ -171,7 +206,7 @@ func baseURL(addr net.Addr) string {
 }
 
 // welcome tells the newcomer what to open and what they are looking at.
-func welcome(out io.Writer, base string) {
+func welcome(out io.Writer, base, cliConfig string) {
 	fmt.Fprintf(out, `
 roomgate demo is running. Open %[1]s/ in a browser.
 
@@ -186,7 +221,13 @@ admits her) or Dan (kept out by an e-mail rule); sign out on the start page
 to pick someone else. The rules are in demo/config.yaml; each decision is
 logged with the rule that made it.
 
+The demo's Digital Samba team has a REST API too (%[4]s). Check the rules
+against it, and see the plan that brings the team in line, in another
+terminal:
+  roomgate check -remote -config %[5]s
+  roomgate sync -config %[5]s          (add -apply to carry it out)
+
 Secrets are random for this run and nothing is kept. Ctrl-C stops the demo.
 
-`, base, idpPath, roomPath)
+`, base, idpPath, roomPath, apiPath, cliConfig)
 }

@@ -8,11 +8,15 @@ import (
 	"net/http"
 	"net/http/cookiejar"
 	"net/url"
+	"os"
 	"regexp"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/roomgate/roomgate/config"
+	"github.com/roomgate/roomgate/gateway"
+	"github.com/roomgate/roomgate/internal/team"
 	"github.com/roomgate/roomgate/mapping"
 )
 
@@ -20,7 +24,7 @@ import (
 // rules decide for them.
 func TestPeopleMatchRules(t *testing.T) {
 	t.Parallel()
-	cfg, err := parseConfig("http://127.0.0.1:8080")
+	cfg, _, err := parseConfig("http://127.0.0.1:8080")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -324,7 +328,7 @@ func TestRunSignOut(t *testing.T) {
 // rule's place is read from config.yaml, what it says is the caller's.
 func decidedBy(t *testing.T, path string, i int, says string) string {
 	t.Helper()
-	cfg, err := parseConfig("http://127.0.0.1:8080")
+	cfg, _, err := parseConfig("http://127.0.0.1:8080")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -394,5 +398,42 @@ func TestBaseURL(t *testing.T) {
 		if got := baseURL(a); got != tt.want {
 			t.Errorf("baseURL(%s) = %q; want %q", tt.addr, got, tt.want)
 		}
+	}
+}
+
+// TestRunTeamAPI: the welcome text names a configuration file that check
+// -remote and sync read against the demo's own team API: the all-hands
+// room is public, the retro's room does not exist, and the plan mends both.
+func TestRunTeamAPI(t *testing.T) {
+	t.Parallel()
+	d := startDemo(t)
+	i := strings.Index(d.out, "check -remote -config ")
+	if i < 0 {
+		t.Fatalf("the welcome text prints no check -remote command:\n%s", d.out)
+	}
+	path := strings.Fields(d.out[i+len("check -remote -config "):])[0]
+	cfg, err := config.Load(path, config.Options{Reserved: gateway.ReservedPaths()})
+	if err != nil {
+		t.Fatalf("%s: %v", path, err)
+	}
+	ctx := context.Background()
+	st, err := team.Read(ctx, team.Client(cfg))
+	if err != nil {
+		t.Fatal(err)
+	}
+	problems, _ := team.Check(cfg, st)
+	if !strings.Contains(problems.Error(), `"all-hands" is public`) || !strings.Contains(problems.Error(), `no room "sprint-retro"`) {
+		t.Errorf("check -remote against the demo's team:\n%v", problems)
+	}
+	plan := team.MakePlan(cfg, st)
+	if _, err := team.Apply(ctx, team.Client(cfg), plan); err != nil || len(plan.Steps) != 2 {
+		t.Fatalf("sync -apply: %d steps, %v", len(plan.Steps), err)
+	}
+	st, _ = team.Read(ctx, team.Client(cfg))
+	if problems, _ := team.Check(cfg, st); len(problems) != 0 {
+		t.Errorf("after sync: %v", problems)
+	}
+	if info, err := os.Stat(path); err != nil || info.Mode().Perm() != 0o600 {
+		t.Errorf("%s: %v, mode %v; want a file only its owner reads", path, err, info.Mode())
 	}
 }
