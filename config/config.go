@@ -31,6 +31,8 @@ type Config struct {
 	Session Session `yaml:"session"`
 	// DigitalSamba is the team whose rooms roomgate opens.
 	DigitalSamba DigitalSamba `yaml:"digitalsamba"`
+	// Store is where replicas share revocations.
+	Store Store `yaml:"store"`
 	// Rules is the rooms section, parsed by package mapping. It is the one
 	// part a reload changes without a restart.
 	Rules *mapping.RuleSet `yaml:"rooms"`
@@ -181,6 +183,21 @@ type DigitalSamba struct {
 
 // DefaultMetricsListen keeps metrics on the loopback interface.
 const DefaultMetricsListen = "127.0.0.1:9090"
+
+// Store is where revocations (roomgate revoke, back-channel logout) and
+// used logout-token ids are kept. Without Redis they live in the process,
+// which is enough for one replica.
+type Store struct {
+	// Redis is a Redis or Valkey shared by every replica.
+	Redis Redis `yaml:"redis"`
+}
+
+// Redis names a Redis or Valkey server.
+type Redis struct {
+	// URL is redis://[:password@]host:port/db, or rediss:// for TLS. It
+	// may hold a password, so it is never logged.
+	URL string `yaml:"url"`
+}
 
 // MinSecretBytes is the shortest session secret roomgate accepts.
 const MinSecretBytes = 32

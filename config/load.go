@@ -85,6 +85,7 @@ func Parse(file string, data []byte, opts Options) (*Config, error) {
 	cfg.Session = readSession(r, top["session"])
 	cfg.DigitalSamba = readDigitalSamba(r, top["digitalsamba"])
 	cfg.DigitalSamba.RolesAt.File = file
+	cfg.Store = readStore(r, top["store"])
 	checkClearText(r, cfg, top, func(line int, path, msg string) {
 		cfg.Warnings = append(cfg.Warnings, mapping.Problem{File: file, Line: line, Path: path, Msg: msg})
 	})
@@ -491,4 +492,24 @@ func lineOf(n, parent *yaml.Node) int {
 		return parent.Line
 	}
 	return 0
+}
+
+func readStore(r *yamlnode.Reader, n *yaml.Node) Store {
+	const p = "store"
+	f := r.Fields(n, p, keysOf[Store]()...)
+	rf := r.Fields(f["redis"], p+".redis", keysOf[Redis]()...)
+	st := Store{Redis: Redis{URL: r.String(rf["url"], p+".redis.url")}}
+	if u := st.Redis.URL; u != "" {
+		parsed, err := url.Parse(u)
+		switch {
+		case err != nil || parsed.Host == "":
+			// Never repeat the URL: it may hold a password.
+			r.Problemf(rf["url"], p+".redis.url", "want redis://[:password@]host:port/db (or rediss:// for TLS)")
+		case parsed.Scheme != "redis" && parsed.Scheme != "rediss":
+			r.Problemf(rf["url"], p+".redis.url", "want a redis:// or rediss:// URL, found scheme %q", parsed.Scheme)
+		}
+	} else if rf["url"] != nil {
+		r.Problemf(rf["url"], p+".redis.url", "empty; remove store to keep revocations in the process")
+	}
+	return st
 }

@@ -147,7 +147,7 @@ rooms:
 		{
 			name: "unknown top-level key",
 			file: validFile + "room:\n  - path: x\n",
-			want: []string{`config.yaml:20: room: unknown field (known: server, oidc, session, digitalsamba, rooms, tests)`},
+			want: []string{`config.yaml:20: room: unknown field (known: server, oidc, session, digitalsamba, store, rooms, tests)`},
 		},
 	}
 	for _, tt := range tests {

@@ -117,6 +117,11 @@ func (s *Server) serveCallback(w http.ResponseWriter, r *http.Request) {
 		// session.lifetime the person signs in again.
 		id.SignedIn, id.Expires = old.SignedIn, old.Expires
 	}
+	// A revocation counts against sessions that signed in up to its second
+	// (fail closed on a tie); this one signed in after it was known.
+	if at, ok := s.revoked.Latest(id.UserID, id.Subject, id.Sid); ok && !time.Unix(id.SignedIn, 0).After(at) {
+		id.SignedIn = at.Unix() + 1
+	}
 	if err := s.startSession(w, r, id, v, tok.RefreshToken, raw); err != nil {
 		s.sessionFailed(w, r, err)
 		return

@@ -2,6 +2,7 @@ package gateway
 
 import (
 	"bytes"
+	"context"
 	"fmt"
 	"log/slog"
 	"net/http"
@@ -17,6 +18,7 @@ import (
 	"github.com/roomgate/roomgate/config"
 	"github.com/roomgate/roomgate/internal/metrics"
 	"github.com/roomgate/roomgate/internal/oidctest"
+	"github.com/roomgate/roomgate/internal/store"
 )
 
 const (
@@ -102,7 +104,11 @@ type envConfig struct {
 	extra    map[string]string // replaces "key: value" lines in the template
 	provider []oidctest.Option
 	metrics  *metrics.Metrics
+	revoked  *store.Revocations
 }
+
+// withRevocations gives the gateway this view of a store; the env runs it.
+func withRevocations(v *store.Revocations) envOption { return func(c *envConfig) { c.revoked = v } }
 
 func withRooms(rooms string) envOption { return func(c *envConfig) { c.rooms = rooms } }
 
@@ -133,13 +139,19 @@ func newEnv(t *testing.T, opts ...envOption) *env {
 	}
 	logs := &syncBuffer{}
 	gw, err := New(cfg, Deps{
-		Logger:     slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug})),
-		HTTPClient: p.Client(),
-		Now:        clk.Now,
-		Metrics:    ec.metrics,
+		Logger:      slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug})),
+		HTTPClient:  p.Client(),
+		Now:         clk.Now,
+		Metrics:     ec.metrics,
+		Revocations: ec.revoked,
 	})
 	if err != nil {
 		t.Fatalf("gateway.New: %v", err)
+	}
+	if ec.revoked != nil {
+		ctx, cancel := context.WithCancel(context.Background())
+		go ec.revoked.Run(ctx)
+		t.Cleanup(cancel)
 	}
 	srv.Config.Handler = gw
 	srv.Start()

@@ -22,6 +22,15 @@ func (s *Server) serveReadyz(w http.ResponseWriter, r *http.Request) {
 	case !s.provider.ready():
 		w.WriteHeader(http.StatusServiceUnavailable)
 		io.WriteString(w, "not ready: provider not discovered yet\n")
+	case !s.revoked.Ready():
+		// A replica that has not loaded every live revocation could let a
+		// revoked person in.
+		w.WriteHeader(http.StatusServiceUnavailable)
+		io.WriteString(w, "not ready: revocations not loaded from the store yet\n")
+	case !s.revoked.Up():
+		// Still ready: every revocation known keeps applying, and taking
+		// every replica out would end every meeting.
+		io.WriteString(w, "ready; store unreachable: known revocations apply, new ones cannot be shared\n")
 	default:
 		io.WriteString(w, "ready\n")
 	}

@@ -32,9 +32,10 @@ type identity struct {
 	Name     string
 	Email    string
 	Avatar   string
-	SignedIn int64 // unix seconds
-	Checked  int64 // when the groups were read from the provider
-	Expires  int64 // end of the session: SignedIn + lifetime
+	Sid      string // the provider's session id (the ID token's sid), for back-channel logout
+	SignedIn int64  // unix seconds
+	Checked  int64  // when the groups were read from the provider
+	Expires  int64  // end of the session: SignedIn + lifetime
 
 	// Groups are the person's essential groups for the rule set whose
 	// fingerprint is Fingerprint. They are not in the cookie as such:
@@ -54,7 +55,15 @@ func (s *Server) readIdentity(ctx context.Context, d *discovered, tok *oauth2.To
 	if err != nil {
 		return nil, err
 	}
-	return s.identityFrom(ctx, tok, claims, idt.Subject, v, nil)
+	id, err := s.identityFrom(ctx, tok, claims, idt.Subject, v, nil)
+	if err == nil {
+		// OpenID Connect Back-Channel Logout 1.0, 2.1: sid ties the session
+		// to the provider's, so a logout token can end it.
+		if sid, _ := claims["sid"].(string); len(sid) <= maxIDBytes {
+			id.Sid = sid
+		}
+	}
+	return id, err
 }
 
 // gatherClaims returns the claims of idt (nil after a refresh without an ID
@@ -136,6 +145,7 @@ func (s *Server) identityFrom(ctx context.Context, tok *oauth2.Token, claims map
 		id.UserID = cmp.Or(id.UserID, prev.UserID)
 		id.Name = cmp.Or(id.Name, prev.Name)
 		id.Avatar = cmp.Or(id.Avatar, prev.Avatar)
+		id.Sid = prev.Sid
 		if _, ok := claimValue(claims, c.Email); !ok {
 			id.Email = prev.Email
 		}

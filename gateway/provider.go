@@ -164,6 +164,10 @@ func (p *provider) run(ctx context.Context) {
 	}
 }
 
-// Run does the gateway's background work until ctx ends: today, discovering
-// the provider so readiness does not wait for the first visitor.
-func (s *Server) Run(ctx context.Context) { s.provider.run(ctx) }
+// Run does the gateway's background work until ctx ends: discovering the
+// provider so readiness does not wait for the first visitor, and keeping
+// the revocations current.
+func (s *Server) Run(ctx context.Context) {
+	go s.revoked.Run(ctx)
+	s.provider.run(ctx)
+}

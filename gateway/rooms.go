@@ -30,11 +30,10 @@ func (s *Server) serveRoom(w http.ResponseWriter, r *http.Request) {
 	}
 	id := s.sessions.load(r)
 	if id == nil {
-		next, ok := safeReturnPath("/" + path)
-		if !ok {
-			next = "/"
-		}
-		s.startLogin(w, r, next)
+		s.startLogin(w, r, returnPathOf(path))
+		return
+	}
+	if s.revokedSession(w, r, id, returnPathOf(path)) {
 		return
 	}
 	rules := s.rules.Load()
@@ -75,6 +74,29 @@ func (s *Server) serveRoom(w http.ResponseWriter, r *http.Request) {
 	w.WriteHeader(http.StatusFound)
 }
 
+// returnPathOf is where a sign-in started at a single-segment path returns: the
+// path, when it could be a room's, else the room list.
+func returnPathOf(path string) string {
+	if p, ok := safeReturnPath("/" + path); ok {
+		return p
+	}
+	return "/"
+}
+
+// revokedSession ends id's session when it has been revoked (roomgate
+// revoke, back-channel logout) and sends the person to sign in again,
+// where the provider decides; it reports whether it did. It reads memory
+// only.
+func (s *Server) revokedSession(w http.ResponseWriter, r *http.Request, id *identity, returnTo string) bool {
+	if !s.revoked.Revoked(id.UserID, id.Subject, id.Sid, time.Unix(id.SignedIn, 0)) {
+		return false
+	}
+	s.log.Info("session revoked; signing in again", "request_id", requestID(r), "user_id", id.UserID)
+	s.sessions.clear(w)
+	s.startLogin(w, r, returnTo)
+	return true
+}
+
 // openingEnd is the latest a room token may expire: the end of the
 // opening the person enters (the coming one, for someone let in early), or
 // ttl from now when that is sooner. Rooms without hours never close.
@@ -105,8 +127,10 @@ func (s *Server) serveIndex(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	id := s.sessions.load(r)
-	if id == nil {
-		s.startLogin(w, r, "/")
+	if id == nil || s.revokedSession(w, r, id, "/") {
+		if id == nil {
+			s.startLogin(w, r, "/")
+		}
 		return
 	}
 	rules := s.rules.Load()

@@ -15,6 +15,7 @@ import (
 
 	"github.com/roomgate/roomgate/config"
 	"github.com/roomgate/roomgate/internal/metrics"
+	"github.com/roomgate/roomgate/internal/store"
 	"github.com/roomgate/roomgate/mapping"
 )
 
@@ -43,6 +44,10 @@ type Deps struct {
 	HTTPClient *http.Client
 	// Now is the clock; nil means time.Now. Tests move it to expire things.
 	Now func() time.Time
+	// Revocations is this replica's view of the sessions ended on purpose
+	// (roomgate revoke, back-channel logout), fed by a shared store; nil
+	// means a view of a store in this process alone.
+	Revocations *store.Revocations
 	// Metrics counts entries, denials, sign-ins and provider errors and
 	// times requests; nil records nothing. The gateway never serves
 	// /metrics itself: room paths and roles are not for anonymous visitors,
@@ -65,6 +70,7 @@ type Server struct {
 	logins    *loginStore
 	tokens    *tokenMinter
 	pages     *pages
+	revoked   *store.Revocations // sessions ended on purpose (backchannel.go)
 	metrics   *metrics.Metrics
 	mux       *http.ServeMux
 	handler   http.Handler
@@ -102,7 +108,11 @@ func New(cfg *config.Config, deps Deps) (*Server, error) {
 	if err != nil {
 		return nil, fmt.Errorf("gateway: %w", err)
 	}
+	if deps.Revocations == nil {
+		deps.Revocations = store.NewRevocations(store.NewMemory(), deps.Now, deps.Logger)
+	}
 	s := &Server{
+		revoked:  deps.Revocations,
 		cfg:      cfg,
 		log:      deps.Logger,
 		now:      deps.Now,
@@ -130,6 +140,7 @@ func (s *Server) routes() {
 	s.mux.HandleFunc("GET /auth/callback", s.serveCallback)
 	s.mux.Handle("POST /auth/logout", http.NewCrossOriginProtection().Handler(http.HandlerFunc(s.serveLogout)))
 	s.mux.HandleFunc("GET /auth/signed-out", s.serveSignedOut)
+	s.mux.HandleFunc("POST /auth/backchannel-logout", s.serveBackchannelLogout)
 	s.mux.HandleFunc("GET /healthz", s.serveHealthz)
 	s.mux.HandleFunc("GET /readyz", s.serveReadyz)
 	s.mux.Handle("GET /static/", staticHandler(s.serveNotFound))

@@ -114,8 +114,8 @@ func (s *sessionStore) viewOf(rs *mapping.RuleSet) *groupView {
 // TestIdentityEncodingKeepsEveryField catches a field left out.
 func encodeIdentity(id *identity) []byte {
 	b := make([]byte, 0, 256)
-	b = append(b, 1) // format version
-	for _, s := range []string{id.Subject, id.UserID, id.Name, id.Email, id.Avatar, id.Fingerprint, id.Patterns} {
+	b = append(b, 2) // format version; 1 had no Sid
+	for _, s := range []string{id.Subject, id.UserID, id.Name, id.Email, id.Avatar, id.Fingerprint, id.Patterns, id.Sid} {
 		b = binary.AppendUvarint(b, uint64(len(s)))
 		b = append(b, s...)
 	}
@@ -134,9 +134,10 @@ var errSessionFormat = errors.New("gateway: session of unknown format")
 
 // decodeIdentity reads what encodeIdentity wrote.
 func decodeIdentity(src []byte) (*identity, error) {
-	if len(src) == 0 || src[0] != 1 {
+	if len(src) == 0 || src[0] != 1 && src[0] != 2 {
 		return nil, errSessionFormat
 	}
+	version := src[0]
 	src = src[1:]
 	str := func() (string, bool) {
 		n, k := binary.Uvarint(src)
@@ -157,7 +158,11 @@ func decodeIdentity(src []byte) (*identity, error) {
 	}
 	id := &identity{}
 	ok := true
-	for _, f := range []*string{&id.Subject, &id.UserID, &id.Name, &id.Email, &id.Avatar, &id.Fingerprint, &id.Patterns} {
+	fields := []*string{&id.Subject, &id.UserID, &id.Name, &id.Email, &id.Avatar, &id.Fingerprint, &id.Patterns, &id.Sid}
+	if version == 1 {
+		fields = fields[:7] // sessions of the release before Sid read on
+	}
+	for _, f := range fields {
 		var o bool
 		*f, o = str()
 		ok = ok && o

@@ -46,6 +46,8 @@ func Run(ctx context.Context, args []string, env Env) int {
 		return check(ctx, args, env)
 	case "sync":
 		return syncTeam(ctx, args, env)
+	case "revoke":
+		return revoke(ctx, args, env)
 	case "explain":
 		return explain(args, env)
 	case "diff":
@@ -78,6 +80,8 @@ commands:
                              the decision for such a person and the rule that made it
   diff    [-people FILE] [-format text|json] OLD NEW
                              who gains or loses what between two files (exit 3 when some do)
+  revoke  [-config F] -user ID
+                             end every session of that person on every replica (needs store.redis)
   demo    [-listen ADDR]     a complete local demo with no outside services
   version                    print the version
 `)

@@ -7,8 +7,11 @@ import (
 	"net/http/httptest"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/roomgate/roomgate/demo/dsroom"
+	"github.com/roomgate/roomgate/internal/redistest"
+	"github.com/roomgate/roomgate/internal/store"
 )
 
 // TestCheckRemoteAndSync: check -remote reports the team's findings (json
@@ -59,4 +62,51 @@ func TestCheckRemoteAndSync(t *testing.T) {
 	if code, out = runIt("check", "-config", path, "-remote"); code != exitProblem || !strings.Contains(out, "cannot check against the Digital Samba team") {
 		t.Errorf("check -remote, API down: exit %d\n%s", code, out)
 	}
+}
+
+// TestRevokeCommand: without a shared store revoke says why and exits 1;
+// with Redis it revokes, writes an audit line, and a replica sees it; with
+// the store down it exits 1 and says nothing was revoked.
+func TestRevokeCommand(t *testing.T) {
+	t.Parallel()
+	plain := writeConfig(t, testConfig)
+	if code, _, errs := run(t, "revoke", "-config", plain, "-user", "ada"); code != exitProblem || !strings.Contains(errs, "needs store.redis.url") {
+		t.Errorf("without a store: exit %d, %q", code, errs)
+	}
+	srv := redistest.Start(t)
+	withRedis := writeConfig(t, strings.Replace(testConfig, "rooms:", "store:\n  redis:\n    url: \""+srv.URL()+"\"\nrooms:", 1))
+	view := store.NewRevocations(mustRedis(t, srv.URL()), nil, nil)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	go view.Run(ctx)
+	deadline := time.Now().Add(2 * time.Second)
+	for !view.Ready() && time.Now().Before(deadline) {
+		time.Sleep(10 * time.Millisecond)
+	}
+	before := time.Now().Add(-time.Second)
+	code, out, errs := run(t, "revoke", "-config", withRedis, "-user", "ada")
+	if code != exitOK || !strings.Contains(out, "revoked every session of ada") || !strings.Contains(errs, `"audit":true`) {
+		t.Fatalf("revoke: exit %d\n%s\n%s", code, out, errs)
+	}
+	deadline = time.Now().Add(time.Second)
+	for !view.Revoked("ada", "", "", before) && time.Now().Before(deadline) {
+		time.Sleep(10 * time.Millisecond)
+	}
+	if !view.Revoked("ada", "", "", before) {
+		t.Error("a replica's view did not see the revocation within a second")
+	}
+	srv.Stop()
+	if code, _, errs := run(t, "revoke", "-config", withRedis, "-user", "ben"); code != exitProblem || !strings.Contains(errs, "nothing was revoked") {
+		t.Errorf("store down: exit %d, %q", code, errs)
+	}
+}
+
+func mustRedis(t *testing.T, url string) store.Store {
+	t.Helper()
+	s, err := store.OpenRedis(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	return s
 }

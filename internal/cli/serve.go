@@ -17,6 +17,7 @@ import (
 	"github.com/roomgate/roomgate/gateway"
 	"github.com/roomgate/roomgate/internal/metrics"
 	"github.com/roomgate/roomgate/internal/reload"
+	"github.com/roomgate/roomgate/internal/store"
 )
 
 // gcPercent is the garbage collector's target when GOGC is not set. The
@@ -56,7 +57,16 @@ func serve(ctx context.Context, args []string, env Env) int {
 	tuneGC(env)
 	m := metrics.New()
 	m.ConfigLoaded(time.Now())
-	gw, err := gateway.New(cfg, gateway.Deps{Logger: logger, Metrics: m})
+	st, err := openStore(cfg)
+	if err != nil {
+		fmt.Fprintln(env.Stderr, "roomgate:", err)
+		return exitProblem
+	}
+	defer st.Close()
+	revocations := store.NewRevocations(st, nil, logger)
+	revocations.OnState = m.StoreUp
+	m.StoreUp(true)
+	gw, err := gateway.New(cfg, gateway.Deps{Logger: logger, Metrics: m, Revocations: revocations})
 	if err != nil {
 		fmt.Fprintln(env.Stderr, "roomgate:", err)
 		return exitProblem
@@ -150,4 +160,13 @@ func newLogger(env Env, level string) (*slog.Logger, error) {
 		return nil, fmt.Errorf("-log-level: want debug, info, warn or error, found %q", level)
 	}
 	return slog.New(slog.NewJSONHandler(env.Stderr, &slog.HandlerOptions{Level: l})), nil
+}
+
+// openStore opens the revocation store cfg names: Redis when store.redis.url
+// is set, else one in this process.
+func openStore(cfg *config.Config) (store.Store, error) {
+	if cfg.Store.Redis.URL == "" {
+		return store.NewMemory(), nil
+	}
+	return store.OpenRedis(cfg.Store.Redis.URL)
 }

@@ -101,6 +101,7 @@ type Metrics struct {
 	lastReloadSuccessTS prometheus.Gauge
 	lastReloadOK        prometheus.Gauge
 	requestDuration     *prometheus.HistogramVec
+	storeUp             prometheus.Gauge
 }
 
 // New registers roomgate's metrics, and the Go runtime and process
@@ -136,6 +137,10 @@ func New() *Metrics {
 			Name: "roomgate_config_last_reload_successful",
 			Help: "1 when the last load of the config file succeeded, 0 when it was refused and an older rule set is serving.",
 		}),
+		storeUp: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "roomgate_store_up",
+			Help: "1 while the revocation store answers; 0 while it does not (known revocations keep applying, new ones cannot be shared).",
+		}),
 		requestDuration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
 			Name:    "roomgate_http_request_duration_seconds",
 			Help:    "Time to answer HTTP requests, by route pattern and status code.",
@@ -144,7 +149,7 @@ func New() *Metrics {
 	}
 	m.reg.MustRegister(
 		m.roomEntries, m.denials, m.signIns, m.providerErrors, m.reloads,
-		m.lastReloadSuccessTS, m.lastReloadOK, m.requestDuration,
+		m.lastReloadSuccessTS, m.lastReloadOK, m.requestDuration, m.storeUp,
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 	)
@@ -159,6 +164,18 @@ func New() *Metrics {
 	m.reloads.WithLabelValues("success")
 	m.reloads.WithLabelValues("failure")
 	return m
+}
+
+// StoreUp records whether the revocation store answers.
+func (m *Metrics) StoreUp(up bool) {
+	if m == nil {
+		return
+	}
+	if up {
+		m.storeUp.Set(1)
+	} else {
+		m.storeUp.Set(0)
+	}
 }
 
 // RoomEntry counts a room token issued for room (its path) with role.

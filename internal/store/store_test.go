@@ -1,0 +1,131 @@
+package store
+
+import (
+	"context"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/roomgate/roomgate/internal/redistest"
+)
+
+// eachStore runs test against both stores, the way database/sql drivers
+// share a suite.
+func eachStore(t *testing.T, test func(t *testing.T, open func() Store)) {
+	t.Run("memory", func(t *testing.T) {
+		t.Parallel()
+		m := NewMemory()
+		test(t, func() Store { return m })
+	})
+	t.Run("redis", func(t *testing.T) {
+		t.Parallel()
+		srv := redistest.Start(t)
+		test(t, func() Store {
+			s, err := OpenRedis(srv.URL())
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(func() { s.Close() })
+			return s
+		})
+	})
+}
+
+func TestRevokeLoadWatch(t *testing.T) {
+	t.Parallel()
+	eachStore(t, func(t *testing.T, open func() Store) {
+		ctx := context.Background()
+		a, b := open(), open()
+		seen := make(chan Revocation, 4)
+		wctx, cancel := context.WithCancel(ctx)
+		defer cancel()
+		go b.Watch(wctx, func(r Revocation) { seen <- r })
+		time.Sleep(100 * time.Millisecond) // the subscription is up
+		now := time.Now().Truncate(time.Second)
+		rev := Revocation{Kind: KindUser, Value: "ada", At: now, Expires: now.Add(time.Hour)}
+		if err := a.Revoke(ctx, rev); err != nil {
+			t.Fatal(err)
+		}
+		select {
+		case got := <-seen:
+			if got.Value != "ada" || !got.At.Equal(now) {
+				t.Errorf("watched %+v; want %+v", got, rev)
+			}
+		case <-time.After(time.Second):
+			t.Fatal("the revocation did not reach the watcher within a second")
+		}
+		expired := Revocation{Kind: KindSession, Value: "s1", At: now.Add(-2 * time.Hour), Expires: now.Add(-time.Hour)}
+		a.Revoke(ctx, expired)
+		got, err := b.Load(ctx)
+		if err != nil || len(got) != 1 || got[0].Value != "ada" {
+			t.Errorf("Load: %+v %v; want ada alone (the expired one gone)", got, err)
+		}
+		first, err1 := a.UseOnce(ctx, "jti-1", time.Minute)
+		again, err2 := b.UseOnce(ctx, "jti-1", time.Minute)
+		if !first || again || err1 != nil || err2 != nil {
+			t.Errorf("UseOnce: first %v, again %v (%v %v); want true then false", first, again, err1, err2)
+		}
+	})
+}
+
+// TestRevocationsView: the in-memory view answers from memory, catches up
+// on a reload, and keeps local revocations through a reload.
+func TestRevocationsView(t *testing.T) {
+	t.Parallel()
+	eachStore(t, func(t *testing.T, open func() Store) {
+		ctx, cancel := context.WithCancel(context.Background())
+		defer cancel()
+		st := open()
+		now := time.Now()
+		st.Revoke(ctx, Revocation{Kind: KindSubject, Value: "sub-1", At: now, Expires: now.Add(time.Hour)})
+		v := NewRevocations(open(), nil, nil)
+		go v.Run(ctx)
+		deadline := time.Now().Add(3 * time.Second)
+		for !(v.Ready() && v.Revoked("", "sub-1", "", now.Add(-time.Minute))) && time.Now().Before(deadline) {
+			time.Sleep(10 * time.Millisecond)
+		}
+		if !v.Ready() || !v.Revoked("", "sub-1", "", now.Add(-time.Minute)) {
+			t.Fatalf("after start: ready %v; the revocation made before start not applied", v.Ready())
+		}
+		if v.Revoked("", "sub-1", "", now.Add(time.Second)) {
+			t.Errorf("a session that signed in after the revocation is revoked")
+		}
+		time.Sleep(100 * time.Millisecond)
+		st.Revoke(ctx, Revocation{Kind: KindUser, Value: "ben", At: time.Now(), Expires: time.Now().Add(time.Hour)})
+		deadline = time.Now().Add(time.Second)
+		for !v.Revoked("ben", "", "", now) && time.Now().Before(deadline) {
+			time.Sleep(10 * time.Millisecond)
+		}
+		if !v.Revoked("ben", "", "", now) {
+			t.Errorf("a revocation did not reach the view within a second")
+		}
+		v.AddLocal(Revocation{Kind: KindSession, Value: "only-here", At: time.Now(), Expires: time.Now().Add(time.Hour)})
+		v.reload(ctx)
+		if !v.Revoked("", "", "only-here", now) {
+			t.Errorf("a local revocation was lost in a reload")
+		}
+	})
+}
+
+// TestRedisPasswordNeverShown: a Redis URL with a password works, and an
+// unusable one is refused without repeating it.
+func TestRedisPasswordNeverShown(t *testing.T) {
+	t.Parallel()
+	srv := redistest.StartWithPassword(t, "s3cret-redis-password")
+	s, err := OpenRedis(srv.URL())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	if err := s.Ping(context.Background()); err != nil {
+		t.Fatalf("with the password: %v", err)
+	}
+	if _, err := OpenRedis("mysql://:s3cret-redis-password@host"); err == nil || strings.Contains(err.Error(), "s3cret") {
+		t.Errorf("a bad URL: %v; want an error without the password", err)
+	}
+	wrong, _ := OpenRedis(strings.Replace(srv.URL(), "s3cret", "wrong", 1))
+	defer wrong.Close()
+	if err := wrong.Ping(context.Background()); err == nil || strings.Contains(err.Error(), "s3cret") {
+		t.Errorf("a wrong password: %v", err)
+	}
+}
