@@ -30,6 +30,7 @@ type suite struct {
 	out  string // e2e/out: logs and screenshots
 
 	chromium string // path of the chromium binary
+	hydra    string // path of the Ory Hydra binary
 
 	dexURL          string // Dex's origin, http://127.0.0.1:port
 	issuer          string // dexURL + "/dex"
@@ -222,8 +223,8 @@ func (s *suite) gatewayEnv() []string {
 // scripts/e2e-deps.sh, which installs or builds what is missing and prints
 // their paths.
 func (s *suite) dependencies() (dexBin string, err error) {
-	dexBin, s.chromium = os.Getenv("ROOMGATE_DEX_BIN"), os.Getenv("ROOMGATE_CHROMIUM_BIN")
-	if dexBin == "" || s.chromium == "" {
+	dexBin, s.chromium, s.hydra = os.Getenv("ROOMGATE_DEX_BIN"), os.Getenv("ROOMGATE_CHROMIUM_BIN"), os.Getenv("ROOMGATE_HYDRA_BIN")
+	if dexBin == "" || s.chromium == "" || s.hydra == "" {
 		cmd := exec.Command("bash", filepath.Join(s.repo, "scripts", "e2e-deps.sh"))
 		cmd.Stderr = os.Stderr
 		out, err := cmd.Output()
@@ -244,8 +245,11 @@ func (s *suite) dependencies() (dexBin string, err error) {
 		if s.chromium == "" {
 			s.chromium = vars["ROOMGATE_CHROMIUM_BIN"]
 		}
+		if s.hydra == "" {
+			s.hydra = vars["ROOMGATE_HYDRA_BIN"]
+		}
 	}
-	for name, path := range map[string]string{"dex": dexBin, "chromium": s.chromium} {
+	for name, path := range map[string]string{"dex": dexBin, "chromium": s.chromium, "hydra": s.hydra} {
 		if st, err := os.Stat(path); err != nil || st.IsDir() {
 			return "", fmt.Errorf("e2e: no %s binary at %q; run scripts/e2e-deps.sh", name, path)
 		}

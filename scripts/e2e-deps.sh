@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # e2e-deps.sh installs what the end-to-end suite (e2e/, build tag e2e) needs:
-# Debian's chromium and a Dex binary built from the pinned wrapper module in
-# tools/dex. It is idempotent: a second run installs and builds nothing.
+# Debian's chromium, a Dex binary built from the pinned wrapper module in
+# tools/dex, and an Ory Hydra binary from tools/hydra. It is idempotent: a second run installs and builds nothing.
 #
 # Progress goes to stderr; stdout carries only export lines, so use it as
 #   eval "$(scripts/e2e-deps.sh)"
@@ -48,5 +48,22 @@ if [[ ! -x "$dex_bin" ]]; then
 fi
 log "dex: $dex_bin"
 
+# Ory Hydra, for back-channel logout (Dex has none): built from tools/hydra,
+# a module of its own for the same reason. Its go.mod pins v2.3.0 as a tool
+# and takes Hydra's own replace of gobuffalo/pop.
+key="$(sha256sum "$repo/tools/hydra/go.sum" | cut -c1-16)"
+hydra_bin="${ROOMGATE_HYDRA_BIN:-$cache/hydra-$key/hydra}"
+if [[ ! -x "$hydra_bin" ]]; then
+	log "building hydra into $hydra_bin (about 40 s on a warm module cache, minutes on a cold one)"
+	mkdir -p "$cache"
+	tmp="$(mktemp -d "$cache/build.XXXXXX")"
+	(cd "$repo/tools/hydra" && CGO_ENABLED=1 go build -tags sqlite,sqlite_omit_load_extension -o "$tmp/hydra" github.com/ory/hydra/v2) >&2
+	mkdir -p "$(dirname "$hydra_bin")"
+	mv "$tmp/hydra" "$hydra_bin"
+	rmdir "$tmp"
+fi
+log "hydra: $hydra_bin"
+
 printf 'export ROOMGATE_CHROMIUM_BIN=%q\n' "$chromium_bin"
 printf 'export ROOMGATE_DEX_BIN=%q\n' "$dex_bin"
+printf 'export ROOMGATE_HYDRA_BIN=%q\n' "$hydra_bin"
