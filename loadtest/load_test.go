@@ -24,7 +24,9 @@ import (
 	"github.com/roomgate/roomgate/config"
 	"github.com/roomgate/roomgate/gateway"
 	"github.com/roomgate/roomgate/internal/oidctest"
+	"github.com/roomgate/roomgate/internal/redistest"
 	"github.com/roomgate/roomgate/internal/reload"
+	"github.com/roomgate/roomgate/internal/store"
 )
 
 var (
@@ -34,6 +36,7 @@ var (
 	genFlag    = flag.String("gen", "auto", "load generator: wrk, go, or auto (wrk when it is installed)")
 	hotProfile = flag.String("hotprofile", "", "write a CPU profile of the hot-path rounds only to this `file`")
 	soakFor    = flag.Duration("soak", 3*time.Minute, "how long TestSoak runs")
+	storeKind  = flag.String("store", "memory", "the revocation store: memory, or redis (a redis-server of the test's own, with 1,000 live revocations)")
 )
 
 // Targets of issue 6, at 64 connections.
@@ -150,7 +153,29 @@ func newSite(t *testing.T) *site {
 	}
 	t.Cleanup(func() { devnull.Close() })
 	logger := slog.New(slog.NewJSONHandler(devnull, &slog.HandlerOptions{Level: slog.LevelInfo}))
-	s.gw, err = gateway.New(s.cfg, gateway.Deps{Logger: logger, HTTPClient: p.Client()})
+	deps := gateway.Deps{Logger: logger, HTTPClient: p.Client()}
+	if *storeKind == "redis" {
+		// A shared store, and a thousand live revocations of other people
+		// in every replica's memory: what offboarding leaves behind.
+		st, err := store.OpenRedis(redistest.Start(t).URL())
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { st.Close() })
+		now := time.Now()
+		for i := range 1000 {
+			st.Revoke(context.Background(), store.Revocation{Kind: store.KindUser, Value: fmt.Sprintf("left-%d", i), At: now, Expires: now.Add(time.Hour)})
+		}
+		deps.Revocations = store.NewRevocations(st, nil, nil)
+		ctx, cancel := context.WithCancel(context.Background())
+		t.Cleanup(cancel)
+		go deps.Revocations.Run(ctx)
+		for !deps.Revocations.Ready() {
+			time.Sleep(10 * time.Millisecond)
+		}
+		t.Logf("store: redis, %d revocations", 1000)
+	}
+	s.gw, err = gateway.New(s.cfg, deps)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -9,6 +9,7 @@
 #   scripts/load.sh                    # the comparison, with wrk
 #   scripts/load.sh soak 3m            # soak: 3 minutes of load while the rule set is reloaded every second
 #   CONNS=64 DURATION=10s ROUNDS=3 GEN=go PROFILE=/tmp/hot.prof scripts/load.sh
+#   STORE=redis scripts/load.sh        # the hot path with a shared revocation store (needs redis-server)
 #
 # wrk comes from Debian (apt-get install wrk) and is installed on first use;
 # GEN=go uses the Go client in loadtest/ instead. PROFILE writes a CPU
@@ -31,7 +32,7 @@ if [[ "$gen" == wrk ]] && ! command -v wrk >/dev/null; then
 	$sudo apt-get install -y -q wrk >&2
 fi
 
-args=(-gen "$gen" -conns "${CONNS:-64}")
+args=(-gen "$gen" -conns "${CONNS:-64}" -store "${STORE:-memory}")
 if [[ "${1:-}" == soak ]]; then
 	soak="${2:-3m}"
 	exec go test -tags load -count=1 -timeout 0 -run '^TestSoak$' -v ./loadtest -args "${args[@]}" -soak "$soak"
