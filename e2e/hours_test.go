@@ -90,3 +90,19 @@ func TestZonesWithoutTheSystemDatabase(t *testing.T) {
 		t.Errorf("at 08:30 UTC (09:30 in Berlin): %s; want the room open", out)
 	}
 }
+
+// TestVersionNamesTheRevision: a binary built from a checkout says which
+// commit it is, not just "(devel)".
+func TestVersionNamesTheRevision(t *testing.T) {
+	out, err := exec.Command(env.roomgate, "version").Output()
+	if err != nil {
+		t.Fatal(err)
+	}
+	head, err := exec.Command("git", "-C", "..", "rev-parse", "HEAD").Output()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := "revision " + string(head[:12]); !strings.Contains(string(out), want) {
+		t.Errorf("roomgate version: %q; want it to name %q", out, want)
+	}
+}

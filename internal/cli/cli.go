@@ -48,6 +48,8 @@ func Run(ctx context.Context, args []string, env Env) int {
 		return syncTeam(ctx, args, env)
 	case "revoke":
 		return revoke(ctx, args, env)
+	case "healthcheck":
+		return healthcheck(ctx, args, env)
 	case "explain":
 		return explain(args, env)
 	case "diff":
@@ -83,18 +85,43 @@ commands:
   revoke  [-config F] -user ID
                              end every session of that person on every replica (needs store.redis)
   demo    [-listen ADDR]     a complete local demo with no outside services
-  version                    print the version
+  healthcheck [-url URL]     exit 0 when a running gateway answers /healthz (for a container's HEALTHCHECK)
+  version                    print the version and the VCS revision it was built from
 `)
 }
 
+// version is -ldflags' Version, else the module version from the build
+// info, with the VCS revision the binary was built from when the build
+// recorded it (a build in a git checkout does).
 func version() string {
-	if Version != "" {
-		return Version
+	bi, ok := debug.ReadBuildInfo()
+	v := Version
+	if v == "" && ok {
+		v = bi.Main.Version
 	}
-	if bi, ok := debug.ReadBuildInfo(); ok && bi.Main.Version != "" {
-		return bi.Main.Version
+	if v == "" {
+		v = "(devel)"
 	}
-	return "(devel)"
+	if !ok {
+		return v
+	}
+	var rev, at, modified string
+	for _, s := range bi.Settings {
+		switch s.Key {
+		case "vcs.revision":
+			rev = s.Value
+		case "vcs.time":
+			at = s.Value
+		case "vcs.modified":
+			if s.Value == "true" {
+				modified = ", with uncommitted changes"
+			}
+		}
+	}
+	if rev != "" {
+		v += fmt.Sprintf(" (revision %.12s, %s%s)", rev, at, modified)
+	}
+	return v
 }
 
 // newFlags returns a flag set that reports errors to env.Stderr instead of

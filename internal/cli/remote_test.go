@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"net/http"
 	"net/http/httptest"
 	"strings"
 	"testing"
@@ -109,4 +110,22 @@ func mustRedis(t *testing.T, url string) store.Store {
 	}
 	t.Cleanup(func() { s.Close() })
 	return s
+}
+
+// TestHealthcheck: exit 0 for a 200, 1 for anything else or nothing.
+func TestHealthcheck(t *testing.T) {
+	t.Parallel()
+	ok := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { w.Write([]byte("ok\n")) }))
+	defer ok.Close()
+	sick := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { http.Error(w, "not ready", 503) }))
+	defer sick.Close()
+	if code, out, _ := run(t, "healthcheck", "-url", ok.URL); code != exitOK || out != "ok\n" {
+		t.Errorf("healthy: exit %d %q", code, out)
+	}
+	if code, _, errs := run(t, "healthcheck", "-url", sick.URL); code != exitProblem || !strings.Contains(errs, "503") {
+		t.Errorf("503: exit %d %q", code, errs)
+	}
+	if code, _, _ := run(t, "healthcheck", "-url", "http://127.0.0.1:1/healthz"); code != exitProblem {
+		t.Errorf("nothing listening: exit %d", code)
+	}
 }
