@@ -58,14 +58,36 @@ func (s *Server) serveLogout(w http.ResponseWriter, r *http.Request) {
 	q.Set("client_id", s.cfg.OIDC.ClientID)
 	q.Set("post_logout_redirect_uri", s.cfg.Server.PublicURL.String()+signedOutPath)
 	end.RawQuery = q.Encode()
+	// The page the provider sends the browser back to may say the provider
+	// ended its session only for this browser, which this marker shows.
+	http.SetCookie(w, s.signOutMarker("1", int(loginTTL/time.Second)))
 	w.Header().Set("Cache-Control", "no-store")
 	http.Redirect(w, r, end.String(), http.StatusSeeOther)
 }
 
 // serveSignedOut is where the provider sends the browser after ending its
-// session too.
+// session too. Anyone can open it, so it says only what is true: still
+// signed in, when the browser is; that the provider's session ended too,
+// only when this browser's logout went there.
 func (s *Server) serveSignedOut(w http.ResponseWriter, r *http.Request) {
-	s.render(w, r, http.StatusOK, "signedout.html", map[string]any{"ProviderDone": true})
+	_, err := r.Cookie(s.signOutMarker("", 0).Name)
+	marked := err == nil
+	if marked {
+		http.SetCookie(w, s.signOutMarker("", -1))
+	}
+	if s.sessions.load(r) != nil {
+		s.render(w, r, http.StatusOK, "signedout.html", map[string]any{"StillSignedIn": true})
+		return
+	}
+	s.render(w, r, http.StatusOK, "signedout.html", map[string]any{"ProviderDone": marked})
+}
+
+// signOutMarker is the short-lived cookie that says this browser's logout
+// continued at the provider.
+func (s *Server) signOutMarker(value string, maxAge int) *http.Cookie {
+	secure := s.cfg.Server.PublicURL.Scheme == "https"
+	return &http.Cookie{Name: pathCookieName("roomgate_signout", secure), Value: value, Path: signedOutPath,
+		MaxAge: maxAge, HttpOnly: true, Secure: secure, SameSite: http.SameSiteLaxMode}
 }
 
 // revokeTimeout bounds the revocation call of a logout: the person is

@@ -199,3 +199,26 @@ func TestLogoutRevokesTheRefreshToken(t *testing.T) {
 		t.Errorf("the copied cookies after logout: status %d, Location %v; want a sign-in at the provider", resp.StatusCode, loc)
 	}
 }
+
+// TestSignedOutPageTellsTheTruth: opened by hand, /auth/signed-out says a
+// signed-in person is still signed in, and never that the provider ended
+// its session unless this browser's logout went there.
+func TestSignedOutPageTellsTheTruth(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	e.provider.SetUser(user("ada", "ada@example.com", "eng-leads"))
+	b := e.browser()
+	e.roomToken(first(e.enter(b, "/standup")), "daily-standup")
+	if page := body(t, b.Do(t, mustGet(t, e.url("/auth/signed-out")))); !strings.Contains(page, "still signed in") || strings.Contains(page, "ended its session") {
+		t.Errorf("signed in, the page says:\n%s", page)
+	}
+	if page := body(t, e.browser().Do(t, mustGet(t, e.url("/auth/signed-out")))); !strings.Contains(page, "You are signed out") || strings.Contains(page, "ended its session too") {
+		t.Errorf("a stranger's visit, the page says:\n%s", page)
+	}
+	if _, hops := e.logout(b); hops[len(hops)-1] != "/auth/signed-out" {
+		t.Fatalf("logout went %v", hops)
+	}
+	if page := body(t, b.Do(t, mustGet(t, e.url("/auth/signed-out")))); strings.Contains(page, "ended its session too") {
+		t.Errorf("a second visit still claims the provider's logout:\n%s", page)
+	}
+}
