@@ -5,10 +5,12 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"errors"
+	"log/slog"
 	"net/http"
 	"net/url"
 	"runtime/debug"
 	"strings"
+	"time"
 )
 
 type ctxKey int
@@ -82,5 +84,57 @@ func (s *Server) withHeaders(next http.Handler) http.Handler {
 			h.Set("Strict-Transport-Security", "max-age=31536000")
 		}
 		next.ServeHTTP(w, r)
+	})
+}
+
+// accessWriter remembers the status an answer was given.
+type accessWriter struct {
+	http.ResponseWriter
+	code int
+}
+
+func (w *accessWriter) WriteHeader(code int) {
+	if w.code == 0 {
+		w.code = code
+	}
+	w.ResponseWriter.WriteHeader(code)
+}
+
+func (w *accessWriter) Write(b []byte) (int, error) {
+	if w.code == 0 {
+		w.code = http.StatusOK
+	}
+	return w.ResponseWriter.Write(b)
+}
+
+// withAccessLog writes one line per request that has no audit line of its
+// own: method, route pattern, status, duration in milliseconds and the
+// request id a page shows, so an id a person reads out can always be found.
+// Room entries that decided are left to their audit line, which carries
+// the same id.
+func (s *Server) withAccessLog(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		start := time.Now()
+		aw := &accessWriter{ResponseWriter: w}
+		next.ServeHTTP(aw, r)
+		if r.Pattern == "GET /{path}" && (aw.code == http.StatusForbidden ||
+			aw.code == http.StatusFound && strings.HasPrefix(aw.Header().Get("Location"), s.tokens.base+"/")) {
+			return // the decision's audit line
+		}
+		code := aw.code
+		if code == 0 {
+			code = http.StatusOK
+		}
+		route := r.Pattern
+		if route == "" {
+			route = "unmatched"
+		}
+		s.log.LogAttrs(r.Context(), slog.LevelInfo, "request",
+			slog.String("request_id", requestID(r)),
+			slog.String("method", r.Method),
+			slog.String("route", route),
+			slog.Int("status", code),
+			slog.Float64("duration_ms", float64(time.Since(start).Microseconds())/1000),
+		)
 	})
 }

@@ -154,7 +154,7 @@ func (p *provider) run(ctx context.Context) {
 		if err == nil {
 			return
 		}
-		p.log.Warn("provider not reachable yet; will retry", "issuer", p.cfg.Issuer, "err", err, "retry_in", wait)
+		p.log.Warn("provider not reachable yet; will retry", "issuer", p.cfg.Issuer, "err", err, "retry_in", wait.String())
 		select {
 		case <-ctx.Done():
 			return
