@@ -4,6 +4,7 @@ import (
 	"crypto/rand"
 	"encoding/base64"
 	"net/http"
+	"slices"
 
 	"github.com/coreos/go-oidc/v3/oidc"
 	"golang.org/x/oauth2"
@@ -22,7 +23,7 @@ func (s *Server) serveLogin(w http.ResponseWriter, r *http.Request) {
 // startLogin sends the browser to the provider's authorization endpoint
 // (authorization code flow with PKCE), remembering where to come back to.
 func (s *Server) startLogin(w http.ResponseWriter, r *http.Request, returnTo string) {
-	s.beginLogin(w, r, returnTo, false)
+	s.beginLogin(w, r, returnTo, "")
 }
 
 // startSilentLogin is startLogin with prompt=none (OIDC Core 3.1.2.1): the
@@ -31,10 +32,30 @@ func (s *Server) startLogin(w http.ResponseWriter, r *http.Request, returnTo str
 // interaction_required, consent_required), which the callback turns into a
 // normal sign-in.
 func (s *Server) startSilentLogin(w http.ResponseWriter, r *http.Request, returnTo string) {
-	s.beginLogin(w, r, returnTo, true)
+	s.beginLogin(w, r, returnTo, "none")
 }
 
-func (s *Server) beginLogin(w http.ResponseWriter, r *http.Request, returnTo string, silent bool) {
+// serveSwitchAccount signs the person out here and starts a sign-in in
+// which the provider lets them pick another account: prompt=select_account
+// where discovery lists it, else prompt=login (OIDC Core 3.1.2.1). It is a
+// POST behind cross-origin protection, like logout.
+func (s *Server) serveSwitchAccount(w http.ResponseWriter, r *http.Request) {
+	next, ok := safeReturnPath(r.FormValue("next"))
+	if !ok {
+		next = "/"
+	}
+	s.sessions.clear(w)
+	prompt := "login"
+	if d, err := s.provider.get(r.Context()); err == nil && slices.Contains(d.prompts, "select_account") {
+		prompt = "select_account"
+	}
+	s.beginLogin(w, r, next, prompt)
+}
+
+// beginLogin sends the browser to the provider; prompt is "" or an OIDC
+// prompt value ("none" makes it a silent re-check).
+func (s *Server) beginLogin(w http.ResponseWriter, r *http.Request, returnTo string, prompt string) {
+	silent := prompt == "none"
 	if _, ok := safeReturnPath(returnTo); !ok {
 		returnTo = "/"
 	}
@@ -56,8 +77,8 @@ func (s *Server) beginLogin(w http.ResponseWriter, r *http.Request, returnTo str
 		return
 	}
 	opts := []oauth2.AuthCodeOption{oidc.Nonce(ls.Nonce), oauth2.S256ChallengeOption(ls.Verifier)}
-	if silent {
-		opts = append(opts, oauth2.SetAuthURLParam("prompt", "none"))
+	if prompt != "" {
+		opts = append(opts, oauth2.SetAuthURLParam("prompt", prompt))
 	}
 	url := d.oauth2.AuthCodeURL(ls.State, opts...)
 	w.Header().Set("Cache-Control", "no-store")

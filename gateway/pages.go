@@ -30,6 +30,10 @@ type problem struct {
 	Body   string
 	Action string // label of the link to try again; empty for none
 	Href   string
+	// SignedInAs, on a page for a signed-in person, says as whom, and
+	// offers another account (POST /auth/switch back to Switch).
+	SignedInAs string
+	Switch     string
 }
 
 var (

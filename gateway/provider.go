@@ -45,8 +45,9 @@ type discovered struct {
 	oidc       *oidc.Provider
 	verifier   *oidc.IDTokenVerifier
 	oauth2     oauth2.Config
-	endSession string // empty when the provider offers no end-session endpoint
-	revocation string // RFC 7009 revocation endpoint; empty when there is none
+	endSession string   // empty when the provider offers no end-session endpoint
+	revocation string   // RFC 7009 revocation endpoint; empty when there is none
+	prompts    []string // prompt_values_supported (OpenID Connect Prompt Create 1.0)
 	// issParam: the provider puts iss in every authorization response
 	// (RFC 9207 3), so a callback without it is refused.
 	issParam bool
@@ -106,6 +107,7 @@ func (p *provider) discover(ctx context.Context) (*discovered, error) {
 		Revocation  string   `json:"revocation_endpoint"`
 		IssParam    bool     `json:"authorization_response_iss_parameter_supported"`
 		AuthMethods []string `json:"token_endpoint_auth_methods_supported"`
+		Prompts     []string `json:"prompt_values_supported"`
 	}
 	if err := op.Claims(&extra); err != nil {
 		return nil, fmt.Errorf("gateway: reading discovery of %s: %w", p.cfg.Issuer, err)
@@ -125,6 +127,7 @@ func (p *provider) discover(ctx context.Context) (*discovered, error) {
 		},
 		endSession: extra.EndSession,
 		revocation: extra.Revocation,
+		prompts:    extra.Prompts,
 		issParam:   extra.IssParam,
 	}, nil
 }

@@ -57,7 +57,9 @@ func (s *Server) serveRoom(w http.ResponseWriter, r *http.Request) {
 		}
 		s.metrics.Denial(room.Path, reason)
 		s.audit(r, id, room, d, "")
-		s.fail(w, r, http.StatusForbidden, deniedPage(room, d, now), nil)
+		page := deniedPage(room, d, now)
+		page.SignedInAs, page.Switch = signedInAs(id), "/"+room.Path
+		s.fail(w, r, http.StatusForbidden, page, nil)
 		return
 	}
 	token, jti, err := s.tokens.mint(id, room.Room, d.Role, openingEnd(room, d, now, s.tokens.ttl))
@@ -185,6 +187,15 @@ func (s *Server) audit(r *http.Request, id *identity, room *mapping.Room, d mapp
 		slog.String("reason", reason),
 		slog.String("jti", jti),
 	)
+}
+
+// signedInAs names the person as a page tells them who they are signed in
+// as: name and email when both are known.
+func signedInAs(id *identity) string {
+	if id.Name != "" && id.Email != "" {
+		return id.Name + " (" + id.Email + ")"
+	}
+	return displayName(id)
 }
 
 func displayName(id *identity) string {

@@ -278,3 +278,38 @@ func TestOpeningHours(t *testing.T) {
 		t.Errorf("token exp %s; want the end of the opening, %s, which comes before iat + ttl", tok.ExpiresAt, to)
 	}
 }
+
+// TestForbiddenPageOffersAnotherAccount: the 403 page says who the person
+// is signed in as, and "use another account" signs them out and asks the
+// provider for its account chooser, back to the same room; another site
+// cannot post it.
+func TestForbiddenPageOffersAnotherAccount(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	e.provider.SetUser(user("cleo", "cleo@example.com", "marketing"))
+	b := e.browser()
+	resp, _ := e.enter(b, "/standup")
+	page := body(t, resp)
+	if resp.StatusCode != http.StatusForbidden || !strings.Contains(page, "You are signed in as <strong>Cleo Tester (cleo@example.com)</strong>") ||
+		!strings.Contains(page, `action="/auth/switch"`) || !strings.Contains(page, `value="/standup"`) {
+		t.Fatalf("403 page: %d\n%s", resp.StatusCode, page)
+	}
+	cross, _ := http.NewRequest(http.MethodPost, e.url("/auth/switch"), strings.NewReader("next=/standup"))
+	cross.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	cross.Header.Set("Sec-Fetch-Site", "cross-site")
+	if resp := b.Do(t, cross); resp.StatusCode != http.StatusForbidden {
+		t.Errorf("a cross-site POST /auth/switch: %d; want 403", resp.StatusCode)
+	}
+	req, _ := http.NewRequest(http.MethodPost, e.url("/auth/switch"), strings.NewReader("next=/standup"))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.Header.Set("Sec-Fetch-Site", "same-origin")
+	resp = b.Do(t, req)
+	loc, err := resp.Location()
+	if err != nil || loc.Query().Get("prompt") != "select_account" || !strings.HasPrefix(loc.String(), e.provider.Issuer()+"/authorize") {
+		t.Fatalf("use another account: %d to %v; want the provider with prompt=select_account", resp.StatusCode, loc)
+	}
+	e.assertNoSession(t, resp)
+	e.provider.SetUser(user("ada", "ada@example.com", "eng-leads"))
+	resp, _ = b.Follow(t, loc.String())
+	e.roomToken(resp, "daily-standup")
+}

@@ -140,6 +140,7 @@ func (s *Server) routes() {
 	s.mux.HandleFunc("GET /auth/callback", s.serveCallback)
 	s.mux.Handle("POST /auth/logout", http.NewCrossOriginProtection().Handler(http.HandlerFunc(s.serveLogout)))
 	s.mux.HandleFunc("GET /auth/signed-out", s.serveSignedOut)
+	s.mux.Handle("POST /auth/switch", http.NewCrossOriginProtection().Handler(http.HandlerFunc(s.serveSwitchAccount)))
 	s.mux.HandleFunc("POST /auth/backchannel-logout", s.serveBackchannelLogout)
 	s.mux.HandleFunc("GET /healthz", s.serveHealthz)
 	s.mux.HandleFunc("GET /readyz", s.serveReadyz)

@@ -433,6 +433,7 @@ func (p *Provider) serveDiscovery(w http.ResponseWriter, r *http.Request) {
 		"scopes_supported":                      []string{"openid", "profile", "email", "groups", "offline_access"},
 		"claims_supported":                      []string{"sub", "iss", "aud", "exp", "iat", "auth_time", "nonce", "name", "email", "groups"},
 		"revocation_endpoint":                   iss + "/revoke",
+		"prompt_values_supported":               []string{"none", "login", "consent", "select_account"},
 		// RFC 9207: the authorization response carries iss.
 		"authorization_response_iss_parameter_supported": true,
 	}
