@@ -87,6 +87,9 @@ type OIDC struct {
 	RequireVerifiedEmail bool `yaml:"require_verified_email"`
 	// Entra is what only Microsoft Entra ID needs.
 	Entra Entra `yaml:"entra"`
+	// Timeout bounds each call to the provider (discovery, token, userinfo,
+	// revocation): a person is waiting. 5s unless set.
+	Timeout time.Duration `yaml:"timeout"`
 	// InsecureHTTP allows an http:// issuer and graph_url on a host other
 	// than loopback: the client secret, codes and tokens then cross the
 	// network in clear. For a lab, never for production.

@@ -277,6 +277,10 @@ func readOIDC(r *yamlnode.Reader, n *yaml.Node) OIDC {
 	}
 	o.RequireVerifiedEmail = r.Bool(f["require_verified_email"], p+".require_verified_email")
 	o.InsecureHTTP = r.Bool(f["insecure_http"], p+".insecure_http")
+	o.Timeout = r.Duration(f["timeout"], p+".timeout", 5*time.Second)
+	if o.Timeout < time.Second || o.Timeout > time.Minute {
+		r.Problemf(f["timeout"], p+".timeout", "want between 1s and 1m, found %s", o.Timeout)
+	}
 	o.Entra = readEntra(r, f["entra"])
 	return o
 }

@@ -50,7 +50,7 @@ func (s *Server) serveBackchannelLogout(w http.ResponseWriter, r *http.Request) 
 		refuse("temporarily_unavailable", err)
 		return
 	}
-	ctx, cancel := context.WithTimeout(s.provider.context(r.Context()), exchangeTimeout)
+	ctx, cancel := context.WithTimeout(s.provider.context(r.Context()), s.exchangeTimeout())
 	defer cancel()
 	lt, err := s.verifyLogoutToken(ctx, d, raw)
 	if err != nil {

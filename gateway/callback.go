@@ -14,8 +14,10 @@ import (
 	"github.com/roomgate/roomgate/internal/metrics"
 )
 
-// exchangeTimeout bounds the back-channel calls of one callback.
-const exchangeTimeout = 15 * time.Second
+// exchangeTimeout bounds the back-channel calls of one callback or
+// refresh: the token endpoint, then userinfo (and Graph), each bounded by
+// oidc.timeout.
+func (s *Server) exchangeTimeout() time.Duration { return 3 * s.cfg.OIDC.Timeout }
 
 // errCode is the shape of an OAuth error code (RFC 6749 4.1.2.1); anything
 // else from the query string is not repeated anywhere.
@@ -61,7 +63,7 @@ func (s *Server) serveCallback(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, http.StatusBadRequest, pageLoginFailed, fmt.Errorf("gateway: authorization response iss %q is not the issuer (RFC 9207)", q["iss"]))
 		return
 	}
-	ctx, cancel := context.WithTimeout(s.provider.context(r.Context()), exchangeTimeout)
+	ctx, cancel := context.WithTimeout(s.provider.context(r.Context()), s.exchangeTimeout())
 	defer cancel()
 
 	tok, err := d.oauth2.Exchange(ctx, code, oauth2.VerifierOption(ls.Verifier))

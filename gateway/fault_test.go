@@ -327,6 +327,17 @@ func TestProviderDown(t *testing.T) {
 	if !strings.Contains(page, "not answering") || strings.Contains(page, "503") || strings.Contains(page, "127.0.0.1") {
 		t.Errorf("502 page should be friendly and show no internal detail:\n%s", page)
 	}
+	if !strings.Contains(page, `href="/standup">Try again`) {
+		t.Errorf("the 502 page's Try again does not return to the room:\n%s", page)
+	}
+	// Known down: the next person gets the page at once, without another
+	// attempt at the provider until retryAfter has passed.
+	e.provider.SetDelay(time.Hour)
+	start := time.Now()
+	if resp, _ := e.enter(e.browser(), "/all-hands"); resp.StatusCode != http.StatusBadGateway || time.Since(start) > time.Second {
+		t.Errorf("provider known down: %d after %s; want 502 at once", resp.StatusCode, time.Since(start))
+	}
+	e.provider.SetDelay(0)
 	if r := e.browser().Do(t, mustGet(t, e.url("/readyz"))); r.StatusCode != http.StatusServiceUnavailable {
 		t.Errorf("/readyz while the provider was never reached: %d; want 503", r.StatusCode)
 	}

@@ -153,9 +153,14 @@ func (s *Server) fail(w http.ResponseWriter, r *http.Request, status int, p prob
 	s.render(w, r, status, "problem.html", map[string]any{"Problem": p, "Status": status})
 }
 
-// providerDown answers when the provider cannot be reached.
+// providerDown answers when the provider cannot be reached. "Try again"
+// returns to the room the person asked for.
 func (s *Server) providerDown(w http.ResponseWriter, r *http.Request, err error) {
-	s.fail(w, r, http.StatusBadGateway, pageProviderDown, err)
+	p := pageProviderDown
+	if path, ok := safeReturnPath(r.URL.Path); ok && r.Method == http.MethodGet {
+		p.Href = path
+	}
+	s.fail(w, r, http.StatusBadGateway, p, err)
 }
 
 // serveNotFound answers every path no route claims.

@@ -18,9 +18,10 @@ import (
 )
 
 // retryAfter is how long a failed discovery is remembered before a request
-// may try again, so an outage does not turn every page view into a
-// connection attempt.
-const retryAfter = 2 * time.Second
+// may try again: meanwhile the 502 page comes at once, so an outage turns
+// neither every page view into a connection attempt nor a person's wait
+// into a timeout.
+const retryAfter = 5 * time.Second
 
 // provider is the company's OIDC provider as roomgate knows it after
 // discovery. Discovery is lazy and retried: roomgate starts while the

@@ -99,7 +99,7 @@ func (s *Server) refresh(ctx context.Context, v *groupView, old *identity, rt st
 	if err != nil {
 		return nil, &unavailableError{err}
 	}
-	ctx, cancel := context.WithTimeout(s.provider.context(ctx), exchangeTimeout)
+	ctx, cancel := context.WithTimeout(s.provider.context(ctx), s.exchangeTimeout())
 	defer cancel()
 	tok, err := d.oauth2.TokenSource(ctx, &oauth2.Token{RefreshToken: rt}).Token()
 	if err != nil {

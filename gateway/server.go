@@ -39,8 +39,8 @@ var reservedPaths = []string{
 type Deps struct {
 	// Logger receives operational and audit logs. Nil discards them.
 	Logger *slog.Logger
-	// HTTPClient talks to the OIDC provider. Nil means a client with
-	// timeouts suited to a sign-in a person is waiting for.
+	// HTTPClient talks to the OIDC provider. Nil means a client whose
+	// timeout is oidc.timeout: a person is waiting.
 	HTTPClient *http.Client
 	// Now is the clock; nil means time.Now. Tests move it to expire things.
 	Now func() time.Time
@@ -90,7 +90,7 @@ func New(cfg *config.Config, deps Deps) (*Server, error) {
 		deps.Now = time.Now
 	}
 	if deps.HTTPClient == nil {
-		deps.HTTPClient = &http.Client{Timeout: 10 * time.Second}
+		deps.HTTPClient = &http.Client{Timeout: cfg.OIDC.Timeout}
 	}
 	secure := cfg.Server.PublicURL.Scheme == "https"
 	logins, err := newLoginStore(cfg.Session.Secrets, secure, deps.Now)
