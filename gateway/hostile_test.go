@@ -157,10 +157,12 @@ func (e *env) followSafely(t *testing.T, target string, resp *http.Response) {
 	}
 	out := e.checkLocation(t, final.Header.Get("Location"))
 	if out.Host == roomHost {
-		// Only the real room may be entered, and only from its own path
+		// Only the real room may be entered, and only from its own path,
+		// in any letter case or with a trailing slash, which redirect to it
 		// (an absolute-form request target names the path too).
 		asked, err := url.Parse(target)
-		if err != nil || out.Path != "/daily-standup" || asked.Path != "/standup" && target != "/auth/login?next=/standup" {
+		own := strings.EqualFold(strings.TrimSuffix(asked.Path, "/"), "/standup")
+		if err != nil || out.Path != "/daily-standup" || !own && target != "/auth/login?next=/standup" {
 			t.Fatalf("%q entered %s; want no room", target, out)
 		}
 		e.roomToken(final, "daily-standup")

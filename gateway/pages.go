@@ -34,7 +34,12 @@ type problem struct {
 	// offers another account (POST /auth/switch back to Switch).
 	SignedInAs string
 	Switch     string
+	// Links are offered below the text, such as the rooms one may enter.
+	Links []link
 }
+
+// link is a link of a page.
+type link struct{ Href, Text string }
 
 var (
 	pageInternal = problem{
@@ -163,8 +168,16 @@ func (s *Server) providerDown(w http.ResponseWriter, r *http.Request, err error)
 	s.fail(w, r, http.StatusBadGateway, p, err)
 }
 
-// serveNotFound answers every path no route claims.
+// serveNotFound answers every path no route claims. /standup/ is /standup:
+// a trailing slash on one segment redirects, for a room or not, so it
+// tells nobody which rooms exist.
 func (s *Server) serveNotFound(w http.ResponseWriter, r *http.Request) {
+	if seg, ok := strings.CutSuffix(r.URL.Path, "/"); ok && r.Method == http.MethodGet && !isReserved(strings.TrimPrefix(seg, "/")) {
+		if p, ok := safeReturnPath(seg); ok && p != "/" {
+			http.Redirect(w, r, p, http.StatusMovedPermanently)
+			return
+		}
+	}
 	s.fail(w, r, http.StatusNotFound, problem{
 		Title:  "There is nothing here",
 		Body:   "This address is not a meeting room or a page of roomgate.",

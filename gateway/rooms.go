@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/roomgate/roomgate/internal/metrics"
@@ -39,7 +40,17 @@ func (s *Server) serveRoom(w http.ResponseWriter, r *http.Request) {
 	rules := s.rules.Load()
 	room, ok := rules.Lookup(path)
 	if !ok {
-		s.fail(w, r, http.StatusNotFound, notFoundPage(path), nil)
+		// Forgiving: /Standup is /standup when one room has that path in
+		// another letter case (paths are unique ignoring case).
+		for _, other := range rules.Rooms() {
+			if strings.EqualFold(other.Path, path) {
+				http.Redirect(w, r, "/"+other.Path, http.StatusFound)
+				return
+			}
+		}
+		page := notFoundPage(path)
+		page.Links = s.roomLinks(r, rules, id)
+		s.fail(w, r, http.StatusNotFound, page, nil)
 		return
 	}
 	if id = s.fresh(w, r, rules, id, "/"+room.Path); id == nil {
@@ -187,6 +198,24 @@ func (s *Server) audit(r *http.Request, id *identity, room *mapping.Room, d mapp
 		slog.String("reason", reason),
 		slog.String("jti", jti),
 	)
+}
+
+// roomLinks are the rooms id may enter now, for the 404 page. It decides
+// on the groups the session holds, which fresh has not re-checked: a
+// list of links, not an entry.
+func (s *Server) roomLinks(r *http.Request, rules *mapping.RuleSet, id *identity) []link {
+	v := s.sessions.viewOf(rules)
+	if !v.unpack(id) {
+		return nil
+	}
+	p := mapping.NewPerson(id.Groups, id.Email)
+	var links []link
+	for _, room := range rules.Rooms() {
+		if d := room.DecideAt(p, s.now()); d.Allowed {
+			links = append(links, link{Href: "/" + room.Path, Text: room.Title})
+		}
+	}
+	return links
 }
 
 // signedInAs names the person as a page tells them who they are signed in

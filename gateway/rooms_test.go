@@ -313,3 +313,31 @@ func TestForbiddenPageOffersAnotherAccount(t *testing.T) {
 	resp, _ = b.Follow(t, loc.String())
 	e.roomToken(resp, "daily-standup")
 }
+
+// TestForgivingRoomURLs: signed in, /Standup and /standup/ lead to
+// /standup; an unknown room's 404 lists the rooms the person may enter.
+func TestForgivingRoomURLs(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	e.provider.SetUser(user("ada", "ada@example.com", "eng-leads"))
+	b := e.browser()
+	e.roomToken(first(e.enter(b, "/standup")), "daily-standup")
+	for _, path := range []string{"/Standup", "/STANDUP", "/standup/"} {
+		resp := b.Do(t, mustGet(t, e.url(path)))
+		if loc := resp.Header.Get("Location"); loc != "/standup" {
+			t.Errorf("GET %s: %d to %q; want a redirect to /standup", path, resp.StatusCode, loc)
+		}
+	}
+	resp, _ := e.enter(b, "/stand-up")
+	page := body(t, resp)
+	if resp.StatusCode != http.StatusNotFound || !strings.Contains(page, `<a href="/standup">`) || !strings.Contains(page, `<a href="/all-hands">`) {
+		t.Errorf("404 for an unknown room: %d; want the rooms she may enter listed:\n%s", resp.StatusCode, page)
+	}
+	// Signed out, a trailing slash redirects whatever the path: no probing.
+	for _, path := range []string{"/standup/", "/no-such-room/"} {
+		resp := e.browser().Do(t, mustGet(t, e.url(path)))
+		if resp.StatusCode != http.StatusMovedPermanently || resp.Header.Get("Location") != strings.TrimSuffix(path, "/") {
+			t.Errorf("signed out, GET %s: %d to %q", path, resp.StatusCode, resp.Header.Get("Location"))
+		}
+	}
+}
