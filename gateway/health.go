@@ -35,3 +35,9 @@ func (s *Server) serveReadyz(w http.ResponseWriter, r *http.Request) {
 		io.WriteString(w, "ready\n")
 	}
 }
+
+// Ready reports what /readyz answers: a rule set, the provider discovered,
+// and every live revocation loaded.
+func (s *Server) Ready() bool {
+	return s.rules.Load() != nil && s.provider.ready() && s.revoked.Ready()
+}

@@ -92,14 +92,17 @@ func serve(ctx context.Context, args []string, env Env) int {
 	signal.Notify(hup, syscall.SIGHUP)
 	defer signal.Stop(hup)
 	watcher := &reload.Watcher{
-		Path:     *path,
-		Options:  config.Options{LookupEnv: env.LookupEnv, Reserved: gateway.ReservedPaths()},
-		Running:  cfg,
-		Apply:    gw.SetRules,
-		Logger:   logger,
-		OnResult: m.Reload,
-		Signals:  hup,
+		Path:             *path,
+		Options:          config.Options{LookupEnv: env.LookupEnv, Reserved: gateway.ReservedPaths()},
+		Running:          cfg,
+		Apply:            gw.SetRules,
+		Logger:           logger,
+		OnResult:         m.Reload,
+		OnRestartPending: m.RestartPending,
+		Signals:          hup,
 	}
+	m.BuildInfo(version())
+	go watchReady(background, gw, m)
 	go watcher.Run(background)
 
 	logger.Info("roomgate serving", "version", version(), "listen", ln.Addr().String(), "public_url", cfg.Server.PublicURL.String(), "rooms", len(cfg.Rules.Rooms()))
@@ -169,4 +172,18 @@ func openStore(cfg *config.Config) (store.Store, error) {
 		return store.NewMemory(), nil
 	}
 	return store.OpenRedis(cfg.Store.Redis.URL)
+}
+
+// watchReady keeps roomgate_ready in step with /readyz.
+func watchReady(ctx context.Context, gw *gateway.Server, m *metrics.Metrics) {
+	t := time.NewTicker(time.Second)
+	defer t.Stop()
+	for {
+		m.Ready(gw.Ready())
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
 }

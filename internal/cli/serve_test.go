@@ -91,6 +91,11 @@ func TestServeReloadsAndServesMetrics(t *testing.T) {
 	if !strings.Contains(body, "roomgate_config_last_reload_successful 1") {
 		t.Errorf("/metrics does not say the config loaded:\n%s", body)
 	}
+	for _, want := range []string{`roomgate_build_info{goversion="go1.`, "roomgate_ready 0", "roomgate_config_restart_pending 0"} {
+		if !strings.Contains(body, want) {
+			t.Errorf("/metrics lacks %q (the provider is unreachable here, so not ready):\n%s", want, body)
+		}
+	}
 
 	changed := base + "  - path: retro\n    room: retro-room\n    rules:\n      - everyone: true\n        role: attendee\n"
 	if err := os.WriteFile(path+".new", []byte(changed), 0o600); err != nil {

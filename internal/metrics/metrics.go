@@ -12,6 +12,7 @@ package metrics
 
 import (
 	"net/http"
+	"runtime"
 	"strconv"
 	"time"
 
@@ -102,6 +103,9 @@ type Metrics struct {
 	lastReloadOK        prometheus.Gauge
 	requestDuration     *prometheus.HistogramVec
 	storeUp             prometheus.Gauge
+	ready               prometheus.Gauge
+	restartPending      prometheus.Gauge
+	buildInfo           *prometheus.GaugeVec
 }
 
 // New registers roomgate's metrics, and the Go runtime and process
@@ -137,6 +141,18 @@ func New() *Metrics {
 			Name: "roomgate_config_last_reload_successful",
 			Help: "1 when the last load of the config file succeeded, 0 when it was refused and an older rule set is serving.",
 		}),
+		ready: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "roomgate_ready",
+			Help: "1 while /readyz answers 200 (rule set loaded, provider discovered, revocations loaded), else 0.",
+		}),
+		restartPending: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "roomgate_config_restart_pending",
+			Help: "1 when the file holds a change outside rooms that takes effect only after a restart.",
+		}),
+		buildInfo: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Name: "roomgate_build_info",
+			Help: "Always 1, labelled with the version and the Go version roomgate was built with.",
+		}, []string{"version", "goversion"}),
 		storeUp: prometheus.NewGauge(prometheus.GaugeOpts{
 			Name: "roomgate_store_up",
 			Help: "1 while the revocation store answers; 0 while it does not (known revocations keep applying, new ones cannot be shared).",
@@ -149,7 +165,7 @@ func New() *Metrics {
 	}
 	m.reg.MustRegister(
 		m.roomEntries, m.denials, m.signIns, m.providerErrors, m.reloads,
-		m.lastReloadSuccessTS, m.lastReloadOK, m.requestDuration, m.storeUp,
+		m.lastReloadSuccessTS, m.lastReloadOK, m.requestDuration, m.storeUp, m.ready, m.restartPending, m.buildInfo,
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 	)
@@ -164,6 +180,38 @@ func New() *Metrics {
 	m.reloads.WithLabelValues("success")
 	m.reloads.WithLabelValues("failure")
 	return m
+}
+
+// BuildInfo records the version roomgate runs.
+func (m *Metrics) BuildInfo(version string) {
+	if m == nil {
+		return
+	}
+	m.buildInfo.WithLabelValues(version, runtime.Version()).Set(1)
+}
+
+// Ready records whether the gateway is ready.
+func (m *Metrics) Ready(ready bool) {
+	if m == nil {
+		return
+	}
+	m.ready.Set(boolFloat(ready))
+}
+
+// RestartPending records whether a change outside rooms waits for a
+// restart.
+func (m *Metrics) RestartPending(pending bool) {
+	if m == nil {
+		return
+	}
+	m.restartPending.Set(boolFloat(pending))
+}
+
+func boolFloat(b bool) float64 {
+	if b {
+		return 1
+	}
+	return 0
 }
 
 // StoreUp records whether the revocation store answers.

@@ -54,6 +54,9 @@ type Watcher struct {
 	// OnResult, when set, is told the outcome of every reload attempt and
 	// when it happened, e.g. for metrics.
 	OnResult func(ok bool, at time.Time)
+	// OnRestartPending, when set, is told after every valid reload
+	// whether a change outside rooms waits for a restart.
+	OnRestartPending func(pending bool)
 	// Signals, when set, asks for a reload on every value received, e.g.
 	// a channel given to signal.Notify for SIGHUP. A reload asked for this
 	// way happens even when the file has not changed.
@@ -151,9 +154,13 @@ func (w *Watcher) load(data []byte, readErr error) error {
 		w.report(false, at)
 		return fmt.Errorf("reload: %s refused: %w", w.Path, err)
 	}
-	if keys := RestartNeeded(w.Running, cfg); len(keys) > 0 {
+	keys := RestartNeeded(w.Running, cfg)
+	if len(keys) > 0 {
 		log.Warn("config changed outside rooms; those changes take effect only after a restart (rooms are reloaded now)",
 			"file", w.Path, "sections", Sections(keys), "keys", keys)
+	}
+	if w.OnRestartPending != nil {
+		w.OnRestartPending(len(keys) > 0)
 	}
 	w.Apply(cfg.Rules)
 	log.Info("config reloaded", "file", w.Path, "rooms", len(cfg.Rules.Rooms()))

@@ -10,6 +10,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
@@ -462,6 +463,8 @@ func TestUnreadableFile(t *testing.T) {
 func TestChangeOutsideRoomsNeedsRestart(t *testing.T) {
 	t.Parallel()
 	h := newHarness(t, t.TempDir(), roomsFile("standup"), true)
+	var pending atomic.Bool
+	h.w.OnRestartPending = pending.Store
 	h.run(t)
 	f := roomsFile("standup", "retro")
 	f.listen = ":9999"
@@ -478,6 +481,9 @@ func TestChangeOutsideRoomsNeedsRestart(t *testing.T) {
 		if !strings.Contains(log, want) {
 			t.Errorf("log lacks %s:\n%s", want, log)
 		}
+	}
+	if !pending.Load() {
+		t.Error("OnRestartPending was not told a restart is pending")
 	}
 }
 
