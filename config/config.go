@@ -58,6 +58,8 @@ type Server struct {
 	// Contact tells a person who to ask when something is wrong, e.g.
 	// "the IT service desk (it@example.com)". Shown on error pages.
 	Contact string `yaml:"contact"`
+	// Brand replaces "roomgate" on the pages employees see.
+	Brand Brand `yaml:"brand"`
 	// MetricsListen is the address /metrics is served on, never the public
 	// listener: metrics name rooms and roles. DefaultMetricsListen unless
 	// set; a Kubernetes pod sets ":9090" for its scraper.
@@ -186,6 +188,17 @@ type DigitalSamba struct {
 
 // DefaultMetricsListen keeps metrics on the loopback interface.
 const DefaultMetricsListen = "127.0.0.1:9090"
+
+// Brand is the company's name and logo on employee pages.
+type Brand struct {
+	// Name is shown in the header and the page titles; "roomgate" unless
+	// set.
+	Name string `yaml:"name"`
+	// Logo is an image on the same origin as public_url: a path such as
+	// /assets/logo.svg, or a URL on public_url's host (the pages' CSP
+	// allows no other).
+	Logo string `yaml:"logo"`
+}
 
 // Store is where revocations (roomgate revoke, back-channel logout) and
 // used logout-token ids are kept. Without Redis they live in the process,

@@ -195,6 +195,22 @@ func readServer(r *yamlnode.Reader, n *yaml.Node) Server {
 		s.Contact = "your IT service desk"
 	}
 	s.PublicURL = readBaseURL(r, n, f["public_url"], p+".public_url", false)
+	bf := r.Fields(f["brand"], p+".brand", keysOf[Brand]()...)
+	s.Brand = Brand{Name: r.String(bf["name"], p+".brand.name"), Logo: r.String(bf["logo"], p+".brand.logo")}
+	if s.Brand.Name == "" {
+		s.Brand.Name = "roomgate"
+	}
+	if len(s.Brand.Name) > 64 {
+		r.Problemf(bf["name"], p+".brand.name", "longer than 64 bytes; a header has room for a name, not a sentence")
+	}
+	if l := s.Brand.Logo; l != "" {
+		u, err := url.Parse(l)
+		sameOrigin := err == nil && (u.Scheme == "" && u.Host == "" && strings.HasPrefix(l, "/") && !strings.HasPrefix(l, "//") ||
+			s.PublicURL != nil && u.Scheme == s.PublicURL.Scheme && u.Host == s.PublicURL.Host)
+		if !sameOrigin {
+			r.Problemf(bf["logo"], p+".brand.logo", "want an image on public_url's own origin, such as /assets/logo.svg (the pages' Content-Security-Policy loads no other), found %q", l)
+		}
+	}
 	for i, v := range r.Strings(f["trusted_proxies"], p+".trusted_proxies") {
 		prefix, err := parsePrefix(v)
 		if err != nil {

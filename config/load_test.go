@@ -111,7 +111,7 @@ rooms:
 `,
 			want: []string{
 				`config.yaml:2: server.public_url: want an absolute http or https URL such as https://meet.example.com, found "meet.example.com/x"`,
-				`config.yaml:3: server.listne: unknown field (known: listen, public_url, trusted_proxies, contact, metrics_listen)`,
+				`config.yaml:3: server.listne: unknown field (known: listen, public_url, trusted_proxies, contact, brand, metrics_listen)`,
 				`config.yaml:7: oidc.client_secret: environment variable MISSING_SECRET is not set`,
 				`config.yaml:8: oidc.scopes: must include "openid"`,
 				`config.yaml:10: session.secret: too short; want at least 32 bytes (e.g. openssl rand -base64 48)`,
@@ -319,5 +319,19 @@ func TestExampleIsValid(t *testing.T) {
 	}
 	if len(cfg.Tests) == 0 || cfg.Rules.Rooms()[1].Open == nil {
 		t.Errorf("config.example.yaml shows no rule tests or no opening hours")
+	}
+}
+
+// TestBrandLogoSameOrigin: the logo must come from public_url's origin,
+// which the pages' CSP allows.
+func TestBrandLogoSameOrigin(t *testing.T) {
+	t.Parallel()
+	for logo, ok := range map[string]bool{"/assets/logo.svg": true, "https://meet.example.com/logo.png": true,
+		"https://cdn.example.net/logo.png": false, "//evil.example/x.png": false, "javascript:alert(1)": false, "logo.png": false} {
+		file := strings.Replace(validFile, "  trusted_proxies:", "  brand: {name: Acme, logo: \""+logo+"\"}\n  trusted_proxies:", 1)
+		_, err := Parse("config.yaml", []byte(file), Options{LookupEnv: goodEnv})
+		if (err == nil) != ok {
+			t.Errorf("logo %q: got %v; want accepted %v", logo, err, ok)
+		}
 	}
 }

@@ -12,6 +12,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/roomgate/roomgate/config"
 	"github.com/roomgate/roomgate/mapping"
 )
 
@@ -114,8 +115,11 @@ type pages struct {
 	contact string
 }
 
-func newPages(contact string) (*pages, error) {
-	t, err := template.ParseFS(templateFS, "web/*.html")
+func newPages(contact string, brand config.Brand) (*pages, error) {
+	t, err := template.New("").Funcs(template.FuncMap{
+		"brand": func() string { return brand.Name },
+		"logo":  func() string { return brand.Logo },
+	}).ParseFS(templateFS, "web/*.html")
 	if err != nil {
 		return nil, err
 	}

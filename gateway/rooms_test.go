@@ -341,3 +341,18 @@ func TestForgivingRoomURLs(t *testing.T) {
 		}
 	}
 }
+
+// TestBranding: server.brand's name and logo replace roomgate's on the
+// pages employees see.
+func TestBranding(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	e.reconfigure(func(c *config.Config) { c.Server.Brand = config.Brand{Name: "Acme Meet", Logo: "/assets/acme.svg"} })
+	e.provider.SetUser(user("cleo", "cleo@example.com", "marketing"))
+	resp, _ := e.enter(e.browser(), "/standup")
+	page := body(t, resp)
+	if !strings.Contains(page, `<span class="brand">Acme Meet</span>`) || !strings.Contains(page, `<img class="logo" src="/assets/acme.svg"`) ||
+		!strings.Contains(page, "· Acme Meet</title>") || strings.Contains(page, ">roomgate<") {
+		t.Errorf("the page does not carry the brand:\n%s", page)
+	}
+}
