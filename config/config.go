@@ -60,6 +60,10 @@ type Server struct {
 	Contact string `yaml:"contact"`
 	// Brand replaces "roomgate" on the pages employees see.
 	Brand Brand `yaml:"brand"`
+	// Languages limits the languages of the pages to these tags (such as
+	// [en, de]); empty means every language roomgate has. English is
+	// always there, as the fallback.
+	Languages []string `yaml:"languages"`
 	// MetricsListen is the address /metrics is served on, never the public
 	// listener: metrics name rooms and roles. DefaultMetricsListen unless
 	// set; a Kubernetes pod sets ":9090" for its scraper.

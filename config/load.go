@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"go.yaml.in/yaml/v3"
+	"golang.org/x/text/language"
 
 	"github.com/roomgate/roomgate/internal/yamlnode"
 	"github.com/roomgate/roomgate/mapping"
@@ -195,6 +196,12 @@ func readServer(r *yamlnode.Reader, n *yaml.Node) Server {
 		s.Contact = "your IT service desk"
 	}
 	s.PublicURL = readBaseURL(r, n, f["public_url"], p+".public_url", false)
+	s.Languages = r.Strings(f["languages"], p+".languages")
+	for i, l := range s.Languages {
+		if _, err := language.Parse(l); err != nil {
+			r.Problemf(f["languages"].Content[i], yamlnode.Index(p+".languages", i), "%q is not a language tag such as en or de", l)
+		}
+	}
 	bf := r.Fields(f["brand"], p+".brand", keysOf[Brand]()...)
 	s.Brand = Brand{Name: r.String(bf["name"], p+".brand.name"), Logo: r.String(bf["logo"], p+".brand.logo")}
 	if s.Brand.Name == "" {

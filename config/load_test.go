@@ -111,7 +111,7 @@ rooms:
 `,
 			want: []string{
 				`config.yaml:2: server.public_url: want an absolute http or https URL such as https://meet.example.com, found "meet.example.com/x"`,
-				`config.yaml:3: server.listne: unknown field (known: listen, public_url, trusted_proxies, contact, brand, metrics_listen)`,
+				`config.yaml:3: server.listne: unknown field (known: listen, public_url, trusted_proxies, contact, brand, languages, metrics_listen)`,
 				`config.yaml:7: oidc.client_secret: environment variable MISSING_SECRET is not set`,
 				`config.yaml:8: oidc.scopes: must include "openid"`,
 				`config.yaml:10: session.secret: too short; want at least 32 bytes (e.g. openssl rand -base64 48)`,

@@ -132,7 +132,9 @@ func startSuite(started func(*process)) (*suite, error) {
 	}
 	s.roomgate = filepath.Join(s.out, "bin", "roomgate")
 	t0 := time.Now()
-	build := exec.Command("go", "build", "-race", "-o", s.roomgate, ".")
+	// -buildvcs=true: the binary names its revision (roomgate version), even
+	// where GOFLAGS turns stamping off.
+	build := exec.Command("go", "build", "-race", "-buildvcs=true", "-o", s.roomgate, ".")
 	build.Dir = repo
 	if b, err := build.CombinedOutput(); err != nil {
 		return nil, fmt.Errorf("e2e: go build roomgate: %w\n%s", err, b)

@@ -319,23 +319,6 @@ func (e *unavailableError) Error() string { return e.err.Error() }
 
 func (e *unavailableError) Unwrap() error { return e.err }
 
-// pageGroupsOverage is shown when the person's groups could not be read.
-var pageGroupsOverage = problem{
-	Title: "Your groups could not be read",
-	Body: "You are in more groups than your company's sign-in service puts in a sign-in, so roomgate cannot tell which rooms you may enter. " +
-		"Nothing is wrong with your account: tell the contact below, who can have roomgate read your groups another way.",
-	Action: "Try again", Href: "/",
-}
-
-// pageGroupsTooLarge is shown when the groups the rules need do not fit in
-// a browser's session.
-var pageGroupsTooLarge = problem{
-	Title: "Your groups could not be kept",
-	Body: "The rules name more of your groups, or longer group names, than fit in a browser session, so roomgate cannot sign you in. " +
-		"Nothing is wrong with your account: tell the contact below, who can simplify the rules' group patterns.",
-	Action: "Try again", Href: "/",
-}
-
 // resolveOverage returns the groups of a person whose ID token carried an
 // overage, from Microsoft Graph when oidc.entra.overage is graph.
 func (s *Server) resolveOverage(ctx context.Context, tok *oauth2.Token, id *identity) ([]string, error) {

@@ -42,13 +42,13 @@ func (s *Server) serveLogout(w http.ResponseWriter, r *http.Request) {
 		s.revokeRefreshToken(r, d, refresh)
 	}
 	if err != nil || d.endSession == "" {
-		s.render(w, r, http.StatusOK, "signedout.html", map[string]any{"ProviderDone": false})
+		s.render(w, r, http.StatusOK, "signedout.html", map[string]any{"ProviderDone": false, "TitleKey": "signedout.title"})
 		return
 	}
 	end, err := url.Parse(d.endSession)
 	if err != nil {
 		s.log.Warn("signed out here only: end_session_endpoint is not a URL", "request_id", requestID(r), "err", err)
-		s.render(w, r, http.StatusOK, "signedout.html", map[string]any{"ProviderDone": false})
+		s.render(w, r, http.StatusOK, "signedout.html", map[string]any{"ProviderDone": false, "TitleKey": "signedout.title"})
 		return
 	}
 	q := end.Query()
@@ -76,10 +76,10 @@ func (s *Server) serveSignedOut(w http.ResponseWriter, r *http.Request) {
 		http.SetCookie(w, s.signOutMarker("", -1))
 	}
 	if s.sessions.load(r) != nil {
-		s.render(w, r, http.StatusOK, "signedout.html", map[string]any{"StillSignedIn": true})
+		s.render(w, r, http.StatusOK, "signedout.html", map[string]any{"StillSignedIn": true, "TitleKey": "still.title"})
 		return
 	}
-	s.render(w, r, http.StatusOK, "signedout.html", map[string]any{"ProviderDone": marked})
+	s.render(w, r, http.StatusOK, "signedout.html", map[string]any{"ProviderDone": marked, "TitleKey": "signedout.title"})
 }
 
 // signOutMarker is the short-lived cookie that says this browser's logout

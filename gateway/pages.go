@@ -8,6 +8,7 @@ import (
 	"io/fs"
 	"log/slog"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -25,97 +26,83 @@ var templateFS embed.FS
 var staticFS embed.FS
 
 // problem is the human side of something that went wrong: a title, what
-// happened and what to do. The internal error is logged, never shown.
+// happened and what to do, in the person's language (Key names the texts
+// KEY.title, KEY.body and KEY.action of web/lang; Args fill them in). The
+// internal error is logged, never shown.
 type problem struct {
-	Title  string
-	Body   string
-	Action string // label of the link to try again; empty for none
-	Href   string
+	Key     string
+	BodyKey string   // another body than KEY.body, when set
+	Args    []string // name, value, ... for the texts' {placeholders}
+	Href    string   // where KEY.action leads; "" for no action
 	// SignedInAs, on a page for a signed-in person, says as whom, and
 	// offers another account (POST /auth/switch back to Switch).
 	SignedInAs string
 	Switch     string
 	// Links are offered below the text, such as the rooms one may enter.
 	Links []link
+	opens *opening // for a closed room: {when} and {in} in the person's words
+}
+
+// opening is when a closed room opens for a rule's people.
+type opening struct {
+	hours *mapping.Hours
+	at    time.Time
+	early time.Duration
 }
 
 // link is a link of a page.
 type link struct{ Href, Text string }
 
 var (
-	pageInternal = problem{
-		Title: "Something went wrong",
-		Body:  "roomgate could not finish this request. Please try again in a moment.",
-	}
-	pageProviderDown = problem{
-		Title:  "The sign-in service is not answering",
-		Body:   "roomgate could not reach your company's sign-in service. This is usually brief: try again in a minute.",
-		Action: "Try again", Href: "/",
-	}
-	pageLoginExpired = problem{
-		Title:  "This sign-in has expired",
-		Body:   "The sign-in took too long, was already used, or was started in another browser. Open the room link again to start over.",
-		Action: "Start again", Href: "/",
-	}
-	pageLoginFailed = problem{
-		Title:  "Sign-in could not be completed",
-		Body:   "Your company's sign-in service answered, but roomgate could not verify the answer. Start again; if it keeps happening, tell whoever looks after roomgate.",
-		Action: "Start again", Href: "/",
-	}
-	pageTooManySignIns = problem{
-		Title:  "Too many sign-ins at once",
-		Body:   "More sign-ins came from your network address than people make. Wait a few seconds, then open the room link again.",
-		Action: "Start again", Href: "/",
-	}
-	pageLoginDenied = problem{
-		Title:  "Sign-in was cancelled",
-		Body:   "The sign-in service did not let you through (you may have cancelled, or may not be allowed to use roomgate).",
-		Action: "Try again", Href: "/",
-	}
+	pageInternal       = problem{Key: "internal"}
+	pageProviderDown   = problem{Key: "provider_down", Href: "/"}
+	pageLoginExpired   = problem{Key: "login_expired", Href: "/"}
+	pageLoginFailed    = problem{Key: "login_failed", Href: "/"}
+	pageTooManySignIns = problem{Key: "too_many", Href: "/"}
+	pageLoginDenied    = problem{Key: "login_denied", Href: "/"}
+	pageGroupsOverage  = problem{Key: "overage", Href: "/"}
+	// pageGroupsTooLarge is shown when the groups the rules need do not
+	// fit in a browser's session.
+	pageGroupsTooLarge = problem{Key: "too_large", Href: "/"}
 )
 
 // notFoundPage answers a room path no room has. It repeats the path only
 // when it could be a room path (the room-path alphabet, short), so no link
 // can make the gateway's own page say a sentence of someone else's.
 func notFoundPage(path string) problem {
-	body := "There is no meeting room at this address. Check the link you were given."
+	p := problem{Key: "not_found", Href: "/"}
 	if _, ok := safeReturnPath("/" + path); ok && path != "" {
-		body = fmt.Sprintf("No meeting room lives at /%s. Check the link you were given.", path)
+		p.BodyKey, p.Args = "not_found.body_path", []string{"path", path}
 	}
-	return problem{
-		Title:  "There is no such room",
-		Body:   body,
-		Action: "See the rooms you can enter", Href: "/",
-	}
+	return p
 }
 
+// deniedPage answers a room the person may not enter now. A closed room
+// says when it opens (allowed, only not yet: never otherwise); the rest
+// says whether no rule covers them or a rule keeps them out.
 func deniedPage(room *mapping.Room, d mapping.Decision, now time.Time) problem {
-	if d.Closed {
-		// Allowed, only not yet: never say otherwise.
-		return problem{
-			Title:  room.Title + " is closed now",
-			Body:   fmt.Sprintf("You may enter %q as %s, but not at this hour: it %s. Come back then, with the same link.", room.Title, d.Rule.Role, room.Open.OpensText(now, d.Rule.Early)),
-			Action: "See the rooms you can enter", Href: "/",
-		}
+	switch {
+	case d.Closed:
+		return problem{Key: "closed", BodyKey: "closed.body", Href: "/", Args: []string{"room", room.Title, "role", d.Rule.Role},
+			opens: &opening{hours: room.Open, at: now, early: d.Rule.Early}}
+	case d.Rule != nil && d.Rule.Deny:
+		return problem{Key: "denied", BodyKey: "denied.rule", Href: "/", Args: []string{"room", room.Title}}
 	}
-	body := fmt.Sprintf("You are signed in, but no rule for %q lets you in.", room.Title)
-	if d.Rule != nil && d.Rule.Deny {
-		body = fmt.Sprintf("You are signed in, but the rules for %q keep you out of this room.", room.Title)
-	}
-	return problem{
-		Title:  "You can't enter " + room.Title,
-		Body:   body + " If you should be in this meeting, ask its organiser or the contact below to add you.",
-		Action: "See the rooms you can enter", Href: "/",
-	}
+	return problem{Key: "denied", BodyKey: "denied.no_rule", Href: "/", Args: []string{"room", room.Title}}
 }
 
 // pages renders the HTML templates.
 type pages struct {
 	tmpl    *template.Template
 	contact string
+	langs   *catalogs
 }
 
-func newPages(contact string, brand config.Brand) (*pages, error) {
+func newPages(contact string, brand config.Brand, languages []string) (*pages, error) {
+	langs, err := loadCatalogs(languages)
+	if err != nil {
+		return nil, err
+	}
 	t, err := template.New("").Funcs(template.FuncMap{
 		"brand": func() string { return brand.Name },
 		"logo":  func() string { return brand.Logo },
@@ -123,7 +110,7 @@ func newPages(contact string, brand config.Brand) (*pages, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &pages{tmpl: t, contact: contact}, nil
+	return &pages{tmpl: t, contact: contact, langs: langs}, nil
 }
 
 // render writes a full page. It renders into a buffer first, so a template
@@ -132,8 +119,15 @@ func (s *Server) render(w http.ResponseWriter, r *http.Request, status int, name
 	if data == nil {
 		data = map[string]any{}
 	}
+	c := s.pages.langs.pick(r)
 	data["RequestID"] = requestID(r)
 	data["Contact"] = s.pages.contact
+	data["Lang"] = c.tag.String()
+	// T is the person's language in the templates: {{call .T "key" "name" value}}.
+	data["T"] = func(key string, args ...string) string { return s.pages.langs.t(c, key, args...) }
+	if key, ok := data["TitleKey"].(string); ok {
+		data["PageTitle"] = s.pages.langs.t(c, key)
+	}
 	var buf bytes.Buffer
 	if err := s.pages.tmpl.ExecuteTemplate(&buf, name, data); err != nil {
 		s.log.Error("rendering page", "request_id", requestID(r), "page", name, "err", err)
@@ -159,7 +153,34 @@ func (s *Server) fail(w http.ResponseWriter, r *http.Request, status int, p prob
 		}
 		s.log.Log(r.Context(), level, "request failed", "request_id", requestID(r), "status", status, "path", r.URL.Path, "err", err)
 	}
-	s.render(w, r, status, "problem.html", map[string]any{"Problem": p, "Status": status})
+	c := s.pages.langs.pick(r)
+	args := p.Args
+	if p.opens != nil {
+		when, in, ok := s.pages.langs.opens(c, p.opens.hours, p.opens.at, p.opens.early)
+		if !ok {
+			p.BodyKey = "closed.none"
+		}
+		args = append(slices.Clone(args), "when", when, "in", in)
+	}
+	t := func(key string) string { return s.pages.langs.t(c, key, args...) }
+	body := p.BodyKey
+	if body == "" {
+		body = p.Key + ".body"
+	}
+	page := shownProblem{problem: p, Title: t(p.Key + ".title"), Body: t(body)}
+	if p.Href != "" {
+		page.Action = t(p.Key + ".action")
+		if _, ok := s.pages.langs.all[0].texts[p.Key+".action"]; !ok {
+			page.Action = t("rooms.link")
+		}
+	}
+	s.render(w, r, status, "problem.html", map[string]any{"Problem": page, "Status": status, "PageTitle": page.Title})
+}
+
+// shownProblem is a problem with its texts in the person's language.
+type shownProblem struct {
+	problem
+	Title, Body, Action string
 }
 
 // providerDown answers when the provider cannot be reached. "Try again"
@@ -182,11 +203,7 @@ func (s *Server) serveNotFound(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
-	s.fail(w, r, http.StatusNotFound, problem{
-		Title:  "There is nothing here",
-		Body:   "This address is not a meeting room or a page of roomgate.",
-		Action: "See the rooms you can enter", Href: "/",
-	}, nil)
+	s.fail(w, r, http.StatusNotFound, problem{Key: "nothing", Href: "/"}, nil)
 }
 
 // staticHandler serves the files of staticFS by name, and nothing else:

@@ -158,12 +158,18 @@ func (s *Server) serveIndex(w http.ResponseWriter, r *http.Request) {
 		case d.Allowed:
 			rooms = append(rooms, entry{Path: room.Path, Title: room.Title, Role: d.Role})
 		case d.Closed:
-			rooms = append(rooms, entry{Path: room.Path, Title: room.Title, Role: d.Rule.Role, Opens: room.Open.OpensText(now, d.Rule.Early)})
+			e := entry{Path: room.Path, Title: room.Title, Role: d.Rule.Role}
+			c := s.pages.langs.pick(r)
+			if when, in, ok := s.pages.langs.opens(c, room.Open, now, d.Rule.Early); ok {
+				e.Opens = s.pages.langs.t(c, "opens", "when", when, "in", in)
+			}
+			rooms = append(rooms, e)
 		}
 	}
 	s.render(w, r, http.StatusOK, "index.html", map[string]any{
-		"Name":  displayName(id),
-		"Rooms": rooms,
+		"TitleKey": "index.title",
+		"Name":     displayName(id),
+		"Rooms":    rooms,
 	})
 }
 

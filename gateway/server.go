@@ -104,7 +104,7 @@ func New(cfg *config.Config, deps Deps) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
-	pg, err := newPages(cfg.Server.Contact, cfg.Server.Brand)
+	pg, err := newPages(cfg.Server.Contact, cfg.Server.Brand, cfg.Server.Languages)
 	if err != nil {
 		return nil, fmt.Errorf("gateway: %w", err)
 	}
