@@ -102,8 +102,9 @@ func (h *decisions) WithGroup(name string) slog.Handler {
 	return &decisions{next: h.next.WithGroup(name), store: h.store}
 }
 
-// Describe is the room stand-in's line for the token minted with jti:
-// "Decided by rules[1] (demo/config.yaml:49): admits group "eng-leads" ...".
+// Describe is the room stand-in's line for the token minted with jti, with
+// the rule where the admin wrote it:
+// "Decided by the rule at demo/config.yaml:49 (rules[1], counting from 0): admits group "eng-leads" ...".
 func (h *decisions) Describe(jti string) (string, bool) {
 	h.store.mu.Lock()
 	d, ok := h.store.byJTI[jti]
@@ -114,7 +115,7 @@ func (h *decisions) Describe(jti string) (string, bool) {
 	// The reason starts with the rule, rules[1] (demo/config.yaml:49); a
 	// colon after it reads better on the page.
 	if name, rest, found := strings.Cut(d.reason, " ("+d.rule+") "); found && d.rule != "" {
-		return "Decided by " + name + " (" + d.rule + "): " + rest, true
+		return "Decided by the rule at " + d.rule + " (" + name + ", counting from 0): " + rest, true
 	}
 	return "Decided by roomgate: " + d.reason, true
 }

@@ -30,7 +30,7 @@ func TestDecisionsDescribe(t *testing.T) {
 				auditLine(l, "j1", "demo/config.yaml:49", `rules[1] (demo/config.yaml:49) admits group "eng-leads" as moderator`)
 			},
 			jti:    "j1",
-			want:   `Decided by rules[1] (demo/config.yaml:49): admits group "eng-leads" as moderator`,
+			want:   `Decided by the rule at demo/config.yaml:49 (rules[1], counting from 0): admits group "eng-leads" as moderator`,
 			wantOK: true,
 		},
 		{
@@ -76,7 +76,7 @@ func TestDecisionsDescribe(t *testing.T) {
 				auditLine(l.With("component", "gateway").WithGroup("g"), "j1", "x:1", "rules[0] (x:1) admits everyone as attendee")
 			},
 			jti:    "j1",
-			want:   "Decided by rules[0] (x:1): admits everyone as attendee",
+			want:   "Decided by the rule at x:1 (rules[0], counting from 0): admits everyone as attendee",
 			wantOK: true,
 		},
 	}

@@ -129,6 +129,7 @@ func build(base string, logger *slog.Logger) (http.Handler, *gateway.Server, map
 	audit := newDecisions(logger.Handler())
 	room := dsroom.New(cfg.DigitalSamba.TeamID, cfg.DigitalSamba.DeveloperKey, nil)
 	room.Describe = audit.Describe
+	room.Back = public + "/"
 	gw, err := gateway.New(cfg, gateway.Deps{Logger: slog.New(audit)})
 	if err != nil {
 		return nil, nil, nil, fmt.Errorf("demo: %w", err)

@@ -2,6 +2,7 @@ package demo
 
 import (
 	"context"
+	"fmt"
 	"html/template"
 	"io"
 	"net"
@@ -272,6 +273,9 @@ func TestRunFlow(t *testing.T) {
 				if want := `<p id="decided">` + template.HTMLEscapeString(tt.wantRule) + "</p>"; !strings.Contains(pg.body, want) {
 					t.Errorf("room page lacks %q:\n%s", want, pg.body)
 				}
+				if !strings.Contains(pg.body, `<a href="`+d.base+`/">Back to your rooms</a>`) || !strings.Contains(pg.body, `name="viewport"`) || strings.Contains(pg.body, `"></dd>`) {
+					t.Errorf("room page: want a viewport, a link back to the rooms and no empty rows:\n%s", pg.body)
+				}
 			}
 			if tt.then == "" {
 				return
@@ -336,7 +340,7 @@ func decidedBy(t *testing.T, path string, i int, says string) string {
 	if !ok || i >= len(r.Rules) {
 		t.Fatalf("no rule %d in room %q", i, path)
 	}
-	return "Decided by " + r.Rules[i].String() + ": " + says
+	return fmt.Sprintf("Decided by the rule at %s (rules[%d], counting from 0): %s", r.Rules[i].Pos, i, says)
 }
 
 // TestRunReady: the gateway discovers the built-in provider by itself.

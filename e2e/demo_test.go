@@ -115,7 +115,7 @@ func TestDemoInChromium(t *testing.T) {
 	if err != nil {
 		t.Fatalf("the room page's rule: %v\npage: %s", err, bodyText(t, ctx))
 	}
-	wantDecided := regexp.MustCompile(`^Decided by rules\[1\] \(demo/config\.yaml:\d+\): admits group "eng-leads" as moderator$`)
+	wantDecided := regexp.MustCompile(`^Decided by the rule at demo/config\.yaml:\d+ \(rules\[1\], counting from 0\): admits group "eng-leads" as moderator$`)
 	if !wantDecided.MatchString(decided) {
 		t.Errorf("room page's rule: got %q; want it to match %s", decided, wantDecided)
 	}

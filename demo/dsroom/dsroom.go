@@ -86,6 +86,9 @@ type Stand struct {
 	// the jti. Set it before the Stand serves; it must be safe for
 	// concurrent use.
 	Describe func(jti string) (string, bool)
+	// Back, when set, is a link from the room page back to the gateway's
+	// room list.
+	Back string
 
 	teamID string
 	key    []byte
@@ -142,7 +145,10 @@ func (s *Stand) serveRoom(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Cache-Control", "no-store")
 	w.Header().Set("Referrer-Policy", "no-referrer")
 	w.WriteHeader(e.Status)
-	if err := page.Execute(w, e); err != nil {
+	if err := page.Execute(w, struct {
+		Entry
+		Back string
+	}{e, s.Back}); err != nil {
 		slog.Error("dsroom: render page", "err", err)
 	}
 }
@@ -210,20 +216,28 @@ var page = template.Must(template.New("room").Funcs(template.FuncMap{
 	},
 }).Parse(`<!doctype html>
 <html lang="en">
-<head><meta charset="utf-8"><title>{{if .Valid}}{{.Room}}{{else}}Cannot enter {{.Room}}{{end}} (room stand-in)</title>
-<style>body{font-family:sans-serif;max-width:40em;margin:3em auto}dt{font-weight:bold}code{word-break:break-all}</style></head>
-<body>
-<p><small>Local stand-in for a Digital Samba room</small></p>
+<head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
+<title>{{if .Valid}}{{.Room}}{{else}}Cannot enter {{.Room}}{{end}} (room stand-in)</title>
+<style>
+:root{color-scheme:light dark}
+body{margin:0;font:16px/1.5 system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;background:#f4f5f7;color:#111827}
+main{max-width:40rem;margin:2rem auto;padding:0 1rem}
+.card{background:#fff;border-radius:10px;padding:1.5rem;box-shadow:0 1px 3px #0002}
+.note{color:#6b7280;font-size:.9rem}dt{font-weight:600}dd{margin:0 0 .5rem}code{word-break:break-all}a{color:#2456d3}
+@media (prefers-color-scheme:dark){body{background:#0f1115;color:#e5e7eb}.card{background:#1a1d24}.note{color:#9ca3af}a{color:#8ab4ff}}
+</style></head>
+<body><main><section class="card">
+<p class="note">Local stand-in for a Digital Samba room</p>
 {{if .Valid}}
 <h1 id="entered">You are in {{.Room}} as {{.Claims.Role}}</h1>
 {{with .Decided}}<p id="decided">{{.}}</p>
 {{end -}}
 <dl>
-<dt>u (name)</dt><dd id="u">{{.Claims.Name}}</dd>
-<dt>ud (user id)</dt><dd id="ud">{{.Claims.UserID}}</dd>
+{{with .Claims.Name}}<dt>u (name)</dt><dd id="u">{{.}}</dd>{{end}}
+{{with .Claims.UserID}}<dt>ud (user id)</dt><dd id="ud">{{.}}</dd>{{end}}
 <dt>role</dt><dd id="role">{{.Claims.Role}}</dd>
-<dt>initials</dt><dd id="initials">{{.Claims.Initials}}</dd>
-<dt>avatar</dt><dd id="avatar">{{.Claims.Avatar}}</dd>
+{{with .Claims.Initials}}<dt>initials</dt><dd id="initials">{{.}}</dd>{{end}}
+{{with .Claims.Avatar}}<dt>avatar</dt><dd id="avatar">{{.}}</dd>{{end}}
 <dt>jti</dt><dd id="jti"><code>{{.Claims.ID}}</code></dd>
 <dt>exp</dt><dd id="exp">{{unix .Claims.ExpiresAt}}</dd>
 </dl>
@@ -231,7 +245,8 @@ var page = template.Must(template.New("room").Funcs(template.FuncMap{
 <h1 id="refused">You cannot enter {{.Room}}</h1>
 <p id="why">{{.Why}}</p>
 {{end}}
-</body>
+{{with .Back}}<p><a href="{{.}}">Back to your rooms</a></p>{{end}}
+</section></main></body>
 </html>
 `))
 
