@@ -219,8 +219,9 @@ stand-ins inside this process instead of outside services:
 
 Try %[1]s/standup as Ada (moderator), Ben (attendee), Cleo (no rule
 admits her) or Dan (kept out by an e-mail rule); sign out on the start page
-to pick someone else. The rules are in demo/config.yaml; each decision is
-logged with the rule that made it.
+to pick someone else. %[1]s/retro has opening hours (Fridays 16:00 to
+17:00, Berlin time): outside them it says when it opens. The rules are in
+demo/config.yaml; each decision is logged with the rule that made it.
 
 The demo's Digital Samba team has a REST API too (%[4]s). Check the rules
 against it, and see the plan that brings the team in line, in another
