@@ -137,8 +137,12 @@ func (cs *catalogs) opens(c *catalog, h *mapping.Hours, now time.Time, early tim
 	if lt.YearDay() != ln.YearDay() || lt.Year() != ln.Year() {
 		days := strings.Fields(cs.t(c, "weekdays"))
 		months := strings.Fields(cs.t(c, "months"))
-		when = cs.t(c, "date", "weekday", days[lt.Weekday()], "day", strconv.Itoa(lt.Day()),
-			"month", months[lt.Month()-1], "time", lt.Format("15:04")) + " " + h.Zone.String()
+		key := "date"
+		if lt.Year() != ln.Year() {
+			key = "date.year"
+		}
+		when = cs.t(c, key, "weekday", days[lt.Weekday()], "day", strconv.Itoa(lt.Day()),
+			"month", months[lt.Month()-1], "year", strconv.Itoa(lt.Year()), "time", lt.Format("15:04")) + " " + h.Zone.String()
 	}
 	minutes := int((next.Sub(now) + time.Minute - 1) / time.Minute)
 	switch {
