@@ -34,18 +34,7 @@ func TestDiffFindsEachKindOfChange(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
 			old, new := mustParse(t, roomsOf(base)), mustParse(t, roomsOf(tt.new))
-			c, err := Diff(old, new)
-			if err != nil {
-				t.Fatal(err)
-			}
-			var got []string
-			for _, rc := range c.Rooms {
-				for _, pc := range rc.People {
-					checkReallyChanges(t, rc, pc)
-					got = append(got, Outcome(pc.Old)+"->"+Outcome(pc.New))
-				}
-			}
-			slices.Sort(got)
+			c, got := diffKinds(t, old, new)
 			got = slices.Compact(got)
 			if !slices.Equal(got, tt.want) {
 				t.Errorf("changes %q; want %q", got, tt.want)
@@ -75,22 +64,30 @@ func TestDiffNeedsPeopleOfTwoKinds(t *testing.T) {
 			[]string{"deny->attendee", "deny->speaker"}},
 	}
 	for _, tt := range tests {
-		c, err := Diff(mustParse(t, roomsOf(tt.old)), mustParse(t, roomsOf(tt.new)))
-		if err != nil {
-			t.Fatal(err)
-		}
-		var got []string
-		for _, rc := range c.Rooms {
-			for _, pc := range rc.People {
-				checkReallyChanges(t, rc, pc)
-				got = append(got, Outcome(pc.Old)+"->"+Outcome(pc.New))
-			}
-		}
-		slices.Sort(got)
+		_, got := diffKinds(t, mustParse(t, roomsOf(tt.old)), mustParse(t, roomsOf(tt.new)))
 		if !slices.Equal(got, tt.want) {
 			t.Errorf("%s: changes %q; want %q", tt.name, got, tt.want)
 		}
 	}
+}
+
+// diffKinds runs Diff and returns its changes as "old->new", sorted, each
+// person checked to really change.
+func diffKinds(t *testing.T, old, new *RuleSet) (*Changes, []string) {
+	t.Helper()
+	c, err := Diff(old, new)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, rc := range c.Rooms {
+		for _, pc := range rc.People {
+			checkReallyChanges(t, rc, pc)
+			got = append(got, Outcome(pc.Old)+"->"+Outcome(pc.New))
+		}
+	}
+	slices.Sort(got)
+	return c, got
 }
 
 // checkReallyChanges feeds the printed person to both rule sets: Diff is
