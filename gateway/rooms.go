@@ -34,7 +34,7 @@ func (s *Server) serveRoom(w http.ResponseWriter, r *http.Request) {
 		s.startLogin(w, r, returnPathOf(path))
 		return
 	}
-	if s.revokedSession(w, r, id, returnPathOf(path)) {
+	if s.revokedSession(w, r, id, path) {
 		return
 	}
 	rules := s.rules.Load()
@@ -80,7 +80,6 @@ func (s *Server) serveRoom(w http.ResponseWriter, r *http.Request) {
 	}
 	s.metrics.RoomEntry(room.Path, d.Role)
 	s.audit(r, id, room, d, jti)
-	w.Header().Set("Cache-Control", "no-store")
 	// No body: http.Redirect would add a page with the URL, token and all,
 	// HTML-escaped, that no browser shows; the hot path does without it.
 	w.Header().Set("Location", s.tokens.roomURL(room.Room, token))
@@ -97,13 +96,14 @@ func returnPathOf(path string) string {
 }
 
 // revokedSession ends id's session when it has been revoked (roomgate
-// revoke, back-channel logout) and sends the person to sign in again,
-// where the provider decides; it reports whether it did. It reads memory
+// revoke, back-channel logout) and sends the person to sign in again, back
+// to path, where the provider decides; it reports whether it did. It reads memory
 // only.
-func (s *Server) revokedSession(w http.ResponseWriter, r *http.Request, id *identity, returnTo string) bool {
+func (s *Server) revokedSession(w http.ResponseWriter, r *http.Request, id *identity, path string) bool {
 	if !s.revoked.Revoked(id.UserID, id.Subject, id.Sid, time.Unix(id.SignedIn, 0)) {
 		return false
 	}
+	returnTo := returnPathOf(path)
 	s.log.Info("session revoked; signing in again", "request_id", requestID(r), "user_id", id.UserID)
 	s.sessions.clear(w)
 	s.startLogin(w, r, returnTo)
@@ -140,7 +140,7 @@ func (s *Server) serveIndex(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	id := s.sessions.load(r)
-	if id == nil || s.revokedSession(w, r, id, "/") {
+	if id == nil || s.revokedSession(w, r, id, "") {
 		if id == nil {
 			s.startLogin(w, r, "/")
 		}
