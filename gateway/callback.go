@@ -63,6 +63,11 @@ func (s *Server) serveCallback(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, http.StatusBadRequest, pageLoginFailed, fmt.Errorf("gateway: authorization response iss %q is not the issuer (RFC 9207)", q["iss"]))
 		return
 	}
+	if s.provider.down() {
+		s.metrics.SignIn(metrics.SignInProviderError)
+		s.providerDown(w, r, errors.New("gateway: the provider failed moments ago; not calling it again yet"))
+		return
+	}
 	ctx, cancel := context.WithTimeout(s.provider.context(r.Context()), s.exchangeTimeout())
 	defer cancel()
 
@@ -77,6 +82,7 @@ func (s *Server) serveCallback(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		s.metrics.ProviderError(metrics.ProviderExchange)
+		s.provider.failed()
 		s.providerDown(w, r, fmt.Errorf("gateway: code exchange: %w", err))
 		return
 	}

@@ -116,6 +116,7 @@ func TestProviderDownMidLogin(t *testing.T) {
 			}
 
 			o.set(e.provider, false)
+			e.clock.Advance(retryAfter) // known down until then: the page comes at once
 			b.StopAt = oidctest.StopAtHost(roomHost)
 			resp, hops := e.enter(b, "/standup")
 			e.roomToken(resp, "daily-standup")

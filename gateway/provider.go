@@ -35,6 +35,10 @@ type provider struct {
 	metrics  *metrics.Metrics // nil records nothing
 
 	found atomic.Pointer[discovered]
+	// downSince is when a token or userinfo call last failed for want of
+	// an answer (unix nanoseconds; 0: none lately): for retryAfter, the
+	// calls that need the provider fail at once instead of timing out.
+	downSince atomic.Int64
 
 	mu      sync.Mutex // serialises discovery attempts
 	lastTry time.Time
@@ -144,6 +148,16 @@ func endpoint(e oauth2.Endpoint, methods []string) oauth2.Endpoint {
 		e.AuthStyle = oauth2.AuthStyleInParams
 	}
 	return e
+}
+
+// failed records that a call to the provider got no useful answer.
+func (p *provider) failed() { p.downSince.Store(p.now().UnixNano()) }
+
+// down reports whether a call failed so lately that another would too:
+// the 502 page comes at once.
+func (p *provider) down() bool {
+	since := p.downSince.Load()
+	return since != 0 && p.now().Sub(time.Unix(0, since)) < retryAfter
 }
 
 // ready reports whether discovery has succeeded.

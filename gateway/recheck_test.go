@@ -299,12 +299,18 @@ func TestRecheckAfterOutage(t *testing.T) {
 
 	e.provider.SetDown(true)
 	e.clock.Advance(11 * time.Minute)
+	var calls []int
 	for range 2 {
 		if resp, _ := e.enter(b, "/standup"); resp.StatusCode != http.StatusBadGateway {
 			t.Fatalf("during the outage: status %d; want 502", resp.StatusCode)
 		}
+		calls = append(calls, len(e.provider.TokenRequests()))
+	}
+	if calls[1] != calls[0] {
+		t.Errorf("the second request during the outage called the provider again (%d token requests, then %d); want the 502 at once", calls[0], calls[1])
 	}
 	e.provider.SetDown(false)
+	e.clock.Advance(retryAfter) // known down until then: the page comes at once
 	e.provider.SetUser(demoted())
 	resp, hops := e.enter(b, "/standup")
 	if tok := e.roomToken(resp, "daily-standup"); tok.Role != "attendee" || len(hops) != 1 {
