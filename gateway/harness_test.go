@@ -209,6 +209,29 @@ func (e *env) roomToken(resp *http.Response, wantRoom string) *roomClaims {
 	return &claims
 }
 
+// wantRoleOrPage checks one of a table's two outcomes: with a role, resp
+// enters room with it; without one, resp is the page of that status and
+// text, and does not send the browser into a room.
+func (e *env) wantRoleOrPage(resp *http.Response, room, role string, code int, text string) {
+	t := e.t
+	t.Helper()
+	if role != "" {
+		if tok := e.roomToken(resp, room); tok.Role != role {
+			t.Errorf("role %q; want %q", tok.Role, role)
+		}
+		return
+	}
+	if resp.StatusCode != code {
+		t.Fatalf("status %d; want %d (body %.300s)", resp.StatusCode, code, body(t, resp))
+	}
+	if page := body(t, resp); !strings.Contains(page, text) {
+		t.Errorf("page lacks %q:\n%s", text, page)
+	}
+	if loc, err := resp.Location(); err == nil && loc.Host == roomHost {
+		t.Errorf("sent into the room: %s", loc)
+	}
+}
+
 func body(t *testing.T, resp *http.Response) string {
 	t.Helper()
 	var b bytes.Buffer

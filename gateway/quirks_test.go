@@ -37,18 +37,7 @@ func (tt quirkCase) run(t *testing.T) (*env, *oidctest.Browser) {
 	e.provider.SetUser(tt.user)
 	b := e.browser()
 	resp, _ := e.enter(b, tt.path)
-	if tt.wantRole != "" {
-		if tok := e.roomToken(resp, e.mustRoom(tt.path)); tok.Role != tt.wantRole {
-			t.Errorf("role %q; want %q", tok.Role, tt.wantRole)
-		}
-	} else {
-		if resp.StatusCode != tt.wantCode {
-			t.Fatalf("status %d; want %d (body %.300s)", resp.StatusCode, tt.wantCode, body(t, resp))
-		}
-		if page := body(t, resp); !strings.Contains(page, tt.wantText) {
-			t.Errorf("page lacks %q:\n%s", tt.wantText, page)
-		}
-	}
+	e.wantRoleOrPage(resp, e.mustRoom(tt.path), tt.wantRole, tt.wantCode, tt.wantText)
 	if tt.wantLog != "" && !strings.Contains(e.logs.String(), tt.wantLog) {
 		t.Errorf("log lacks %q:\n%s", tt.wantLog, e.logs.String())
 	}
@@ -273,18 +262,7 @@ func TestEntraOverageThroughGraph(t *testing.T) {
 			})
 			e.provider.SetUser(u)
 			resp, _ := e.enter(e.browser(), "/standup")
-			if tt.wantRole != "" {
-				if tok := e.roomToken(resp, "daily-standup"); tok.Role != tt.wantRole {
-					t.Errorf("role %q; want %q", tok.Role, tt.wantRole)
-				}
-			} else {
-				if resp.StatusCode != tt.wantCode {
-					t.Fatalf("status %d; want %d", resp.StatusCode, tt.wantCode)
-				}
-				if page := body(t, resp); !strings.Contains(page, tt.wantText) {
-					t.Errorf("page lacks %q:\n%s", tt.wantText, page)
-				}
-			}
+			e.wantRoleOrPage(resp, "daily-standup", tt.wantRole, tt.wantCode, tt.wantText)
 			graph.mu.Lock()
 			calls := graph.calls
 			graph.mu.Unlock()

@@ -250,21 +250,7 @@ func TestRecheck(t *testing.T) {
 			if len(hops) != tt.wantHops {
 				t.Errorf("hops %v; want %d", hops, tt.wantHops)
 			}
-			if tt.wantRole != "" {
-				if tok := e.roomToken(resp, "daily-standup"); tok.Role != tt.wantRole {
-					t.Errorf("role %q; want %q", tok.Role, tt.wantRole)
-				}
-			} else {
-				if resp.StatusCode != tt.wantPage {
-					t.Fatalf("status %d; want %d", resp.StatusCode, tt.wantPage)
-				}
-				if page := body(t, resp); !strings.Contains(page, tt.wantText) {
-					t.Errorf("page lacks %q:\n%s", tt.wantText, page)
-				}
-				if loc, err := resp.Location(); err == nil && loc.Host == roomHost {
-					t.Errorf("sent into the room: %s", loc)
-				}
-			}
+			e.wantRoleOrPage(resp, "daily-standup", tt.wantRole, tt.wantPage, tt.wantText)
 			codes, refreshes := grantCounts(e.provider)
 			if codes != tt.wantCodes || refreshes != tt.wantRefr {
 				t.Errorf("token requests: %d codes, %d refreshes; want %d, %d", codes, refreshes, tt.wantCodes, tt.wantRefr)
