@@ -5,6 +5,7 @@ import (
 	"log/slog"
 	"net/http"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/roomgate/roomgate/internal/metrics"
@@ -57,7 +58,10 @@ func (s *Server) serveRoom(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	now := s.now()
-	d := room.DecideAt(mapping.NewPerson(id.Groups, id.Email), now)
+	p := people.Get().(*mapping.Person)
+	p.Reset(id.Groups, id.Email)
+	d := room.DecideAt(p, now)
+	people.Put(p)
 	if !d.Allowed {
 		reason := metrics.DenialNoRule
 		switch {
@@ -85,6 +89,10 @@ func (s *Server) serveRoom(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Location", s.tokens.roomURL(room.Room, token))
 	w.WriteHeader(http.StatusFound)
 }
+
+// people are the Persons room entries decide on, kept between requests
+// so that indexing someone's groups reuses memory (Person.Reset).
+var people = sync.Pool{New: func() any { return new(mapping.Person) }}
 
 // returnPathOf is where a sign-in started at a single-segment path returns: the
 // path, when it could be a room's, else the room list.
