@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/roomgate/roomgate/config"
+	"github.com/roomgate/roomgate/internal/metrics"
 	"github.com/roomgate/roomgate/internal/oidctest"
 	"github.com/roomgate/roomgate/internal/store"
 )
@@ -25,7 +26,7 @@ import (
 // benchGateway is a gateway with ada signed in through a real sign-in at an
 // in-process provider, and a request for /standup carrying her session.
 // The audit log is JSON into io.Discard: encoded, as in production, but not
-// written anywhere.
+// written anywhere. Metrics are on, as in roomgate serve.
 func benchGateway(b *testing.B) (*Server, *http.Request) {
 	b.Helper()
 	return benchGatewayWith(b, nil)
@@ -50,6 +51,7 @@ func benchGatewayWith(b *testing.B, revoked *store.Revocations) (*Server, *http.
 		Logger:      slog.New(slog.NewJSONHandler(io.Discard, nil)),
 		HTTPClient:  p.Client(),
 		Revocations: revoked,
+		Metrics:     metrics.New(),
 	})
 	if err != nil {
 		b.Fatal(err)

@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"net/textproto"
 	"slices"
 	"strings"
 	"time"
@@ -362,4 +363,22 @@ func (g *grants) idToken(r *http.Request, id *identity) string {
 func (g *grants) clear(w http.ResponseWriter) {
 	http.SetCookie(w, g.cookie(g.refresh, "", -1))
 	http.SetCookie(w, g.cookie(g.hint, "", -1))
+}
+
+// cookieValue is the value of the first cookie called name that r carries,
+// as r.Cookie finds it for the values roomgate sets (base64url, never
+// quoted), without parsing every cookie into a new http.Cookie: the
+// session is read on every room entry.
+func cookieValue(r *http.Request, name string) (string, bool) {
+	for _, line := range r.Header["Cookie"] {
+		for line != "" {
+			var part string
+			part, line, _ = strings.Cut(line, ";")
+			k, v, ok := strings.Cut(textproto.TrimString(part), "=")
+			if ok && k == name {
+				return v, true
+			}
+		}
+	}
+	return "", false
 }

@@ -2,7 +2,7 @@ package gateway
 
 import (
 	"encoding/base64"
-	"slices"
+	"math/bits"
 
 	"github.com/roomgate/roomgate/mapping"
 )
@@ -63,13 +63,19 @@ func (v *groupView) unpack(id *identity) bool {
 	if id.Fingerprint != v.fingerprint {
 		return false
 	}
-	bits, err := base64.RawURLEncoding.DecodeString(id.Patterns)
-	if err != nil || len(bits) > (len(v.patterns)+7)/8 {
+	var stack [64]byte
+	packed, err := base64.RawURLEncoding.AppendDecode(stack[:0], []byte(id.Patterns))
+	if err != nil || len(packed) > (len(v.patterns)+7)/8 {
 		return false
 	}
-	groups := slices.Clone(id.Names)
-	for i := range len(bits) * 8 {
-		if bits[i/8]&(1<<(i%8)) == 0 {
+	set := 0
+	for _, b := range packed {
+		set += bits.OnesCount8(b)
+	}
+	groups := make([]string, len(id.Names), len(id.Names)+set)
+	copy(groups, id.Names)
+	for i := range len(packed) * 8 {
+		if packed[i/8]&(1<<(i%8)) == 0 {
 			continue
 		}
 		if i >= len(v.patterns) {

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -20,14 +21,15 @@ import (
 // when they fit, in their own (see grants). Opening the cookie is on every
 // room entry, so it is one AEAD already keyed and one base64 pass.
 type sessionStore struct {
-	seal     *sealer
-	opts     sessions.Options // the cookie's attributes; MaxAge is set per session
-	name     string
-	lifetime time.Duration
-	now      func() time.Time
-	grants   *grants
-	view     atomic.Pointer[groupView] // for the rule set serving now
-	budget   int                       // Cookie header bytes for the session and its grants
+	seal      *sealer
+	opts      sessions.Options // the cookie's attributes; MaxAge is set per session
+	name      string
+	nameBytes []byte // name, made once: the AEAD's additional data
+	lifetime  time.Duration
+	now       func() time.Time
+	grants    *grants
+	view      atomic.Pointer[groupView] // for the rule set serving now
+	budget    int                       // Cookie header bytes for the session and its grants
 }
 
 // newSessionStore makes the session store; budget is how much of the
@@ -41,30 +43,38 @@ func newSessionStore(cfg config.Session, secure bool, now func() time.Time, budg
 	if err != nil {
 		return nil, err
 	}
+	name := cookieName("roomgate_session", secure)
 	return &sessionStore{
-		seal:     seal,
-		opts:     sessions.Options{Path: "/", HttpOnly: true, Secure: secure, SameSite: http.SameSiteLaxMode},
-		name:     cookieName("roomgate_session", secure),
-		lifetime: cfg.Lifetime,
-		now:      now,
-		grants:   grants,
-		budget:   budget,
+		seal:      seal,
+		opts:      sessions.Options{Path: "/", HttpOnly: true, Secure: secure, SameSite: http.SameSiteLaxMode},
+		name:      name,
+		nameBytes: []byte(name),
+		lifetime:  cfg.Lifetime,
+		now:       now,
+		grants:    grants,
+		budget:    budget,
 	}, nil
 }
+
+// openBuffers hold a session cookie while load opens it: the whole Cookie
+// header is at most 4 KB, and a cookie needs twice its size (see openInto).
+var openBuffers = sync.Pool{New: func() any { b := make([]byte, 0, 8<<10); return &b }}
 
 // load returns the person signed in on r, or nil. A missing, tampered,
 // truncated, old-key or expired cookie all mean "signed out", never an error.
 // The identity's Groups are empty until a groupView unpacks them.
 func (s *sessionStore) load(r *http.Request) *identity {
-	c, err := r.Cookie(s.name)
-	if err != nil {
-		return nil
-	}
-	plain, ok := s.seal.open(s.name, c.Value)
+	value, ok := cookieValue(r, s.name)
 	if !ok {
 		return nil
 	}
-	id, err := decodeIdentity(plain)
+	buf := openBuffers.Get().(*[]byte)
+	defer openBuffers.Put(buf)
+	plain, ok := s.seal.openInto(*buf, s.nameBytes, value)
+	if !ok {
+		return nil
+	}
+	id, err := decodeIdentity(plain) // copies what it keeps
 	if err != nil || id.UserID == "" || s.now().Unix() >= id.Expires {
 		return nil
 	}
@@ -138,22 +148,25 @@ func decodeIdentity(src []byte) (*identity, error) {
 		return nil, errSessionFormat
 	}
 	version := src[0]
-	src = src[1:]
+	// Every string is cut from this one copy: one allocation, not one a
+	// field.
+	all := string(src)
+	pos := 1
 	str := func() (string, bool) {
-		n, k := binary.Uvarint(src)
-		if k <= 0 || n > uint64(len(src)-k) {
+		n, k := binary.Uvarint(src[pos:])
+		if k <= 0 || n > uint64(len(src)-pos-k) {
 			return "", false
 		}
-		s := string(src[k : k+int(n)])
-		src = src[k+int(n):]
+		s := all[pos+k : pos+k+int(n)]
+		pos += k + int(n)
 		return s, true
 	}
 	num := func() (int64, bool) {
-		v, k := binary.Varint(src)
+		v, k := binary.Varint(src[pos:])
 		if k <= 0 {
 			return 0, false
 		}
-		src = src[k:]
+		pos += k
 		return v, true
 	}
 	id := &identity{}
@@ -172,11 +185,11 @@ func decodeIdentity(src []byte) (*identity, error) {
 		*f, o = num()
 		ok = ok && o
 	}
-	n, k := binary.Uvarint(src)
-	if !ok || k <= 0 || n > uint64(len(src)) {
+	n, k := binary.Uvarint(src[pos:])
+	if !ok || k <= 0 || n > uint64(len(src)-pos) {
 		return nil, errSessionFormat
 	}
-	src = src[k:]
+	pos += k
 	if n > 0 {
 		id.Names = make([]string, n)
 		for i := range id.Names {
@@ -186,7 +199,7 @@ func decodeIdentity(src []byte) (*identity, error) {
 			}
 		}
 	}
-	if len(src) != 0 {
+	if pos != len(src) {
 		return nil, errSessionFormat
 	}
 	return id, nil
