@@ -94,3 +94,61 @@ func TestNoMetricsOnThePublicListener(t *testing.T) {
 		}
 	}
 }
+
+// TestMetricsRoutesAreNeverRawPaths: what no other route takes is counted
+// under the catch-all "/", and an invented path under the room route:
+// anyone can invent paths, so a path is never a label.
+func TestMetricsRoutesAreNeverRawPaths(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, withMetrics(metrics.New()))
+	for _, req := range []*http.Request{
+		mustGet(t, e.url("/a/b/c")),
+		mustGet(t, e.url("/invented-path")),
+		httptest.NewRequest(http.MethodPost, e.url("/healthz"), nil),
+	} {
+		rec := httptest.NewRecorder()
+		e.gw.ServeHTTP(rec, req)
+	}
+	body := scrape(t, e)
+	for _, want := range []string{
+		`roomgate_http_request_duration_seconds_count{code="404",route="/"} 2`,
+		`roomgate_http_request_duration_seconds_count{code="302",route="GET /{path}"} 1`,
+	} {
+		if !strings.Contains(body, want) {
+			t.Errorf("/metrics lacks %s:\n%s", want, body)
+		}
+	}
+	if strings.Contains(body, "invented") || strings.Contains(body, "a/b/c") {
+		t.Errorf("a raw request path became a label:\n%s", body)
+	}
+}
+
+// TestMetricsCountPanics: a handler that panics is answered with the error
+// page and counted as a 500; one that aborts the connection
+// (http.ErrAbortHandler, which withRecover passes on) is counted too.
+func TestMetricsCountPanics(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, withMetrics(metrics.New()))
+	h := e.gw.withRequest(e.gw.withRecover(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/abort" {
+			panic(http.ErrAbortHandler)
+		}
+		panic("boom")
+	})))
+	rec := httptest.NewRecorder()
+	h.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/boom", nil))
+	if rec.Code != http.StatusInternalServerError || strings.Contains(rec.Body.String(), "boom") {
+		t.Errorf("a panic: got %d %q; want the 500 page, without the panic", rec.Code, rec.Body.String())
+	}
+	func() {
+		defer func() {
+			if v := recover(); v != http.ErrAbortHandler {
+				t.Errorf("an aborted answer: recovered %v; want http.ErrAbortHandler passed on", v)
+			}
+		}()
+		h.ServeHTTP(httptest.NewRecorder(), httptest.NewRequest(http.MethodGet, "/abort", nil))
+	}()
+	if body := scrape(t, e); !strings.Contains(body, `roomgate_http_request_duration_seconds_count{code="500",route="unmatched"} 2`) {
+		t.Errorf("/metrics does not count both panics as 500s:\n%s", body)
+	}
+}

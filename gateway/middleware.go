@@ -13,28 +13,6 @@ import (
 	"time"
 )
 
-type ctxKey int
-
-const requestIDKey ctxKey = iota
-
-// withRequestID gives every request an id, returned in X-Request-Id, shown
-// on error pages and written in every log line about the request.
-func (s *Server) withRequestID(next http.Handler) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		var b [8]byte
-		rand.Read(b[:])
-		id := hex.EncodeToString(b[:])
-		w.Header().Set("X-Request-Id", id)
-		next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), requestIDKey, id)))
-	})
-}
-
-// requestID is the id withRequestID gave r.
-func requestID(r *http.Request) string {
-	id, _ := r.Context().Value(requestIDKey).(string)
-	return id
-}
-
 // withRecover turns a panic into a logged error and a clean error page: a
 // person never sees a stack trace.
 func (s *Server) withRecover(next http.Handler) http.Handler {
@@ -98,54 +76,115 @@ func (s *Server) withHeaders(next http.Handler) http.Handler {
 	})
 }
 
-// accessWriter remembers the status an answer was given.
-type accessWriter struct {
-	http.ResponseWriter
-	code int
-}
-
-func (w *accessWriter) WriteHeader(code int) {
-	if w.code == 0 {
-		w.code = code
-	}
-	w.ResponseWriter.WriteHeader(code)
-}
-
-func (w *accessWriter) Write(b []byte) (int, error) {
-	if w.code == 0 {
-		w.code = http.StatusOK
-	}
-	return w.ResponseWriter.Write(b)
-}
-
-// withAccessLog writes one line per request that has no audit line of its
-// own: method, route pattern, status, duration in milliseconds and the
-// request id a page shows, so an id a person reads out can always be found.
-// Room entries that decided are left to their audit line, which carries
-// the same id.
-func (s *Server) withAccessLog(next http.Handler) http.Handler {
+// withRequest is the outside of every answer. It gives the request an id,
+// returned in X-Request-Id, shown on error pages and written in every log
+// line about the request. When the answer is done it records it: in the
+// metrics under its route and status, and in the access log (method,
+// route, status, milliseconds and the id a person may read out from a
+// page), unless it is a room entry's decision, whose audit line carries
+// the same id. It allocates once for all of that (see exchange).
+func (s *Server) withRequest(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
-		aw := &accessWriter{ResponseWriter: w}
-		next.ServeHTTP(aw, r)
-		if r.Pattern == "GET /{path}" && (aw.code == http.StatusForbidden ||
-			aw.code == http.StatusFound && strings.HasPrefix(aw.Header().Get("Location"), s.tokens.base+"/")) {
-			return // the decision's audit line
-		}
-		code := aw.code
+		x := &exchange{}
+		x.w.ResponseWriter = w
+		x.ctx.Context = r.Context()
+		var b [8]byte
+		rand.Read(b[:])
+		x.ctx.id = hex.EncodeToString(b[:])
+		x.idHeader[0] = x.ctx.id
+		w.Header()["X-Request-Id"] = x.idHeader[:]
+		r = r.WithContext(&x.ctx)
+		served := false
+		defer func() {
+			if !served {
+				// next panicked past withRecover (http.ErrAbortHandler):
+				// the connection is cut, and counted as a 500.
+				s.metrics.Request(r.Pattern, http.StatusInternalServerError, time.Since(start))
+				return
+			}
+		}()
+		next.ServeHTTP(&x.w, r)
+		served = true
+		code := x.w.code
 		if code == 0 {
 			code = http.StatusOK
+		}
+		took := time.Since(start)
+		s.metrics.Request(r.Pattern, code, took)
+		if r.Pattern == "GET /{path}" && (code == http.StatusForbidden ||
+			code == http.StatusFound && strings.HasPrefix(x.w.Header().Get("Location"), s.tokens.base+"/")) {
+			return // the decision's audit line
 		}
 		route := r.Pattern
 		if route == "" {
 			route = "unmatched"
 		}
 		s.log.LogAttrs(r.Context(), slog.LevelInfo, "request",
-			slog.String("request_id", requestID(r)),
+			slog.String("request_id", x.ctx.id),
 			slog.String("method", r.Method),
 			slog.String("route", route),
 			slog.Int("status", code),
-			slog.Float64("duration_ms", float64(time.Since(start).Microseconds())/1000),
+			slog.Float64("duration_ms", float64(took.Microseconds())/1000),
 		)
 	})
 }
+
+// exchange is what withRequest keeps of one request, in one allocation:
+// the writer that remembers the status, the context that holds the id,
+// and the id's header value.
+type exchange struct {
+	w        statusWriter
+	ctx      requestContext
+	idHeader [1]string
+}
+
+// requestContext is the request's context with its id.
+type requestContext struct {
+	context.Context
+	id string
+}
+
+type ctxKey int
+
+const requestIDKey ctxKey = iota
+
+// Value returns the requestContext itself for requestIDKey: a pointer, so
+// asking for the id allocates nothing.
+func (c *requestContext) Value(key any) any {
+	if key == requestIDKey {
+		return c
+	}
+	return c.Context.Value(key)
+}
+
+// requestID is the id withRequest gave r.
+func requestID(r *http.Request) string {
+	if c, ok := r.Context().Value(requestIDKey).(*requestContext); ok {
+		return c.id
+	}
+	return ""
+}
+
+// statusWriter remembers the status an answer was given.
+type statusWriter struct {
+	http.ResponseWriter
+	code int // 0 until the header is written
+}
+
+func (w *statusWriter) WriteHeader(code int) {
+	if w.code == 0 && code >= 200 { // 1xx are informational; the real answer follows
+		w.code = code
+	}
+	w.ResponseWriter.WriteHeader(code)
+}
+
+func (w *statusWriter) Write(b []byte) (int, error) {
+	if w.code == 0 {
+		w.code = http.StatusOK
+	}
+	return w.ResponseWriter.Write(b)
+}
+
+// Unwrap lets http.ResponseController reach the connection's writer.
+func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }

@@ -128,7 +128,7 @@ func New(cfg *config.Config, deps Deps) (*Server, error) {
 	s.rules.Store(cfg.Rules)
 	s.warnProvider()
 	s.routes()
-	s.handler = s.withRequestID(s.withAccessLog(s.withRecover(s.withHeaders(s.metrics.Middleware(s.mux, nil)))))
+	s.handler = s.withRequest(s.withRecover(s.withHeaders(s.mux)))
 	return s, nil
 }
 

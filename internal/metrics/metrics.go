@@ -14,6 +14,7 @@ import (
 	"net/http"
 	"runtime"
 	"strconv"
+	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -102,6 +103,8 @@ type Metrics struct {
 	lastReloadSuccessTS prometheus.Gauge
 	lastReloadOK        prometheus.Gauge
 	requestDuration     *prometheus.HistogramVec
+	seriesMu            sync.RWMutex
+	series              map[routeCode]prometheus.Observer // of requestDuration
 	storeUp             prometheus.Gauge
 	ready               prometheus.Gauge
 	restartPending      prometheus.Gauge
@@ -162,6 +165,7 @@ func New() *Metrics {
 			Help:    "Time to answer HTTP requests, by route pattern and status code.",
 			Buckets: prometheus.DefBuckets,
 		}, []string{"route", "code"}),
+		series: map[routeCode]prometheus.Observer{},
 	}
 	m.reg.MustRegister(
 		m.roomEntries, m.denials, m.signIns, m.providerErrors, m.reloads,
@@ -293,73 +297,43 @@ func (m *Metrics) Handler() http.Handler {
 	return promhttp.HandlerFor(m.reg, promhttp.HandlerOpts{})
 }
 
-// Middleware times every request next answers and records it under its
-// route and status code. routeOf names the route of a request after next
-// has served it; nil means the pattern http.ServeMux matched
-// (Request.Pattern), which needs next to be the mux itself or to pass the
-// same *http.Request down to it. A request without a route is recorded as
-// "unmatched". The raw path is never a label: anyone can invent paths.
-func (m *Metrics) Middleware(next http.Handler, routeOf func(*http.Request) string) http.Handler {
+// Request records one answered request under its route, a pattern of the
+// mux or "" for none ("unmatched"), and its status code. The raw path is
+// never a label: anyone can invent paths.
+func (m *Metrics) Request(route string, code int, took time.Duration) {
 	if m == nil {
-		return next
+		return
 	}
-	if routeOf == nil {
-		routeOf = func(r *http.Request) string { return r.Pattern }
+	if route == "" {
+		route = unmatched
 	}
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		start := time.Now()
-		sw := &statusWriter{ResponseWriter: w}
-		served := false
-		defer func() {
-			code := sw.code
-			switch {
-			case !served:
-				// next panicked; whoever recovers answers 500.
-				code = http.StatusInternalServerError
-			case code == 0:
-				code = http.StatusOK
-			}
-			route := routeOf(r)
-			if route == "" {
-				route = unmatched
-			}
-			m.requestDuration.WithLabelValues(route, strconv.Itoa(code)).Observe(time.Since(start).Seconds())
-		}()
-		next.ServeHTTP(sw, r)
-		served = true
-	})
+	m.requestSeries(route, code).Observe(took.Seconds())
 }
 
-// statusWriter remembers the status code a handler answered with.
-type statusWriter struct {
-	http.ResponseWriter
-	code int // 0 until the header is written
-}
-
-func (w *statusWriter) WriteHeader(code int) {
-	if w.code == 0 && code >= 200 { // 1xx are informational; the real answer follows
-		w.code = code
+// requestSeries is the histogram of route and code, found in a map of its
+// own: HistogramVec.WithLabelValues hashes the labels and allocates on
+// every call, and Request is on every request.
+func (m *Metrics) requestSeries(route string, code int) prometheus.Observer {
+	key := routeCode{route, code}
+	m.seriesMu.RLock()
+	o, ok := m.series[key]
+	m.seriesMu.RUnlock()
+	if ok {
+		return o
 	}
-	w.ResponseWriter.WriteHeader(code)
-}
-
-func (w *statusWriter) Write(b []byte) (int, error) {
-	if w.code == 0 {
-		w.code = http.StatusOK
+	m.seriesMu.Lock()
+	defer m.seriesMu.Unlock()
+	if o, ok = m.series[key]; !ok {
+		o = m.requestDuration.WithLabelValues(route, strconv.Itoa(code))
+		m.series[key] = o
 	}
-	return w.ResponseWriter.Write(b)
+	return o
 }
 
-// Flush lets handlers that stream flush through the wrapper.
-func (w *statusWriter) Flush() {
-	if w.code == 0 {
-		w.code = http.StatusOK
-	}
-	http.NewResponseController(w.ResponseWriter).Flush()
+type routeCode struct {
+	route string
+	code  int
 }
-
-// Unwrap lets http.ResponseController reach the connection's writer.
-func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
 
 // known returns v when it is one of set, otherwise "other".
 func known[T ~string](v T, set []T) string {
@@ -374,8 +348,3 @@ func known[T ~string](v T, set []T) string {
 func unixSeconds(t time.Time) float64 {
 	return float64(t.UnixNano()) / 1e9
 }
-
-var (
-	_ http.ResponseWriter = (*statusWriter)(nil)
-	_ http.Flusher        = (*statusWriter)(nil)
-)
