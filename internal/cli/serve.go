@@ -15,6 +15,7 @@ import (
 
 	"github.com/roomgate/roomgate/config"
 	"github.com/roomgate/roomgate/gateway"
+	"github.com/roomgate/roomgate/internal/jsonlog"
 	"github.com/roomgate/roomgate/internal/metrics"
 	"github.com/roomgate/roomgate/internal/reload"
 	"github.com/roomgate/roomgate/internal/store"
@@ -156,13 +157,15 @@ func serveMetrics(ctx context.Context, ln net.Listener, m *metrics.Metrics, logg
 	}
 }
 
-// newLogger writes JSON lines to stderr.
+// newLogger writes JSON lines to stderr, the lines of requests served
+// together in one write (jsonlog.GroupWriter); each line is written before
+// the request it tells of is answered.
 func newLogger(env Env, level string) (*slog.Logger, error) {
 	var l slog.Level
 	if err := l.UnmarshalText([]byte(level)); err != nil {
 		return nil, fmt.Errorf("-log-level: want debug, info, warn or error, found %q", level)
 	}
-	return slog.New(slog.NewJSONHandler(env.Stderr, &slog.HandlerOptions{Level: l})), nil
+	return slog.New(jsonlog.NewHandler(jsonlog.NewGroupWriter(env.Stderr), l)), nil
 }
 
 // openStore opens the revocation store cfg names: Redis when store.redis.url
