@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/roomgate/roomgate/config"
+	"github.com/roomgate/roomgate/internal/jsonlog"
 	"github.com/roomgate/roomgate/internal/metrics"
 	"github.com/roomgate/roomgate/internal/oidctest"
 	"github.com/roomgate/roomgate/internal/store"
@@ -25,8 +26,9 @@ import (
 
 // benchGateway is a gateway with ada signed in through a real sign-in at an
 // in-process provider, and a request for /standup carrying her session.
-// The audit log is JSON into io.Discard: encoded, as in production, but not
-// written anywhere. Metrics are on, as in roomgate serve.
+// The audit log is JSON into io.Discard, through roomgate serve's handler:
+// encoded, as in production, but not written anywhere. Metrics are on, as
+// in serve.
 func benchGateway(b *testing.B) (*Server, *http.Request) {
 	b.Helper()
 	return benchGatewayWith(b, nil)
@@ -48,7 +50,7 @@ func benchGatewayWith(b *testing.B, revoked *store.Revocations) (*Server, *http.
 		b.Fatal(err)
 	}
 	gw, err := New(cfg, Deps{
-		Logger:      slog.New(slog.NewJSONHandler(io.Discard, nil)),
+		Logger:      slog.New(jsonlog.NewHandler(jsonlog.NewGroupWriter(io.Discard), nil)),
 		HTTPClient:  p.Client(),
 		Revocations: revoked,
 		Metrics:     metrics.New(),

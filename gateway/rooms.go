@@ -77,16 +77,12 @@ func (s *Server) serveRoom(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, http.StatusForbidden, page, nil)
 		return
 	}
-	token, jti, err := s.tokens.mint(id, room.Room, d.Role, openingEnd(room, d, now, s.tokens.ttl))
-	if err != nil {
-		s.fail(w, r, http.StatusInternalServerError, pageInternal, err)
-		return
-	}
+	location, jti := s.tokens.entry(id, room.Room, d.Role, openingEnd(room, d, now, s.tokens.ttl))
 	s.metrics.RoomEntry(room.Path, d.Role)
 	s.audit(r, id, room, d, jti)
 	// No body: http.Redirect would add a page with the URL, token and all,
 	// HTML-escaped, that no browser shows; the hot path does without it.
-	w.Header().Set("Location", s.tokens.roomURL(room.Room, token))
+	w.Header()["Location"] = []string{location}
 	w.WriteHeader(http.StatusFound)
 }
 
@@ -185,17 +181,24 @@ func (s *Server) serveIndex(w http.ResponseWriter, r *http.Request) {
 // which room, the outcome, the rule that decided it and the token's jti.
 // Never the token itself.
 func (s *Server) audit(r *http.Request, id *identity, room *mapping.Room, d mapping.Decision, jti string) {
-	outcome, rule := "deny", ""
+	outcome := "deny"
 	if d.Allowed {
 		outcome = "allow"
 	}
-	reason := d.Reason()
+	// The reason and the rule's place, built in one buffer and cut from
+	// one string.
+	var buf [256]byte
+	b := buf[:0]
 	if d.Closed {
-		reason = "closed: " + reason
+		b = append(b, "closed: "...)
 	}
+	b = d.AppendReason(b)
+	cut := len(b)
 	if d.Rule != nil {
-		rule = d.Rule.Pos.String()
+		b, _ = d.Rule.Pos.AppendText(b)
 	}
+	text := string(b)
+	reason, rule := text[:cut], text[cut:]
 	// LogAttrs: typed attributes spare the hot path the boxing of key/value
 	// pairs.
 	s.log.LogAttrs(r.Context(), slog.LevelInfo, "decision",

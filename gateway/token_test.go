@@ -87,6 +87,39 @@ func TestRoomURLEscapes(t *testing.T) {
 	}
 }
 
+// TestEntryIsRoomURLWithAToken: entry's Location is roomURL with a token
+// that verifies and carries entry's jti, for a room name that needs
+// escaping too.
+func TestEntryIsRoomURLWithAToken(t *testing.T) {
+	t.Parallel()
+	now := time.Date(2026, 11, 26, 9, 0, 0, 0, time.UTC)
+	base, _ := url.Parse("https://acme.digitalsamba.com")
+	m := newTokenMinter(config.DigitalSamba{
+		TeamID: "team-1", URL: base, DeveloperKey: "developer-key-0123456789abcdef", TokenTTL: 2 * time.Minute,
+	}, func() time.Time { return now })
+	id := &identity{UserID: "u-42", Name: "Ada Lovelace"}
+	for _, room := range []string{"daily-standup", "a/b?c#d"} {
+		location, jti := m.entry(id, room, "attendee", now.Add(time.Hour))
+		u, err := url.Parse(location)
+		if err != nil {
+			t.Fatal(err)
+		}
+		token := u.Query().Get("token")
+		if location != m.roomURL(room, token) {
+			t.Errorf("entry(%q) = %q; want roomURL with its token, %q", room, location, m.roomURL(room, token))
+		}
+		var got roomClaims
+		if _, err := jwt.ParseWithClaims(token, &got, func(*jwt.Token) (any, error) {
+			return []byte("developer-key-0123456789abcdef"), nil
+		}, jwt.WithValidMethods([]string{"HS256"}), jwt.WithTimeFunc(func() time.Time { return now })); err != nil {
+			t.Fatalf("entry(%q): the token does not verify: %v", room, err)
+		}
+		if got.ID != jti || len(jti) != 22 || got.Room != room || got.Role != "attendee" {
+			t.Errorf("entry(%q): claims %+v, jti %q", room, got, jti)
+		}
+	}
+}
+
 func TestInitials(t *testing.T) {
 	t.Parallel()
 	tests := []struct{ name, want string }{
@@ -98,8 +131,12 @@ func TestInitials(t *testing.T) {
 		{"(guest)", ""},
 	}
 	for _, tt := range tests {
-		if got := initials(tt.name); got != tt.want {
-			t.Errorf("initials(%q) = %q; want %q", tt.name, got, tt.want)
+		want := ""
+		if tt.want != "" {
+			want = `,"initials":"` + tt.want + `"`
+		}
+		if got := string(appendInitials(nil, tt.name)); got != want {
+			t.Errorf("appendInitials(%q) = %q; want %q", tt.name, got, want)
 		}
 	}
 }
@@ -110,15 +147,19 @@ func TestMintMatchesJWTLibrary(t *testing.T) {
 	t.Parallel()
 	now := time.Unix(1_800_000_000, 0)
 	m := &tokenMinter{teamID: "team-1", key: []byte("k-0123456789"), ttl: 2 * time.Minute, now: func() time.Time { return now }}
-	m.macs.New = func() any { return newMAC(m.key) }
-	for _, name := range []string{"", "Ada Lovelace", "Zoë \"Q\" <Smith> & co\\", "\u2028line\x01", "名前 テスト", "\xff not utf-8"} {
+	m.macs.New = func() any { return &tokenMAC{Hash: newMAC(m.key)} }
+	for _, tt := range []struct{ name, initials string }{
+		{"", ""}, {"Ada Lovelace", "AL"}, {"Zoë \"Q\" <Smith> & co\\", "ZC"}, {"\u2028line\x01", "L"},
+		{"名前 テスト", "名テ"}, {"\xff not utf-8", "NU"},
+	} {
+		name := tt.name
 		id := &identity{UserID: "u-1", Name: name, Avatar: "https://img.example/a?b=1&c=<2>"}
 		got, jti, err := m.mint(id, "daily-standup", "moderator", now.Add(time.Hour))
 		if err != nil {
 			t.Fatal(err)
 		}
 		claims := roomClaims{TeamID: "team-1", Room: "daily-standup", Role: "moderator", Name: name, UserID: "u-1",
-			Avatar: id.Avatar, Initials: initials(name), RegisteredClaims: jwt.RegisteredClaims{
+			Avatar: id.Avatar, Initials: tt.initials, RegisteredClaims: jwt.RegisteredClaims{
 				ID: jti, IssuedAt: jwt.NewNumericDate(now), NotBefore: jwt.NewNumericDate(now.Add(-nbfSlack)),
 				ExpiresAt: jwt.NewNumericDate(now.Add(2 * time.Minute))}}
 		want, _ := jwt.NewWithClaims(jwt.SigningMethodHS256, claims).SignedString(m.key)

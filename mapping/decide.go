@@ -78,38 +78,49 @@ func (rule *Rule) decide(p *Person) (Decision, bool) {
 //	rules[0] (config.yaml:8) admits everyone as attendee
 //	no rule of this room covers this person
 func (d Decision) Reason() string {
-	if d.Rule == nil {
-		return "no rule of this room covers this person"
-	}
-	verb := "admits "
-	if !d.Allowed && !d.Closed {
-		verb = "denies "
-	}
-	s := d.Rule.String() + " " + verb + d.what()
-	if d.Allowed || d.Closed {
-		s += " as " + d.Rule.Role
-	}
-	if d.Closed {
-		s += ", but the room is closed now"
-	}
-	return s
+	return string(d.AppendReason(nil))
 }
 
-// what names what matched: group "eng-x" (matches "eng-*").
-func (d Decision) what() string {
-	var s string
+// AppendReason appends Reason to b: the audit line writes it on every room
+// entry without building it first.
+func (d Decision) AppendReason(b []byte) []byte {
+	if d.Rule == nil {
+		return append(b, "no rule of this room covers this person"...)
+	}
+	b = d.Rule.appendName(b)
+	if !d.Allowed && !d.Closed {
+		b = append(b, " denies "...)
+	} else {
+		b = append(b, " admits "...)
+	}
+	b = d.appendWhat(b)
+	if d.Allowed || d.Closed {
+		b = append(b, " as "...)
+		b = append(b, d.Rule.Role...)
+	}
+	if d.Closed {
+		b = append(b, ", but the room is closed now"...)
+	}
+	return b
+}
+
+// appendWhat appends what matched: group "eng-x" (matches "eng-*").
+func (d Decision) appendWhat(b []byte) []byte {
 	switch d.kind {
 	case byEveryone:
-		return "everyone"
+		return append(b, "everyone"...)
 	case byGroup:
-		s = "group " + strconv.Quote(d.Matched)
+		b = append(b, "group "...)
 	case byEmail:
-		s = "email " + strconv.Quote(d.Matched)
+		b = append(b, "email "...)
 	default:
-		return strconv.Quote(d.Matched)
+		return strconv.AppendQuote(b, d.Matched)
 	}
+	b = strconv.AppendQuote(b, d.Matched)
 	if d.Matcher != d.Matched {
-		s += " (matches " + strconv.Quote(d.Matcher) + ")"
+		b = append(b, " (matches "...)
+		b = strconv.AppendQuote(b, d.Matcher)
+		b = append(b, ')')
 	}
-	return s
+	return b
 }

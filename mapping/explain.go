@@ -35,7 +35,7 @@ func (r *Room) ExplainAt(p *Person, at time.Time) (Decision, []Step) {
 			if d.Allowed && !at.IsZero() && r.Open != nil && !r.Open.OpenFor(at, rule.Early) {
 				d.Allowed, d.Closed = false, true
 			}
-			why := "covers " + d.what()
+			why := string(d.appendWhat([]byte("covers ")))
 			if d.kind == byEveryone {
 				why = "everyone: true covers every signed-in person"
 			}

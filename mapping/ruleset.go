@@ -62,7 +62,16 @@ type Rule struct {
 // String names the rule the way field paths do, rules[2] (config.yaml:14),
 // so that explain, audit lines and check messages agree.
 func (r *Rule) String() string {
-	return "rules[" + strconv.Itoa(r.Index) + "] (" + r.Pos.String() + ")"
+	return string(r.appendName(nil))
+}
+
+// appendName appends String.
+func (r *Rule) appendName(b []byte) []byte {
+	b = append(b, "rules["...)
+	b = strconv.AppendInt(b, int64(r.Index), 10)
+	b = append(b, "] ("...)
+	b, _ = r.Pos.AppendText(b)
+	return append(b, ')')
 }
 
 // Pos is a place in the configuration file.
@@ -73,10 +82,18 @@ type Pos struct {
 
 // String formats the place as file:line, such as config.yaml:14.
 func (p Pos) String() string {
-	if p.Line <= 0 {
-		return p.File
+	b, _ := p.AppendText(nil)
+	return string(b)
+}
+
+// AppendText appends String to b (encoding.TextAppender); it never fails.
+func (p Pos) AppendText(b []byte) ([]byte, error) {
+	b = append(b, p.File...)
+	if p.Line > 0 {
+		b = append(b, ':')
+		b = strconv.AppendInt(b, int64(p.Line), 10)
 	}
-	return p.File + ":" + strconv.Itoa(p.Line)
+	return b, nil
 }
 
 // Warnings are what Parse found allowed but worth a look, such as a rule
