@@ -196,6 +196,7 @@ func readResponse(br *bufio.Reader) (status int, location string, err error) {
 type wrkGenerator struct {
 	path    string // the wrk binary
 	threads int
+	cpus    string // when set, wrk runs pinned to these CPUs (taskset -c)
 }
 
 func (wrkGenerator) name() string { return "wrk" }
@@ -240,6 +241,9 @@ func (g wrkGenerator) run(ctx context.Context, l load) (result, error) {
 	}
 	args = append(args, "http://"+l.addr+l.path)
 	cmd := exec.CommandContext(ctx, g.path, args...)
+	if g.cpus != "" {
+		cmd = exec.CommandContext(ctx, "taskset", append([]string{"-c", g.cpus, g.path}, args...)...)
+	}
 	var stderr bytes.Buffer
 	cmd.Stderr = &stderr
 	outb, err := cmd.Output()

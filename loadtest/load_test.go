@@ -23,6 +23,7 @@ import (
 
 	"github.com/roomgate/roomgate/config"
 	"github.com/roomgate/roomgate/gateway"
+	"github.com/roomgate/roomgate/internal/jsonlog"
 	"github.com/roomgate/roomgate/internal/oidctest"
 	"github.com/roomgate/roomgate/internal/redistest"
 	"github.com/roomgate/roomgate/internal/reload"
@@ -146,13 +147,13 @@ func newSite(t *testing.T) *site {
 		t.Fatal(err)
 	}
 	// The audit line is part of the hot path: JSON, through a real file,
-	// as roomgate serve writes it to stderr.
+	// with roomgate serve's handler and group commit.
 	devnull, err := os.OpenFile(os.DevNull, os.O_WRONLY, 0)
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { devnull.Close() })
-	logger := slog.New(slog.NewJSONHandler(devnull, &slog.HandlerOptions{Level: slog.LevelInfo}))
+	logger := slog.New(jsonlog.NewHandler(jsonlog.NewGroupWriter(devnull), slog.LevelInfo))
 	deps := gateway.Deps{Logger: logger, HTTPClient: p.Client()}
 	if *storeKind == "redis" {
 		// A shared store, and a thousand live revocations of other people

@@ -1,0 +1,380 @@
+//go:build load
+
+package loadtest
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"encoding/base64"
+	"flag"
+	"fmt"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/roomgate/roomgate/internal/oidctest"
+)
+
+var (
+	pinFlag = flag.String("pin", "both", "TestProcesses: pinned (every server on CPU 0, wrk on CPU 1), unpinned, or both")
+	o2pFlag = flag.String("oauth2-proxy", "", "TestProcesses: the oauth2-proxy `binary` (default: oauth2-proxy on PATH or in $(go env GOPATH)/bin)")
+	keepOut = flag.String("out", "", "TestProcesses: keep the binaries built and each server's log in this `directory` (for perf, say)")
+)
+
+// Targets of issue 15, as same-run ratios at 64 connections, pinned and
+// unpinned.
+const (
+	minBareRatio = 0.6 // roomgate requests/s over the bare handler's
+	minO2PRatio  = 3.5 // roomgate requests/s over oauth2-proxy's
+)
+
+// proc is one server under load: a process with its log in a file.
+type proc struct {
+	name string
+	cmd  *exec.Cmd
+	log  *os.File
+	done chan error
+}
+
+// start runs argv, pinned to cpus unless cpus is empty, with stdout and
+// stderr appended to a file in dir, and waits until it accepts connections
+// on addr.
+func start(t *testing.T, name, dir, cpus, addr string, env []string, argv ...string) *proc {
+	t.Helper()
+	if cpus != "" {
+		argv = append([]string{"taskset", "-c", cpus}, argv...)
+	}
+	log, err := os.OpenFile(filepath.Join(dir, name+".log"), os.O_CREATE|os.O_WRONLY|os.O_APPEND|os.O_TRUNC, 0o600)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(argv[0], argv[1:]...)
+	cmd.Stdout, cmd.Stderr = log, log
+	// Each server tunes itself as it would in production: GOGC from
+	// scripts/load.sh is for the in-process test only.
+	cmd.Env = append(slices.DeleteFunc(os.Environ(), func(kv string) bool { return strings.HasPrefix(kv, "GOGC=") }), env...)
+	if err := cmd.Start(); err != nil {
+		t.Fatalf("%s: %v", name, err)
+	}
+	p := &proc{name: name, cmd: cmd, log: log, done: make(chan error, 1)}
+	go func() { p.done <- cmd.Wait() }()
+	t.Cleanup(p.stop)
+	for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+		select {
+		case err := <-p.done:
+			p.done <- err
+			t.Fatalf("%s exited at start (%v):\n%s", name, err, p.tail())
+		default:
+		}
+		if c, err := net.Dial("tcp", addr); err == nil {
+			c.Close()
+			return p
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%s does not listen on %s:\n%s", name, addr, p.tail())
+		}
+	}
+}
+
+// stop ends the process with SIGTERM, and SIGKILL after 10 s.
+func (p *proc) stop() {
+	if p.cmd.ProcessState != nil {
+		return
+	}
+	p.cmd.Process.Signal(syscall.SIGTERM)
+	select {
+	case <-p.done:
+	case <-time.After(10 * time.Second):
+		p.cmd.Process.Kill()
+		<-p.done
+	}
+	p.log.Close()
+}
+
+// cpu is the CPU time, user and system, the process has used so far.
+func (p *proc) cpu() time.Duration {
+	stat, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", p.cmd.Process.Pid))
+	if err != nil {
+		return 0
+	}
+	// The fields after the command name, which is in parentheses: utime
+	// and stime are the 12th and 13th, in clock ticks of 1/100 s.
+	fields := strings.Fields(string(stat[bytes.LastIndexByte(stat, ')')+1:]))
+	utime, _ := strconv.ParseInt(fields[11], 10, 64)
+	stime, _ := strconv.ParseInt(fields[12], 10, 64)
+	return time.Duration(utime+stime) * 10 * time.Millisecond
+}
+
+// take returns the log written since the last take, and empties the file.
+func (p *proc) take() []byte {
+	b, _ := os.ReadFile(p.log.Name())
+	p.log.Truncate(0)
+	return b
+}
+
+func (p *proc) tail() string {
+	b, _ := os.ReadFile(p.log.Name())
+	if len(b) > 4000 {
+		b = b[len(b)-4000:]
+	}
+	return string(b)
+}
+
+// target is one server of the comparison and the load it gets.
+type target struct {
+	name string
+	proc *proc
+	load load
+	// check looks at the log written during a run of n requests and says
+	// what is wrong with it, if anything.
+	check func(log []byte, n int64) string
+}
+
+// TestProcesses measures roomgate serve as it is deployed, a process with
+// its log in a file, against a bare net/http 302 process and against
+// oauth2-proxy's /oauth2/auth, both signed in through the same provider, in
+// alternating rounds of one run: first with every server pinned to CPU 0 and
+// wrk on CPU 1, then unpinned. It holds roomgate to issue 15's targets.
+func TestProcesses(t *testing.T) {
+	wrk, err := exec.LookPath("wrk")
+	if err != nil {
+		t.Fatalf("wrk: %v (scripts/load.sh installs it)", err)
+	}
+	o2p := oauth2ProxyBinary(t)
+	out := *keepOut
+	if out == "" {
+		out = t.TempDir()
+	}
+	if err := os.MkdirAll(out, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	bin, logs := out, out
+	build(t, filepath.Join(bin, "roomgate"), "..")
+	build(t, filepath.Join(bin, "bare"), "./bare")
+
+	p := oidctest.New(t)
+	p.SetUser(oidctest.User{Subject: "ben", Claims: map[string]any{
+		"name": "Ben Example", "email": "ben@example.com", "email_verified": true, "picture": "https://img.example/ben.png",
+		"groups": []string{"eng-platform", "all-staff", "building-3", "vpn-users"},
+	}})
+	gwAddr, bareAddr, o2pAddr := freeAddr(t), freeAddr(t), freeAddr(t)
+	p.SetRedirectURI("http://"+gwAddr+"/auth/callback", "http://"+o2pAddr+"/oauth2/callback")
+	conf := filepath.Join(t.TempDir(), "roomgate.yaml")
+	if err := os.WriteFile(conf, []byte(processConfig(gwAddr, p)), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	cookieSecret := make([]byte, 32)
+	rand.Read(cookieSecret)
+
+	var modes []string
+	switch *pinFlag {
+	case "both":
+		modes = []string{"pinned", "unpinned"}
+	case "pinned", "unpinned":
+		modes = []string{*pinFlag}
+	default:
+		t.Fatalf("-pin %q: want pinned, unpinned or both", *pinFlag)
+	}
+	for _, mode := range modes {
+		t.Run(mode, func(t *testing.T) {
+			servers, wrkCPUs := "", ""
+			if mode == "pinned" {
+				servers, wrkCPUs = "0", "1"
+			}
+			gen := wrkGenerator{path: wrk, threads: 2, cpus: wrkCPUs}
+
+			gw := start(t, "roomgate-"+mode, logs, servers, gwAddr, nil, filepath.Join(bin, "roomgate"), "serve", "-config", conf)
+			gwCookie, location := signIn(t, "http://"+gwAddr+"/standup", roomHost)
+			if !strings.HasPrefix(location, wantLocation) {
+				t.Fatalf("roomgate sent the signed-in person to %.100q; want the room", location)
+			}
+			bare := start(t, "bare-"+mode, logs, servers, bareAddr, nil, filepath.Join(bin, "bare"),
+				"-listen", bareAddr, "-location", wantLocation, "-location-length", strconv.Itoa(len(location)))
+			proxy := start(t, "oauth2-proxy-"+mode, logs, servers, o2pAddr, nil, o2p,
+				"--http-address="+o2pAddr, "--provider=oidc", "--oidc-issuer-url="+p.Issuer(),
+				"--client-id="+p.ClientID(), "--client-secret="+p.ClientSecret(),
+				"--redirect-url=http://"+o2pAddr+"/oauth2/callback", "--code-challenge-method=S256",
+				"--cookie-secret="+base64.RawURLEncoding.EncodeToString(cookieSecret), "--cookie-secure=false",
+				"--email-domain=*", "--upstream=static://202", "--skip-provider-button")
+			o2pCookie, _ := signIn(t, "http://"+o2pAddr+"/oauth2/start?rd=%2F", "")
+
+			targets := []*target{
+				{name: "bare", proc: bare, load: load{addr: bareAddr, path: "/standup", conns: *conns}},
+				{name: "roomgate", proc: gw, load: load{addr: gwAddr, path: "/standup", header: gwCookie, conns: *conns}, check: auditLines},
+				{name: "oauth2-proxy", proc: proxy, load: load{addr: o2pAddr, path: "/oauth2/auth", header: o2pCookie, conns: *conns}},
+			}
+			results := measure(t, gen, targets)
+			report(t, mode, results)
+		})
+	}
+}
+
+// measure warms every target up, then runs rounds in which each target is
+// loaded once, the order turning by one each round.
+func measure(t *testing.T, gen wrkGenerator, targets []*target) map[string]result {
+	t.Logf("wrk on CPUs %q, %d connections, %d rounds of %v", gen.cpus, *conns, *rounds, *duration)
+	ctx := context.Background()
+	runs := map[string][]result{}
+	for round := -1; round < *rounds; round++ {
+		for i := range targets {
+			tg := targets[(i+max(round, 0))%len(targets)]
+			l := tg.load
+			l.d = *duration
+			if round < 0 {
+				l.d = 2 * time.Second // warm-up: connections, caches
+			}
+			cpu0 := tg.proc.cpu()
+			r, err := gen.run(ctx, l)
+			if err != nil {
+				t.Fatalf("%s: %v", tg.name, err)
+			}
+			time.Sleep(100 * time.Millisecond) // the last answers' log lines
+			r.CPU = tg.proc.cpu() - cpu0
+			log := tg.proc.take()
+			if tg.check != nil {
+				if what := tg.check(log, r.Requests); what != "" {
+					r.Failed++
+					r.FirstFailure = what
+				}
+			}
+			if r.Failed > 0 {
+				t.Errorf("%s: %d failed requests, e.g. %s: a run with a failure is not a number", tg.name, r.Failed, r.FirstFailure)
+			}
+			if round < 0 {
+				continue
+			}
+			t.Logf("round %d %-12s %s  %5.1f µs CPU/request", round+1, tg.name, r, r.cpuPerRequest())
+			runs[tg.name] = append(runs[tg.name], r)
+		}
+	}
+	out := map[string]result{}
+	for name, rs := range runs {
+		out[name] = summarize(rs)
+	}
+	return out
+}
+
+// report logs the comparison and holds roomgate to the targets.
+func report(t *testing.T, mode string, res map[string]result) {
+	bare, gw, o2p := res["bare"], res["roomgate"], res["oauth2-proxy"]
+	for _, name := range []string{"bare", "roomgate", "oauth2-proxy"} {
+		r := res[name]
+		t.Logf("%s %-12s %s  %5.1f µs CPU/request", mode, name, r, r.cpuPerRequest())
+	}
+	toBare, p99, toO2P := gw.RPS()/bare.RPS(), float64(gw.P99)/float64(bare.P99), gw.RPS()/o2p.RPS()
+	t.Logf("%s: roomgate/bare %.2fx (target >= %.1fx), p99 %.2fx (target <= %.1fx), roomgate/oauth2-proxy %.2fx (target >= %.1fx); CPU/request roomgate/bare %.2fx",
+		mode, toBare, minBareRatio, p99, maxP99Ratio, toO2P, minO2PRatio, gw.cpuPerRequest()/bare.cpuPerRequest())
+	if toBare < minBareRatio {
+		t.Errorf("%s: roomgate serves %.2fx the bare handler's requests/s; want at least %.1fx", mode, toBare, minBareRatio)
+	}
+	if p99 > maxP99Ratio {
+		t.Errorf("%s: roomgate's p99 is %.2fx the bare handler's; want at most %.1fx", mode, p99, maxP99Ratio)
+	}
+	if toO2P < minO2PRatio {
+		t.Errorf("%s: roomgate serves %.2fx oauth2-proxy's requests/s; want at least %.1fx", mode, toO2P, minO2PRatio)
+	}
+}
+
+// auditLines checks that roomgate wrote one audit line for every answer wrk
+// counted: every answer a room redirect with its token logged. wrk counts
+// only completed answers, so up to one request per connection more may
+// have been served and logged as the run ended.
+func auditLines(log []byte, n int64) string {
+	lines := int64(bytes.Count(log, []byte(`"outcome":"allow"`)))
+	if lines < n || lines > n+int64(*conns) {
+		return fmt.Sprintf("wrk counted %d answers, roomgate logged %d entries allowed", n, lines)
+	}
+	return ""
+}
+
+// signIn follows rawURL through the provider's sign-in like a browser, up to
+// a redirect to stopHost (none when empty), and returns the Cookie header
+// line it then holds for rawURL's host and the last Location.
+func signIn(t *testing.T, rawURL, stopHost string) (cookie, location string) {
+	t.Helper()
+	b := oidctest.NewBrowser(t)
+	if stopHost != "" {
+		b.StopAt = oidctest.StopAtHost(stopHost)
+	}
+	resp, hops := b.Follow(t, rawURL)
+	if resp.StatusCode >= 400 {
+		t.Fatalf("sign-in at %s ended with %d after %v", rawURL, resp.StatusCode, hops)
+	}
+	var cookies []string
+	for _, c := range b.Cookies(t, rawURL) {
+		cookies = append(cookies, c.Name+"="+c.Value)
+	}
+	if len(cookies) == 0 {
+		t.Fatalf("sign-in at %s left no cookie (hops %v)", rawURL, hops)
+	}
+	return "Cookie: " + strings.Join(cookies, "; ") + "\r\n", resp.Header.Get("Location")
+}
+
+// processConfig is roomgate serve's configuration for TestProcesses.
+func processConfig(addr string, p *oidctest.Provider) string {
+	return fmt.Sprintf(`server:
+  listen: %q
+  public_url: "http://%s"
+  metrics_listen: "127.0.0.1:0"
+oidc:
+  issuer: %q
+  client_id: %q
+  client_secret: %q
+session:
+  secret: "load-test-session-secret-0123456789abcdefgh"
+  lifetime: 8h
+  recheck: 8h
+digitalsamba:
+  team_id: team-0001
+  url: "https://%s"
+  developer_key: "load-test-developer-key-0123456789"
+  token_ttl: 2m
+rooms:%s`, addr, addr, p.Issuer(), p.ClientID(), p.ClientSecret(), roomHost, rooms)
+}
+
+// build compiles the main package at pkg into out.
+func build(t *testing.T, out, pkg string) {
+	t.Helper()
+	cmd := exec.Command("go", "build", "-o", out, pkg)
+	if b, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("go build %s: %v\n%s", pkg, err, b)
+	}
+}
+
+// oauth2ProxyBinary finds oauth2-proxy: -oauth2-proxy, PATH, or where go
+// install puts it.
+func oauth2ProxyBinary(t *testing.T) string {
+	if *o2pFlag != "" {
+		return *o2pFlag
+	}
+	if path, err := exec.LookPath("oauth2-proxy"); err == nil {
+		return path
+	}
+	gopath, err := exec.Command("go", "env", "GOPATH").Output()
+	if err == nil {
+		path := filepath.Join(strings.TrimSpace(string(gopath)), "bin", "oauth2-proxy")
+		if _, err := os.Stat(path); err == nil {
+			return path
+		}
+	}
+	t.Fatal("oauth2-proxy is not installed: go install github.com/oauth2-proxy/oauth2-proxy/v7@v7.15.6 (scripts/load.sh does)")
+	return ""
+}
+
+// freeAddr is a loopback address no one listens on.
+func freeAddr(t *testing.T) string {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	return ln.Addr().String()
+}
