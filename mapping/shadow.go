@@ -53,18 +53,20 @@ func shadowMessage(by []*Rule) string {
 // an email pattern of one. Only everyone: true covers everyone: true (a
 // person may have no groups and no email).
 func coveredBy(all []Rule, later *Rule) []*Rule {
-	// A rule with until covers no one once it has passed, and then the
-	// rules after it fire: it shadows nothing.
-	earlier := make([]Rule, 0, len(all))
-	for _, r := range all {
-		if r.Until.IsZero() {
-			earlier = append(earlier, r)
+	// first is the first earlier rule for which covers holds. A rule with
+	// until covers no one once it has passed, and then the rules after it
+	// fire: it shadows nothing. (Rules are walked in place: a Rule is big,
+	// and this runs for every pair of rules of a room.)
+	first := func(covers func(*Rule) bool) *Rule {
+		for i := range all {
+			if r := &all[i]; r.Until.IsZero() && covers(r) {
+				return r
+			}
 		}
+		return nil
 	}
-	for i := range earlier {
-		if earlier[i].Everyone {
-			return []*Rule{&earlier[i]}
-		}
+	if r := first(func(r *Rule) bool { return r.Everyone }); r != nil {
+		return []*Rule{r}
 	}
 	if later.Everyone || len(later.globs)+len(later.emails) == 0 {
 		return nil
@@ -76,24 +78,24 @@ func coveredBy(all []Rule, later *Rule) []*Rule {
 		}
 	}
 	for k := range later.globs {
-		i := slices.IndexFunc(earlier, func(r Rule) bool { return r.coversGroup(&later.globs[k]) })
-		if i < 0 {
+		r := first(func(r *Rule) bool { return r.coversGroup(&later.globs[k]) })
+		if r == nil {
 			return nil
 		}
-		use(&earlier[i])
+		use(r)
 	}
 	// An unreadable address is covered by every emails of a deny rule and by
 	// no emails of another (normalEmail), so the emails of a deny rule are
 	// covered only where an earlier deny rule has emails too.
-	if later.Deny && len(later.emails) > 0 && !slices.ContainsFunc(earlier, func(r Rule) bool { return r.Deny && len(r.emails) > 0 }) {
+	if later.Deny && len(later.emails) > 0 && first(func(r *Rule) bool { return r.Deny && len(r.emails) > 0 }) == nil {
 		return nil
 	}
 	for k := range later.emails {
-		i := slices.IndexFunc(earlier, func(r Rule) bool { return r.coversEmail(&later.emails[k]) })
-		if i < 0 {
+		r := first(func(r *Rule) bool { return r.coversEmail(&later.emails[k]) })
+		if r == nil {
 			return nil
 		}
-		use(&earlier[i])
+		use(r)
 	}
 	slices.SortFunc(by, func(a, b *Rule) int { return a.Index - b.Index })
 	return by
