@@ -1,7 +1,6 @@
 package config
 
 import (
-	"bytes"
 	"errors"
 	"fmt"
 	"io"
@@ -68,13 +67,12 @@ func Parse(file string, data []byte, opts Options) (*Config, error) {
 	r := &yamlnode.Reader{Report: func(line int, path, msg string) {
 		problems = append(problems, mapping.Problem{File: file, Line: line, Path: path, Msg: msg})
 	}}
-	var doc yaml.Node
-	dec := yaml.NewDecoder(bytes.NewReader(data))
-	if err := dec.Decode(&doc); err != nil && !errors.Is(err, io.EOF) {
+	doc, err := yamlnode.Parse(data)
+	if err != nil && !errors.Is(err, io.EOF) {
 		return nil, mapping.Problems{syntaxProblem(file, err)}
 	}
 	var root *yaml.Node
-	if len(doc.Content) > 0 {
+	if doc != nil && len(doc.Content) > 0 {
 		root = doc.Content[0]
 	}
 	expandEnv(r, root, "", opts.LookupEnv)

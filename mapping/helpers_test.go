@@ -1,8 +1,11 @@
 package mapping
 
 import (
+	"errors"
+	"io"
 	"testing"
 
+	"github.com/roomgate/roomgate/internal/yamlnode"
 	"go.yaml.in/yaml/v3"
 )
 
@@ -35,8 +38,11 @@ func mustParse(t testing.TB, src string) *RuleSet {
 // roomsNode returns the value of the top-level rooms key of a YAML
 // document, or nil when there is none.
 func roomsNode(src []byte) (*yaml.Node, error) {
-	var doc yaml.Node
-	if err := yaml.Unmarshal(src, &doc); err != nil {
+	doc, err := yamlnode.Parse(src) // as config.Parse reads a file
+	if errors.Is(err, io.EOF) {
+		return nil, nil
+	}
+	if err != nil {
 		return nil, err
 	}
 	if len(doc.Content) == 0 {
