@@ -8,6 +8,7 @@ import (
 	"net/url"
 	"os"
 	"regexp"
+	"runtime"
 	"slices"
 	"strconv"
 	"strings"
@@ -157,6 +158,9 @@ func expandEnv(r *yamlnode.Reader, n *yaml.Node, at *envPath, lookup func(string
 			expandEnv(r, c, &envPath{up: at, index: i}, lookup)
 		}
 	case yaml.ScalarNode:
+		if n.Line%1024 == 0 {
+			runtime.Gosched() // a reload of a big file shares the CPU with requests
+		}
 		if !strings.Contains(n.Value, "${") {
 			return
 		}

@@ -3,6 +3,7 @@ package gateway
 import (
 	"encoding/base64"
 	"math/bits"
+	"runtime"
 
 	"github.com/roomgate/roomgate/mapping"
 )
@@ -25,6 +26,9 @@ type groupView struct {
 	patterns    []string       // rules.GroupPatterns()
 	index       map[string]int // pattern -> its index in patterns
 	fingerprint string
+	// previous is the view of the rule set before, for requests that
+	// began before the reload (its own previous is nil).
+	previous *groupView
 }
 
 func newGroupView(rs *mapping.RuleSet) *groupView {
@@ -32,6 +36,9 @@ func newGroupView(rs *mapping.RuleSet) *groupView {
 	v.index = make(map[string]int, len(v.patterns))
 	for i, p := range v.patterns {
 		v.index[p] = i
+		if i%4096 == 4095 {
+			runtime.Gosched() // made on a reload, beside requests (see prepare)
+		}
 	}
 	return v
 }

@@ -125,7 +125,7 @@ func New(cfg *config.Config, deps Deps) (*Server, error) {
 		mux:      http.NewServeMux(),
 	}
 	s.provider.metrics = deps.Metrics
-	s.rules.Store(cfg.Rules)
+	s.SetRules(cfg.Rules)
 	s.warnProvider()
 	s.routes()
 	s.handler = s.withRequest(s.withRecover(s.withHeaders(s.mux)))
@@ -160,6 +160,7 @@ func (s *Server) Rules() *mapping.RuleSet { return s.rules.Load() }
 // finish with the set they started with; no request sees half of each.
 func (s *Server) SetRules(rs *mapping.RuleSet) {
 	if rs != nil {
+		s.sessions.prepare(rs)
 		s.rules.Store(rs)
 	}
 }

@@ -109,12 +109,28 @@ func (s *sessionStore) clear(w http.ResponseWriter) {
 
 // viewOf returns the groupView of rs, made once per rule set.
 func (s *sessionStore) viewOf(rs *mapping.RuleSet) *groupView {
-	if v := s.view.Load(); v != nil && v.rules == rs {
-		return v
+	if v := s.view.Load(); v != nil {
+		if v.rules == rs {
+			return v
+		}
+		if v.previous != nil && v.previous.rules == rs {
+			return v.previous // a request that began before a reload
+		}
 	}
+	return newGroupView(rs) // a rule set prepare never saw: made for this request only
+}
+
+// prepare makes the view of rs before any request sees rs: for a rule file
+// of thousands of rooms it takes a while, which the reload pays, not the
+// requests that would otherwise each make it at once.
+func (s *sessionStore) prepare(rs *mapping.RuleSet) {
 	v := newGroupView(rs)
+	if old := s.view.Load(); old != nil {
+		prev := *old
+		prev.previous = nil
+		v.previous = &prev
+	}
 	s.view.Store(v)
-	return v
 }
 
 // encodeIdentity lays id out compactly for the session cookie: a version

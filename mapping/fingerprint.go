@@ -3,6 +3,7 @@ package mapping
 import (
 	"crypto/sha256"
 	"encoding/base64"
+	"runtime"
 	"slices"
 	"strings"
 )
@@ -88,7 +89,7 @@ func (rs *RuleSet) globs() []glob {
 func (rs *RuleSet) collectGlobs() []glob {
 	seen := make(map[string]struct{})
 	var out []glob
-	for _, room := range rs.rooms {
+	for r, room := range rs.rooms {
 		for i := range room.Rules {
 			for _, g := range room.Rules[i].globs {
 				if _, dup := seen[g.pat]; !dup {
@@ -96,6 +97,9 @@ func (rs *RuleSet) collectGlobs() []glob {
 					out = append(out, g)
 				}
 			}
+		}
+		if r%yieldEvery == yieldEvery-1 {
+			runtime.Gosched() // a reload of thousands of rooms shares the CPU with requests
 		}
 	}
 	slices.SortFunc(out, func(a, b glob) int { return strings.Compare(a.pat, b.pat) })

@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"runtime/debug"
 	"slices"
 	"strings"
 	"sync"
@@ -653,4 +654,43 @@ tests:
 	}
 	writeFile(t, h.path, roomsFile("standup", "retro"))
 	h.wantApplied(t, "standup", "retro")
+}
+
+// TestReloadPausesTheCollector: a reload runs with the garbage collector
+// paused, and puts the setting back when it ends, applied or refused, also
+// when reloads overlap.
+func TestReloadPausesTheCollector(t *testing.T) {
+	defer debug.SetGCPercent(debug.SetGCPercent(250))
+	dir := t.TempDir()
+	h := newHarness(t, dir, roomsFile("standup"), true)
+	var during int
+	h.w.Apply = func(*mapping.RuleSet) {
+		during = debug.SetGCPercent(-1) // reads it; -1 again
+	}
+	if err := h.w.Reload(); err != nil {
+		t.Fatal(err)
+	}
+	if during != -1 {
+		t.Errorf("the collector during a reload: %d; want -1, paused", during)
+	}
+	if got := debug.SetGCPercent(250); got != 250 {
+		t.Errorf("after a reload: GOGC %d; want 250 back", got)
+	}
+	writeFile(t, h.w.Path, file{rooms: "  - path: [not, a, path]\n"})
+	if err := h.w.Reload(); err == nil {
+		t.Fatal("a bad file was applied")
+	}
+	if got := debug.SetGCPercent(250); got != 250 {
+		t.Errorf("after a refused reload: GOGC %d; want 250 back", got)
+	}
+	first := pauseCollector()
+	second := pauseCollector()
+	first()
+	if got := debug.SetGCPercent(-1); got != -1 {
+		t.Errorf("one of two overlapping reloads ended: GOGC %d; want it still paused", got)
+	}
+	second()
+	if got := debug.SetGCPercent(250); got != 250 {
+		t.Errorf("both ended: GOGC %d; want 250 back", got)
+	}
 }
