@@ -136,3 +136,36 @@ func TestGroupViewPacking(t *testing.T) {
 		}
 	}
 }
+
+// TestReloadMakesTheViewOnce: SetRules makes the view of the new rule set
+// before any request sees it; a request that began before keeps the view
+// of the rules it started with; a rule set never set gets a view of its
+// own, which does not replace the one serving.
+func TestReloadMakesTheViewOnce(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	before := e.gw.Rules()
+	after := parseRooms(t, testRooms+`
+  - path: board
+    room: board
+    rules:
+      - groups: [board]
+        role: moderator
+`)
+	old := e.gw.sessions.viewOf(before)
+	e.gw.SetRules(after)
+	v := e.gw.sessions.view.Load()
+	if v.rules != after || v.fingerprint != after.Fingerprint() {
+		t.Fatal("SetRules did not make the view of the new rules")
+	}
+	if got := e.gw.sessions.viewOf(after); got != v {
+		t.Error("a request after the reload made a view of its own")
+	}
+	if got := e.gw.sessions.viewOf(before); got.rules != before || got.fingerprint != old.fingerprint {
+		t.Error("a request that began before the reload got another rule set's view")
+	}
+	stranger := parseRooms(t, testRooms)
+	if got := e.gw.sessions.viewOf(stranger); got.rules != stranger || e.gw.sessions.view.Load() != v {
+		t.Error("a view for a rule set never set replaced the one serving")
+	}
+}
