@@ -25,6 +25,9 @@ type result struct {
 	Requests int64
 	Elapsed  time.Duration
 	P50, P99 time.Duration
+	// Max is the slowest answer (wrk only; the summary of rounds keeps
+	// the slowest of all).
+	Max time.Duration
 	// Failed counts answers that were not a 302 into the room, and
 	// transport errors.
 	Failed int64
@@ -42,8 +45,8 @@ func (r result) cpuPerRequest() float64 {
 func (r result) RPS() float64 { return float64(r.Requests) / r.Elapsed.Seconds() }
 
 func (r result) String() string {
-	return fmt.Sprintf("%8.0f req/s  p50 %8v  p99 %8v  (%d requests, %d failed)",
-		r.RPS(), r.P50.Round(time.Microsecond), r.P99.Round(time.Microsecond), r.Requests, r.Failed)
+	return fmt.Sprintf("%8.0f req/s  p50 %8v  p99 %8v  max %8v  (%d requests, %d failed)",
+		r.RPS(), r.P50.Round(time.Microsecond), r.P99.Round(time.Microsecond), r.Max.Round(time.Microsecond), r.Requests, r.Failed)
 }
 
 // load is one run: conns keep-alive connections to addr, each sending GET
@@ -209,14 +212,14 @@ const wrkScript = `
 function done(summary, latency, requests)
   local e = summary.errors
   io.write(string.format("roomgate-failed: %d %d %d %d %d\n", e.status, e.connect, e.read, e.write, e.timeout))
-  io.write(string.format("roomgate-latency-us: %d %d\n", latency:percentile(50), latency:percentile(99)))
+  io.write(string.format("roomgate-latency-us: %d %d %d\n", latency:percentile(50), latency:percentile(99), latency.max))
   io.write(string.format("roomgate-requests: %d %d\n", summary.requests, summary.duration))
 end
 `
 
 var (
 	wrkFailed  = regexp.MustCompile(`roomgate-failed: (\d+) (\d+) (\d+) (\d+) (\d+)`)
-	wrkLatency = regexp.MustCompile(`roomgate-latency-us: (\d+) (\d+)`)
+	wrkLatency = regexp.MustCompile(`roomgate-latency-us: (\d+) (\d+) (\d+)`)
 	wrkCount   = regexp.MustCompile(`roomgate-requests: (\d+) (\d+)`)
 )
 
@@ -265,7 +268,9 @@ func (g wrkGenerator) run(ctx context.Context, l load) (result, error) {
 	}
 	p50, _ := strconv.ParseInt(lm[1], 10, 64)
 	p99, _ := strconv.ParseInt(lm[2], 10, 64)
+	slowest, _ := strconv.ParseInt(lm[3], 10, 64)
 	res.P50, res.P99 = time.Duration(p50)*time.Microsecond, time.Duration(p99)*time.Microsecond
+	res.Max = time.Duration(slowest) * time.Microsecond
 	res.Requests, _ = strconv.ParseInt(cm[1], 10, 64)
 	us, _ := strconv.ParseInt(cm[2], 10, 64)
 	res.Elapsed = time.Duration(us) * time.Microsecond

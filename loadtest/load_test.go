@@ -372,6 +372,7 @@ func summarize(rs []result) result {
 		out.Elapsed += r.Elapsed
 		out.Failed += r.Failed
 		out.CPU += r.CPU
+		out.Max = max(out.Max, r.Max)
 		p50 = append(p50, r.P50)
 		p99 = append(p99, r.P99)
 	}

@@ -24,9 +24,11 @@ import (
 )
 
 var (
-	pinFlag = flag.String("pin", "both", "TestProcesses: pinned (every server on CPU 0, wrk on CPU 1), unpinned, or both")
-	o2pFlag = flag.String("oauth2-proxy", "", "TestProcesses: the oauth2-proxy `binary` (default: oauth2-proxy on PATH or in $(go env GOPATH)/bin)")
-	keepOut = flag.String("out", "", "TestProcesses: keep the binaries built and each server's log in this `directory` (for perf, say)")
+	pinFlag     = flag.String("pin", "both", "TestProcesses: pinned (every server on CPU 0, wrk on CPU 1), unpinned, or both")
+	o2pFlag     = flag.String("oauth2-proxy", "", "TestProcesses: the oauth2-proxy `binary` (default: oauth2-proxy on PATH or in $(go env GOPATH)/bin)")
+	keepOut     = flag.String("out", "", "TestProcesses: keep the binaries built and each server's log in this `directory` (for perf, say)")
+	large       = flag.Int("large", 0, "TestProcesses: add this many rooms of 20 rules each to roomgate's rule file")
+	reloadEvery = flag.Duration("reload-every", 0, "TestProcesses: during roomgate's rounds, reload the rule file (SIGHUP) this often")
 )
 
 // Targets of issue 15, as same-run ratios at 64 connections, pinned and
@@ -136,6 +138,38 @@ type target struct {
 	// check looks at the log written during a run of n requests and says
 	// what is wrong with it, if anything.
 	check func(log []byte, n int64) string
+	// reloads, when not zero, is how often the process is sent SIGHUP
+	// during a run: it reloads its rule file, and its log must say so.
+	reloads time.Duration
+}
+
+// during runs run while tg is sent SIGHUP every tg.reloads, and returns
+// how many signals were sent.
+func (tg *target) during(run func()) int {
+	if tg.reloads == 0 {
+		run()
+		return 0
+	}
+	stop := make(chan struct{})
+	sent := make(chan int)
+	go func() {
+		n := 0
+		tick := time.NewTicker(tg.reloads)
+		defer tick.Stop()
+		for {
+			select {
+			case <-stop:
+				sent <- n
+				return
+			case <-tick.C:
+				tg.proc.cmd.Process.Signal(syscall.SIGHUP)
+				n++
+			}
+		}
+	}()
+	run()
+	close(stop)
+	return <-sent
 }
 
 // TestProcesses measures roomgate serve as it is deployed, a process with
@@ -168,7 +202,7 @@ func TestProcesses(t *testing.T) {
 	gwAddr, bareAddr, o2pAddr := freeAddr(t), freeAddr(t), freeAddr(t)
 	p.SetRedirectURI("http://"+gwAddr+"/auth/callback", "http://"+o2pAddr+"/oauth2/callback")
 	conf := filepath.Join(t.TempDir(), "roomgate.yaml")
-	if err := os.WriteFile(conf, []byte(processConfig(gwAddr, p)), 0o600); err != nil {
+	if err := os.WriteFile(conf, []byte(processConfig(gwAddr, p)+largeRooms(*large)), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	cookieSecret := make([]byte, 32)
@@ -208,7 +242,7 @@ func TestProcesses(t *testing.T) {
 
 			targets := []*target{
 				{name: "bare", proc: bare, load: load{addr: bareAddr, path: "/standup", conns: *conns}},
-				{name: "roomgate", proc: gw, load: load{addr: gwAddr, path: "/standup", header: gwCookie, conns: *conns}, check: auditLines},
+				{name: "roomgate", proc: gw, load: load{addr: gwAddr, path: "/standup", header: gwCookie, conns: *conns}, check: auditLines, reloads: *reloadEvery},
 				{name: "oauth2-proxy", proc: proxy, load: load{addr: o2pAddr, path: "/oauth2/auth", header: o2pCookie, conns: *conns}},
 			}
 			results := measure(t, gen, targets)
@@ -232,13 +266,24 @@ func measure(t *testing.T, gen wrkGenerator, targets []*target) map[string]resul
 				l.d = 2 * time.Second // warm-up: connections, caches
 			}
 			cpu0 := tg.proc.cpu()
-			r, err := gen.run(ctx, l)
+			var r result
+			var err error
+			signals := tg.during(func() { r, err = gen.run(ctx, l) })
 			if err != nil {
 				t.Fatalf("%s: %v", tg.name, err)
 			}
 			time.Sleep(100 * time.Millisecond) // the last answers' log lines
+			if signals > 0 {
+				time.Sleep(3 * time.Second) // a reload signalled at the end of the run
+			}
 			r.CPU = tg.proc.cpu() - cpu0
 			log := tg.proc.take()
+			if reloaded := bytes.Count(log, []byte(`"msg":"config reloaded"`)); reloaded < signals-1 {
+				r.Failed++
+				r.FirstFailure = fmt.Sprintf("%d SIGHUPs sent, %d reloads logged", signals, reloaded)
+			} else if signals > 0 {
+				t.Logf("%s: %d reloads of the rule file during the run", tg.name, reloaded)
+			}
 			if tg.check != nil {
 				if what := tg.check(log, r.Requests); what != "" {
 					r.Failed++
@@ -316,6 +361,22 @@ func signIn(t *testing.T, rawURL, stopHost string) (cookie, location string) {
 		t.Fatalf("sign-in at %s left no cookie (hops %v)", rawURL, hops)
 	}
 	return "Cookie: " + strings.Join(cookies, "; ") + "\r\n", resp.Header.Get("Location")
+}
+
+// largeRooms is n more rooms of 20 rules each, shaped like a big company's
+// (as mapping's BenchmarkParseLargeFile has them), to follow processConfig.
+func largeRooms(n int) string {
+	var b strings.Builder
+	for r := range n {
+		fmt.Fprintf(&b, "  - path: room-%05d\n    room: ds-room-%05d\n    title: \"Room %d\"\n    rules:\n", r, r, r)
+		for k := range 17 {
+			fmt.Fprintf(&b, "      - groups: [team-%05d-%02d, staff-%02d]\n        role: attendee\n", r, k, k)
+		}
+		b.WriteString("      - groups: [\"dept-*-leads\"]\n        role: speaker\n")
+		fmt.Fprintf(&b, "      - emails: [\"*@contractor-%03d.example\"]\n        deny: true\n", r%100)
+		b.WriteString("      - emails: [\"*@example.com\"]\n        role: attendee\n")
+	}
+	return b.String()
 }
 
 // processConfig is roomgate serve's configuration for TestProcesses.
