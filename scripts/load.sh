@@ -6,6 +6,7 @@
 #
 #   scripts/load.sh                  # the deployed shape (issue 15), below
 #   PIN=pinned DURATION=10s ROUNDS=3 OUT=/tmp/load scripts/load.sh
+#   scripts/load.sh reload           # the same, roomgate with 10,000 more rooms of 20 rules, reloaded every EVERY (5s)
 #   scripts/load.sh inprocess        # the gateway inside the test process (issue 6)
 #   PROFILE=/tmp/hot.prof scripts/load.sh inprocess && go tool pprof -top -cum /tmp/hot.prof
 #   STORE=redis scripts/load.sh inprocess   # with a shared revocation store (needs redis-server)
@@ -39,7 +40,7 @@ fi
 
 mode="${1:-processes}"
 case "$mode" in
-processes)
+processes | reload)
 	if ! command -v oauth2-proxy >/dev/null; then
 		echo "load: installing oauth2-proxy v7.15.6 with go install" >&2
 		go install github.com/oauth2-proxy/oauth2-proxy/v7@v7.15.6
@@ -47,6 +48,9 @@ processes)
 	args=(-conns "${CONNS:-64}" -duration "${DURATION:-10s}" -rounds "${ROUNDS:-3}" -pin "${PIN:-both}")
 	if [[ -n "${OUT:-}" ]]; then
 		args+=(-out "$OUT")
+	fi
+	if [[ "$mode" == reload ]]; then
+		args+=(-large 10000 -reload-every "${EVERY:-5s}")
 	fi
 	exec go test -tags load -count=1 -timeout 20m -run '^TestProcesses$' -v ./loadtest -args "${args[@]}"
 	;;
@@ -65,7 +69,7 @@ inprocess | soak)
 	exec go test -tags load -count=1 -timeout 10m -run '^TestLoad$' -v ./loadtest -args "${args[@]}"
 	;;
 *)
-	echo "usage: scripts/load.sh [processes | inprocess | soak DURATION]" >&2
+	echo "usage: scripts/load.sh [processes | reload | inprocess | soak DURATION]" >&2
 	exit 2
 	;;
 esac
