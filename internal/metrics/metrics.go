@@ -105,6 +105,7 @@ type Metrics struct {
 	requestDuration     *prometheus.HistogramVec
 	seriesMu            sync.RWMutex
 	series              map[routeCode]prometheus.Observer // of requestDuration
+	entries             map[roomRole]prometheus.Counter   // of roomEntries
 	storeUp             prometheus.Gauge
 	ready               prometheus.Gauge
 	restartPending      prometheus.Gauge
@@ -165,7 +166,8 @@ func New() *Metrics {
 			Help:    "Time to answer HTTP requests, by route pattern and status code.",
 			Buckets: prometheus.DefBuckets,
 		}, []string{"route", "code"}),
-		series: map[routeCode]prometheus.Observer{},
+		series:  map[routeCode]prometheus.Observer{},
+		entries: map[roomRole]prometheus.Counter{},
 	}
 	m.reg.MustRegister(
 		m.roomEntries, m.denials, m.signIns, m.providerErrors, m.reloads,
@@ -235,7 +237,7 @@ func (m *Metrics) RoomEntry(room, role string) {
 	if m == nil {
 		return
 	}
-	m.roomEntries.WithLabelValues(room, role).Inc()
+	m.entrySeries(room, role).Inc()
 }
 
 // Denial counts a person kept out of room (its path) for reason.
@@ -329,6 +331,27 @@ func (m *Metrics) requestSeries(route string, code int) prometheus.Observer {
 	}
 	return o
 }
+
+// entrySeries is the counter of room and role, found as requestSeries
+// finds its histograms: RoomEntry is on every room entry.
+func (m *Metrics) entrySeries(room, role string) prometheus.Counter {
+	key := roomRole{room, role}
+	m.seriesMu.RLock()
+	c, ok := m.entries[key]
+	m.seriesMu.RUnlock()
+	if ok {
+		return c
+	}
+	m.seriesMu.Lock()
+	defer m.seriesMu.Unlock()
+	if c, ok = m.entries[key]; !ok {
+		c = m.roomEntries.WithLabelValues(room, role)
+		m.entries[key] = c
+	}
+	return c
+}
+
+type roomRole struct{ room, role string }
 
 type routeCode struct {
 	route string
