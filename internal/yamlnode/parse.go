@@ -242,11 +242,15 @@ func (s *scanner) key() (*yaml.Node, error) {
 	for q < s.end && isKeyByte(s.src[q], q == p) {
 		q++
 	}
-	if q == p || q == s.end || s.src[q] != ':' || q+1 < s.end && s.src[q+1] != ' ' {
+	if q == p || q-p > maxKey || q == s.end || s.src[q] != ':' || q+1 < s.end && s.src[q+1] != ' ' {
 		return nil, errBail
 	}
 	return s.scalar(s.src[p:q], p, s.plainTag(s.src[p:q]), 0)
 }
+
+// maxKey is the longest key the scanner reads: yaml.v3 refuses a key of
+// 1,024 characters or more on one line (FuzzParse found it).
+const maxKey = 1000
 
 // isKeyByte reports whether c may be in a key the scanner reads: letters,
 // digits, '_', and after the first, '-' and '.'.
@@ -304,7 +308,7 @@ func (s *scanner) startsKey(p int) bool {
 	for q < s.end && isKeyByte(s.src[q], q == p) {
 		q++
 	}
-	return q > p && q < s.end && s.src[q] == ':' && (q+1 == s.end || s.src[q+1] == ' ')
+	return q > p && q-p <= maxKey && q < s.end && s.src[q] == ':' && (q+1 == s.end || s.src[q+1] == ' ')
 }
 
 // inline reads the value that starts at p and fills the rest of the line:
@@ -376,55 +380,31 @@ func (s *scanner) value(p int, closer byte) (*yaml.Node, int, error) {
 // flow reads the one-line flow sequence of scalars at p ('[') and returns
 // it with the offset after its ']'.
 func (s *scanner) flow(p int) (*yaml.Node, int, error) {
-	seq := s.node(yaml.SequenceNode, "!!seq", "", yaml.FlowStyle)
-	seq.Line, seq.Column = s.line, utf8.RuneCountInString(s.src[s.start:p])+1
-	base := len(s.stack)
-	q := s.skip(p + 1)
-	for q == s.end || s.src[q] != ']' {
-		if q == s.end {
-			return nil, 0, errBail // the list goes on below
-		}
+	return s.collection(p, yaml.SequenceNode, "!!seq", ']', func(q int) (int, error) {
 		item, r, err := s.value(q, ']')
-		if err != nil {
-			return nil, 0, err
+		if err == nil {
+			s.stack = append(s.stack, item)
 		}
-		s.stack = append(s.stack, item)
-		if r = s.skip(r); r < s.end && s.src[r] == ']' {
-			q = r
-			break
-		}
-		if r == s.end || s.src[r] != ',' {
-			return nil, 0, errBail
-		}
-		if q = s.skip(r + 1); q == s.end || s.src[q] == ']' || s.src[q] == ',' {
-			return nil, 0, errBail // an empty item, a trailing comma, or a list that goes on below
-		}
-	}
-	seq.Content = s.content(s.stack[base:])
-	s.stack = s.stack[:base]
-	return seq, q + 1, nil
+		return r, err
+	})
 }
 
 // flowMapping reads the one-line flow mapping at p ('{'), whose keys are
 // plain and whose values are scalars or flow sequences, and returns it with
 // the offset after its '}'.
 func (s *scanner) flowMapping(p int) (*yaml.Node, int, error) {
-	m := s.node(yaml.MappingNode, "!!map", "", yaml.FlowStyle)
-	m.Line, m.Column = s.line, utf8.RuneCountInString(s.src[s.start:p])+1
-	base := len(s.stack)
-	q := s.skip(p + 1)
-	for q == s.end || s.src[q] != '}' {
-		if q == s.end || !s.startsKey(q) {
-			return nil, 0, errBail
+	return s.collection(p, yaml.MappingNode, "!!map", '}', func(q int) (int, error) {
+		if !s.startsKey(q) {
+			return 0, errBail
 		}
 		k := strings.IndexByte(s.src[q:s.end], ':') + q
 		key, err := s.scalar(s.src[q:k], q, s.plainTag(s.src[q:k]), 0)
 		if err != nil {
-			return nil, 0, err
+			return 0, err
 		}
 		v := s.skip(k + 1)
 		if v == s.end {
-			return nil, 0, errBail
+			return 0, errBail
 		}
 		var value *yaml.Node
 		var r int
@@ -433,24 +413,44 @@ func (s *scanner) flowMapping(p int) (*yaml.Node, int, error) {
 		} else {
 			value, r, err = s.value(v, '}')
 		}
+		if err == nil {
+			s.stack = append(s.stack, key, value)
+		}
+		return r, err
+	})
+}
+
+// collection reads the one-line flow collection at p, which closer ends:
+// entry reads one entry at q onto the stack and returns the offset after
+// it. Entries are separated by commas; an empty entry, a trailing comma or
+// a collection that goes on below is left to yaml.v3.
+func (s *scanner) collection(p int, kind yaml.Kind, tag string, closer byte, entry func(q int) (int, error)) (*yaml.Node, int, error) {
+	n := s.node(kind, tag, "", yaml.FlowStyle)
+	n.Line, n.Column = s.line, utf8.RuneCountInString(s.src[s.start:p])+1
+	base := len(s.stack)
+	q := s.skip(p + 1)
+	for q == s.end || s.src[q] != closer {
+		if q == s.end {
+			return nil, 0, errBail
+		}
+		r, err := entry(q)
 		if err != nil {
 			return nil, 0, err
 		}
-		s.stack = append(s.stack, key, value)
-		if r = s.skip(r); r < s.end && s.src[r] == '}' {
+		if r = s.skip(r); r < s.end && s.src[r] == closer {
 			q = r
 			break
 		}
 		if r == s.end || s.src[r] != ',' {
 			return nil, 0, errBail
 		}
-		if q = s.skip(r + 1); q == s.end || s.src[q] == '}' || s.src[q] == ',' {
+		if q = s.skip(r + 1); q == s.end || s.src[q] == closer || s.src[q] == ',' {
 			return nil, 0, errBail
 		}
 	}
-	m.Content = s.content(s.stack[base:])
+	n.Content = s.content(s.stack[base:])
 	s.stack = s.stack[:base]
-	return m, q + 1, nil
+	return n, q + 1, nil
 }
 
 // skip returns the offset of the first byte at or after p that is not a

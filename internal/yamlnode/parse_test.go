@@ -9,6 +9,8 @@ import (
 	"testing"
 
 	"go.yaml.in/yaml/v3"
+
+	"github.com/roomgate/roomgate/internal/rulestest"
 )
 
 // same reports how a and b differ as trees, ignoring comments, or "".
@@ -97,6 +99,7 @@ func TestScanReadsWhatYAMLv3Reads(t *testing.T) {
 		"plain scalar\n",
 		"a: b\n - c\n",
 		"a: x\u2028y\n",
+		strings.Repeat("k", 1100) + ": v\n",
 		"a: \x85\n",
 	}
 	for _, src := range left {
@@ -166,18 +169,7 @@ func FuzzParse(f *testing.F) {
 //
 //	go test -run '^$' -bench 'Parse$' -benchmem ./internal/yamlnode
 func BenchmarkParse(b *testing.B) {
-	var sb strings.Builder
-	sb.WriteString("rooms:\n")
-	for r := range 10000 {
-		fmt.Fprintf(&sb, "  - path: room-%05d\n    room: ds-room-%05d\n    title: \"Room %d\"\n    rules:\n", r, r, r)
-		for k := range 17 {
-			fmt.Fprintf(&sb, "      - groups: [team-%05d-%02d, staff-%02d]\n        role: attendee\n", r, k, k)
-		}
-		sb.WriteString("      - groups: [\"dept-*-leads\"]\n        role: speaker\n")
-		fmt.Fprintf(&sb, "      - emails: [\"*@contractor-%03d.example\"]\n        deny: true\n", r%100)
-		sb.WriteString("      - emails: [\"*@example.com\"]\n        role: attendee\n")
-	}
-	src := []byte(sb.String())
+	src := []byte("rooms:\n" + rulestest.Rooms(10000, 20))
 	b.Run("scanner", func(b *testing.B) {
 		b.SetBytes(int64(len(src)))
 		b.ReportAllocs()
