@@ -209,19 +209,16 @@ func newSite(t *testing.T) *site {
 	return s
 }
 
-// serve serves h on ln behind the http.Server roomgate serve uses.
-func serve(t *testing.T, ln net.Listener, h http.Handler) {
-	srv := gateway.NewHTTPServer(h, slog.New(slog.DiscardHandler))
-	go srv.Serve(ln)
-	t.Cleanup(func() { srv.Close() })
-}
-
-// writeConfig writes the configuration file with these rooms, atomically.
-// recheck is the whole lifetime, so that a soak longer than the default 10
-// minutes measures entries, not group re-checks at the provider.
-func (s *site) writeConfig(t *testing.T, rooms string) {
-	file := fmt.Sprintf(`server:
+// configFile is the load tests' configuration of roomgate at addr, signed
+// in through p, with these rooms. recheck is the whole lifetime, so that a
+// soak longer than the default 10 minutes measures entries, not group
+// re-checks at the provider. (In process, listen and metrics_listen are
+// not used.)
+func configFile(addr string, p *oidctest.Provider, rooms string) string {
+	return fmt.Sprintf(`server:
+  listen: %q
   public_url: "http://%s"
+  metrics_listen: "127.0.0.1:0"
 oidc:
   issuer: %q
   client_id: %q
@@ -235,7 +232,19 @@ digitalsamba:
   url: "https://%s"
   developer_key: "load-test-developer-key-0123456789"
   token_ttl: 2m
-rooms:%s`, s.gwAddr, s.provider.Issuer(), s.provider.ClientID(), s.provider.ClientSecret(), roomHost, rooms)
+rooms:%s`, addr, addr, p.Issuer(), p.ClientID(), p.ClientSecret(), roomHost, rooms)
+}
+
+// serve serves h on ln behind the http.Server roomgate serve uses.
+func serve(t *testing.T, ln net.Listener, h http.Handler) {
+	srv := gateway.NewHTTPServer(h, slog.New(slog.DiscardHandler))
+	go srv.Serve(ln)
+	t.Cleanup(func() { srv.Close() })
+}
+
+// writeConfig writes the configuration file with these rooms, atomically.
+func (s *site) writeConfig(t *testing.T, rooms string) {
+	file := configFile(s.gwAddr, s.provider, rooms)
 	tmp := s.configPath + ".tmp"
 	if err := os.WriteFile(tmp, []byte(file), 0o600); err != nil {
 		t.Fatal(err)

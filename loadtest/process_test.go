@@ -21,6 +21,7 @@ import (
 	"time"
 
 	"github.com/roomgate/roomgate/internal/oidctest"
+	"github.com/roomgate/roomgate/internal/rulestest"
 )
 
 var (
@@ -202,7 +203,7 @@ func TestProcesses(t *testing.T) {
 	gwAddr, bareAddr, o2pAddr := freeAddr(t), freeAddr(t), freeAddr(t)
 	p.SetRedirectURI("http://"+gwAddr+"/auth/callback", "http://"+o2pAddr+"/oauth2/callback")
 	conf := filepath.Join(t.TempDir(), "roomgate.yaml")
-	if err := os.WriteFile(conf, []byte(processConfig(gwAddr, p)+largeRooms(*large)), 0o600); err != nil {
+	if err := os.WriteFile(conf, []byte(configFile(gwAddr, p, rooms+rulestest.Rooms(*large, 20))), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	cookieSecret := make([]byte, 32)
@@ -361,44 +362,6 @@ func signIn(t *testing.T, rawURL, stopHost string) (cookie, location string) {
 		t.Fatalf("sign-in at %s left no cookie (hops %v)", rawURL, hops)
 	}
 	return "Cookie: " + strings.Join(cookies, "; ") + "\r\n", resp.Header.Get("Location")
-}
-
-// largeRooms is n more rooms of 20 rules each, shaped like a big company's
-// (as mapping's BenchmarkParseLargeFile has them), to follow processConfig.
-func largeRooms(n int) string {
-	var b strings.Builder
-	for r := range n {
-		fmt.Fprintf(&b, "  - path: room-%05d\n    room: ds-room-%05d\n    title: \"Room %d\"\n    rules:\n", r, r, r)
-		for k := range 17 {
-			fmt.Fprintf(&b, "      - groups: [team-%05d-%02d, staff-%02d]\n        role: attendee\n", r, k, k)
-		}
-		b.WriteString("      - groups: [\"dept-*-leads\"]\n        role: speaker\n")
-		fmt.Fprintf(&b, "      - emails: [\"*@contractor-%03d.example\"]\n        deny: true\n", r%100)
-		b.WriteString("      - emails: [\"*@example.com\"]\n        role: attendee\n")
-	}
-	return b.String()
-}
-
-// processConfig is roomgate serve's configuration for TestProcesses.
-func processConfig(addr string, p *oidctest.Provider) string {
-	return fmt.Sprintf(`server:
-  listen: %q
-  public_url: "http://%s"
-  metrics_listen: "127.0.0.1:0"
-oidc:
-  issuer: %q
-  client_id: %q
-  client_secret: %q
-session:
-  secret: "load-test-session-secret-0123456789abcdefgh"
-  lifetime: 8h
-  recheck: 8h
-digitalsamba:
-  team_id: team-0001
-  url: "https://%s"
-  developer_key: "load-test-developer-key-0123456789"
-  token_ttl: 2m
-rooms:%s`, addr, addr, p.Issuer(), p.ClientID(), p.ClientSecret(), roomHost, rooms)
 }
 
 // build compiles the main package at pkg into out.

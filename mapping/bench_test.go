@@ -2,34 +2,14 @@ package mapping
 
 import (
 	"fmt"
-	"strings"
 	"testing"
+
+	"github.com/roomgate/roomgate/internal/rulestest"
 )
 
-// largeRooms is a rooms section with n rooms of rules (at least 3) rules
-// each, shaped like a big company's: per room, rules-3 rules naming the
-// room's own team and a company-wide staff group, one glob over every
-// department's leads, one deny by email domain and, last, one rule for the
-// whole company's email domain. No rule shadows another.
-func largeRooms(n, rules int) string {
-	var b strings.Builder
-	b.Grow(n * (100 + 70*rules))
-	b.WriteString("rooms:\n")
-	for r := range n {
-		fmt.Fprintf(&b, "  - path: room-%05d\n    room: ds-room-%05d\n    title: \"Room %d\"\n    rules:\n", r, r, r)
-		for k := range rules - 3 {
-			role := "attendee"
-			if k == 0 {
-				role = "moderator"
-			}
-			fmt.Fprintf(&b, "      - groups: [team-%05d-%02d, staff-%02d]\n        role: %s\n", r, k, k, role)
-		}
-		b.WriteString("      - groups: [\"dept-*-leads\"]\n        role: speaker\n")
-		fmt.Fprintf(&b, "      - emails: [\"*@contractor-%03d.example\"]\n        deny: true\n", r%100)
-		b.WriteString("      - emails: [\"*@example.com\"]\n        role: attendee\n")
-	}
-	return b.String()
-}
+// largeRooms is a rooms section of n rooms of rules rules each
+// (rulestest.Rooms).
+func largeRooms(n, rules int) string { return "rooms:\n" + rulestest.Rooms(n, rules) }
 
 // directoryGroups are 1,000 groups of one person, none of which any rule of
 // largeRooms names except those added by the caller.

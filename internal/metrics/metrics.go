@@ -103,9 +103,8 @@ type Metrics struct {
 	lastReloadSuccessTS prometheus.Gauge
 	lastReloadOK        prometheus.Gauge
 	requestDuration     *prometheus.HistogramVec
-	seriesMu            sync.RWMutex
-	series              map[routeCode]prometheus.Observer // of requestDuration
-	entries             map[roomRole]prometheus.Counter   // of roomEntries
+	requests            series[routeCode, prometheus.Observer] // of requestDuration
+	entries             series[roomRole, prometheus.Counter]   // of roomEntries
 	storeUp             prometheus.Gauge
 	ready               prometheus.Gauge
 	restartPending      prometheus.Gauge
@@ -166,8 +165,6 @@ func New() *Metrics {
 			Help:    "Time to answer HTTP requests, by route pattern and status code.",
 			Buckets: prometheus.DefBuckets,
 		}, []string{"route", "code"}),
-		series:  map[routeCode]prometheus.Observer{},
-		entries: map[roomRole]prometheus.Counter{},
 	}
 	m.reg.MustRegister(
 		m.roomEntries, m.denials, m.signIns, m.providerErrors, m.reloads,
@@ -312,43 +309,44 @@ func (m *Metrics) Request(route string, code int, took time.Duration) {
 	m.requestSeries(route, code).Observe(took.Seconds())
 }
 
-// requestSeries is the histogram of route and code, found in a map of its
-// own: HistogramVec.WithLabelValues hashes the labels and allocates on
-// every call, and Request is on every request.
-func (m *Metrics) requestSeries(route string, code int) prometheus.Observer {
-	key := routeCode{route, code}
-	m.seriesMu.RLock()
-	o, ok := m.series[key]
-	m.seriesMu.RUnlock()
-	if ok {
-		return o
-	}
-	m.seriesMu.Lock()
-	defer m.seriesMu.Unlock()
-	if o, ok = m.series[key]; !ok {
-		o = m.requestDuration.WithLabelValues(route, strconv.Itoa(code))
-		m.series[key] = o
-	}
-	return o
+// series finds the child metrics of a vector in a map of its own:
+// WithLabelValues hashes and checks the labels and allocates on every call,
+// and Request and RoomEntry are on every request.
+type series[K comparable, V any] struct {
+	mu sync.RWMutex
+	of map[K]V
 }
 
-// entrySeries is the counter of room and role, found as requestSeries
-// finds its histograms: RoomEntry is on every room entry.
-func (m *Metrics) entrySeries(room, role string) prometheus.Counter {
-	key := roomRole{room, role}
-	m.seriesMu.RLock()
-	c, ok := m.entries[key]
-	m.seriesMu.RUnlock()
+// get returns the child for key, made by with the first time.
+func (s *series[K, V]) get(key K, with func() V) V {
+	s.mu.RLock()
+	v, ok := s.of[key]
+	s.mu.RUnlock()
 	if ok {
-		return c
+		return v
 	}
-	m.seriesMu.Lock()
-	defer m.seriesMu.Unlock()
-	if c, ok = m.entries[key]; !ok {
-		c = m.roomEntries.WithLabelValues(room, role)
-		m.entries[key] = c
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if v, ok = s.of[key]; !ok {
+		if s.of == nil {
+			s.of = map[K]V{}
+		}
+		v = with()
+		s.of[key] = v
 	}
-	return c
+	return v
+}
+
+func (m *Metrics) requestSeries(route string, code int) prometheus.Observer {
+	return m.requests.get(routeCode{route, code}, func() prometheus.Observer {
+		return m.requestDuration.WithLabelValues(route, strconv.Itoa(code))
+	})
+}
+
+func (m *Metrics) entrySeries(room, role string) prometheus.Counter {
+	return m.entries.get(roomRole{room, role}, func() prometheus.Counter {
+		return m.roomEntries.WithLabelValues(room, role)
+	})
 }
 
 type roomRole struct{ room, role string }
