@@ -364,7 +364,7 @@ func (s *scanner) value(p int, closer byte) (*yaml.Node, int, error) {
 		c := s.src[q]
 		if c == ':' && (q+1 == s.end || s.src[q+1] == ' ' || inFlow) ||
 			c == '#' && s.src[q-1] == ' ' ||
-			inFlow && (c == ',' || c == ']' || c == '[' || c == '{' || c == '}') {
+			inFlow && (c == ',' || c == '?' || c == ']' || c == '[' || c == '{' || c == '}') {
 			break
 		}
 		q++
