@@ -5,8 +5,9 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"runtime"
 	"slices"
+
+	"github.com/roomgate/roomgate/internal/cpushare"
 )
 
 // MaxFileBytes bounds the configuration file. A rule file of 10,000 rooms
@@ -48,7 +49,7 @@ func ReadFile(path string) ([]byte, error) {
 		}
 		n, err := f.Read(data[len(data):min(cap(data), len(data)+readChunk)])
 		data = data[:len(data)+n]
-		runtime.Gosched()
+		cpushare.Yield()
 		if errors.Is(err, io.EOF) {
 			break
 		}

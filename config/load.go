@@ -8,7 +8,6 @@ import (
 	"net/url"
 	"os"
 	"regexp"
-	"runtime"
 	"slices"
 	"strconv"
 	"strings"
@@ -17,6 +16,7 @@ import (
 	"go.yaml.in/yaml/v3"
 	"golang.org/x/text/language"
 
+	"github.com/roomgate/roomgate/internal/cpushare"
 	"github.com/roomgate/roomgate/internal/yamlnode"
 	"github.com/roomgate/roomgate/mapping"
 )
@@ -158,8 +158,8 @@ func expandEnv(r *yamlnode.Reader, n *yaml.Node, at *envPath, lookup func(string
 			expandEnv(r, c, &envPath{up: at, index: i}, lookup)
 		}
 	case yaml.ScalarNode:
-		if n.Line%1024 == 0 {
-			runtime.Gosched() // a reload of a big file shares the CPU with requests
+		if n.Line%32 == 0 {
+			cpushare.Yield() // a reload of a big file shares the CPU with requests
 		}
 		if !strings.Contains(n.Value, "${") {
 			return

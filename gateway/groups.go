@@ -3,8 +3,8 @@ package gateway
 import (
 	"encoding/base64"
 	"math/bits"
-	"runtime"
 
+	"github.com/roomgate/roomgate/internal/cpushare"
 	"github.com/roomgate/roomgate/mapping"
 )
 
@@ -33,11 +33,14 @@ type groupView struct {
 
 func newGroupView(rs *mapping.RuleSet) *groupView {
 	v := &groupView{rules: rs, patterns: rs.GroupPatterns(), fingerprint: rs.Fingerprint()}
-	v.index = make(map[string]int, len(v.patterns))
+	// No size hint: a map made for 170,000 patterns at once is one
+	// allocation that holds the CPU for milliseconds; grown, it is many
+	// small ones with yields between.
+	v.index = make(map[string]int)
 	for i, p := range v.patterns {
 		v.index[p] = i
-		if i%4096 == 4095 {
-			runtime.Gosched() // made on a reload, beside requests (see prepare)
+		if i%256 == 255 {
+			cpushare.Yield() // made on a reload, beside requests (see prepare)
 		}
 	}
 	return v

@@ -3,9 +3,10 @@ package mapping
 import (
 	"crypto/sha256"
 	"encoding/base64"
-	"runtime"
 	"slices"
 	"strings"
+
+	"github.com/roomgate/roomgate/internal/cpushare"
 )
 
 // GroupPatterns returns the distinct group patterns of every rule of every
@@ -13,9 +14,13 @@ import (
 // sets with the same GroupPatterns treat every set of groups alike, however
 // their rooms and outcomes differ.
 func (rs *RuleSet) GroupPatterns() []string {
-	var out []string
-	for _, g := range rs.globs() {
-		out = append(out, g.pat)
+	globs := rs.globs()
+	if len(globs) == 0 {
+		return nil
+	}
+	out := make([]string, len(globs))
+	for i := range globs {
+		out[i] = globs[i].pat
 	}
 	return out
 }
@@ -26,10 +31,17 @@ func (rs *RuleSet) GroupPatterns() []string {
 // for another.
 func (rs *RuleSet) Fingerprint() string {
 	h := sha256.New()
-	for _, p := range rs.GroupPatterns() {
-		h.Write([]byte(p))
-		h.Write([]byte{0}) // no pattern holds a NUL: YAML text cannot
+	var buf []byte // patterns are hashed 64 KiB at a time
+	for _, g := range rs.globs() {
+		buf = append(buf, g.pat...)
+		buf = append(buf, 0) // no pattern holds a NUL: YAML text cannot
+		if len(buf) >= 64<<10 {
+			h.Write(buf)
+			buf = buf[:0]
+			cpushare.Yield() // see collectGlobs
+		}
 	}
+	h.Write(buf)
 	return base64.RawURLEncoding.EncodeToString(h.Sum(nil)[:12])
 }
 
@@ -87,21 +99,33 @@ func (rs *RuleSet) globs() []glob {
 }
 
 func (rs *RuleSet) collectGlobs() []glob {
+	// Pointers are collected and sorted, not the globs themselves: a reload
+	// of a big file has 170,000 patterns, and moving a pointer is cheaper
+	// than moving a glob, whether a slice grows or the sort swaps.
 	seen := make(map[string]struct{})
-	var out []glob
-	for r, room := range rs.rooms {
+	var found []*glob
+	for _, room := range rs.rooms {
 		for i := range room.Rules {
-			for _, g := range room.Rules[i].globs {
-				if _, dup := seen[g.pat]; !dup {
-					seen[g.pat] = struct{}{}
-					out = append(out, g)
+			globs := room.Rules[i].globs
+			for j := range globs {
+				if _, dup := seen[globs[j].pat]; !dup {
+					seen[globs[j].pat] = struct{}{}
+					found = append(found, &globs[j])
 				}
 			}
 		}
-		if r%yieldEvery == yieldEvery-1 {
-			runtime.Gosched() // a reload of thousands of rooms shares the CPU with requests
+		cpushare.Yield() // a reload of thousands of rooms shares the CPU with requests
+	}
+	cpushare.SortFunc(found, func(a, b *glob) int { return strings.Compare(a.pat, b.pat) })
+	if len(found) == 0 {
+		return nil
+	}
+	out := make([]glob, len(found))
+	for i, g := range found {
+		out[i] = *g
+		if i%256 == 255 {
+			cpushare.Yield()
 		}
 	}
-	slices.SortFunc(out, func(a, b glob) int { return strings.Compare(a.pat, b.pat) })
 	return out
 }

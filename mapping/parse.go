@@ -2,12 +2,12 @@ package mapping
 
 import (
 	"regexp"
-	"runtime"
 	"strings"
 	"time"
 
 	"go.yaml.in/yaml/v3"
 
+	"github.com/roomgate/roomgate/internal/cpushare"
 	"github.com/roomgate/roomgate/internal/yamlnode"
 )
 
@@ -19,11 +19,6 @@ type Options struct {
 	Roles    []string // digitalsamba.roles: the only roles a rule may name
 	Reserved []string // first path segments the gateway serves itself (auth, healthz, ...); no room path may equal one, whatever its letter case
 }
-
-// yieldEvery is how many rooms Parse reads before it lets other goroutines
-// run: a reload of 10,000 rooms on a server that has one core for its
-// requests would otherwise hold it for 10 ms slices at a time.
-const yieldEvery = 32
 
 // Parse reads and validates the rooms section of file, a YAML sequence node
 // (nil or null means no rooms). On problems it returns a nil RuleSet and a
@@ -52,9 +47,7 @@ func Parse(file string, rooms *yaml.Node, opts Options) (*RuleSet, error) {
 			if room := p.room(n, atRooms.roomAt(i)); room != nil {
 				rs.rooms = append(rs.rooms, room)
 			}
-			if i%yieldEvery == yieldEvery-1 {
-				runtime.Gosched()
-			}
+			cpushare.Yield() // a reload of 10,000 rooms shares the CPU with requests
 		}
 	}
 	if len(p.problems) > 0 {
@@ -63,12 +56,10 @@ func Parse(file string, rooms *yaml.Node, opts Options) (*RuleSet, error) {
 	}
 	rs.warnings = p.warnings
 	rs.byPath = make(map[string]*Room, len(rs.rooms))
-	for i, room := range rs.rooms {
+	for _, room := range rs.rooms {
 		rs.byPath[room.Path] = room
 		room.compile()
-		if i%yieldEvery == yieldEvery-1 {
-			runtime.Gosched()
-		}
+		cpushare.Yield()
 	}
 	return rs, nil
 }

@@ -17,6 +17,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"runtime/debug"
+	"runtime/metrics"
 	"strings"
 	"sync"
 	"time"
@@ -24,6 +25,7 @@ import (
 	"github.com/fsnotify/fsnotify"
 
 	"github.com/roomgate/roomgate/config"
+	"github.com/roomgate/roomgate/internal/cpushare"
 	"github.com/roomgate/roomgate/mapping"
 )
 
@@ -110,7 +112,7 @@ func versionOf(data []byte, err error) version {
 		n := min(len(data), 64<<10)
 		h.Write(data[:n])
 		data = data[n:]
-		runtime.Gosched()
+		cpushare.Yield()
 	}
 	v := version{readable: true}
 	h.Sum(v.sum[:0])
@@ -128,9 +130,11 @@ func (w *Watcher) Reload() error {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	defer pauseCollector()()
+	defer cpushare.Begin()()
+	began := time.Now()
 	data, err := config.ReadFile(w.Path)
 	w.seen = versionOf(data, err)
-	return w.load(data, err)
+	return w.load(data, err, began)
 }
 
 // reloadIfChanged reloads when the file is not what it was when last read.
@@ -138,6 +142,8 @@ func (w *Watcher) reloadIfChanged() {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	defer pauseCollector()()
+	defer cpushare.Begin()()
+	began := time.Now()
 	data, err := config.ReadFile(w.Path)
 	v := versionOf(data, err)
 	if v == w.seen {
@@ -145,7 +151,7 @@ func (w *Watcher) reloadIfChanged() {
 		return
 	}
 	w.seen = v
-	w.load(data, err)
+	w.load(data, err, began)
 }
 
 // pauseCollector stops the garbage collector until the function it returns
@@ -157,32 +163,90 @@ func (w *Watcher) reloadIfChanged() {
 // CPU from the requests that share it for tens of milliseconds. A
 // GOMEMLIMIT the operator set still holds: the collector runs when memory
 // nears it.
+//
+// When the last pause ends, the heap is far past the goal the operator's
+// GOGC sets (the previous collection's live heap, doubled at 100). Put back
+// at once, it would start a collection with almost no heap left to finish
+// in, and every request allocating meanwhile would be made to mark for it,
+// for milliseconds each. So the goal is first set a quarter above the heap
+// as it stands (see runway), and GOGC goes back when that collection ends.
 func pauseCollector() (resume func()) {
 	collector.Lock()
 	defer collector.Unlock()
 	if collector.pauses == 0 {
-		collector.percent = debug.SetGCPercent(-1)
+		was := debug.SetGCPercent(-1)
+		if !collector.runway {
+			collector.percent = was
+		}
+		collector.runway = false // a cleanup still to come finds its generation gone
+		collector.generation++
 	}
 	collector.pauses++
 	return func() {
 		collector.Lock()
 		defer collector.Unlock()
-		if collector.pauses--; collector.pauses == 0 {
-			debug.SetGCPercent(collector.percent)
+		if collector.pauses--; collector.pauses > 0 {
+			return
 		}
+		percent := runway(collector.percent)
+		debug.SetGCPercent(percent)
+		if percent == collector.percent {
+			return
+		}
+		collector.runway = true
+		collector.generation++
+		// The sentinel is unreachable at once: its cleanup runs once a
+		// collection has found so.
+		runtime.AddCleanup(new(sentinel), endRunway, collector.generation)
 	}
 }
 
-// collector counts the reloads under way, of every Watcher: the setting is
-// the process's, and the last to end restores it.
+// sentinel is an object that says, by its cleanup, that a collection ran.
+// It holds a pointer so that the allocator never batches it with others.
+type sentinel struct{ _ *int }
+
 var collector struct {
 	sync.Mutex
-	pauses  int
-	percent int // the setting before the first pause
+	pauses     int
+	percent    int  // the operator's setting
+	runway     bool // GOGC is runway's until a collection ends
+	generation int
 }
 
-// load validates data read from the file and applies it. w.mu is held.
-func (w *Watcher) load(data []byte, readErr error) error {
+// endRunway puts the operator's GOGC back after the collection that followed
+// the pauses, unless a pause began since.
+func endRunway(generation int) {
+	collector.Lock()
+	defer collector.Unlock()
+	if collector.runway && collector.generation == generation {
+		debug.SetGCPercent(collector.percent)
+		collector.runway = false
+	}
+}
+
+// runway returns the GOGC that sets the heap goal a quarter above the heap
+// as it stands, when percent sets it lower; otherwise percent, which is
+// also what it returns when the collector is off.
+func runway(percent int) int {
+	if percent < 0 {
+		return percent
+	}
+	samples := []metrics.Sample{{Name: "/gc/heap/live:bytes"}, {Name: "/memory/classes/heap/objects:bytes"}}
+	metrics.Read(samples)
+	if samples[0].Value.Kind() != metrics.KindUint64 || samples[1].Value.Kind() != metrics.KindUint64 {
+		return percent
+	}
+	live, heap := samples[0].Value.Uint64(), samples[1].Value.Uint64()
+	goal := heap + heap/4
+	if live == 0 || goal <= live+live*uint64(percent)/100 {
+		return percent
+	}
+	return int((goal-live)*100/live) + 1
+}
+
+// load validates data read from the file and applies it; the reload began
+// when the file's reading did. w.mu is held.
+func (w *Watcher) load(data []byte, readErr error, began time.Time) error {
 	log := w.logger()
 	at := w.now()
 	if readErr != nil {
@@ -212,7 +276,8 @@ func (w *Watcher) load(data []byte, readErr error) error {
 		w.OnRestartPending(len(keys) > 0)
 	}
 	w.Apply(cfg.Rules)
-	log.Info("config reloaded", "file", w.Path, "rooms", len(cfg.Rules.Rooms()))
+	log.Info("config reloaded", "file", w.Path, "rooms", len(cfg.Rules.Rooms()),
+		"duration_ms", float64(time.Since(began).Microseconds())/1000)
 	w.report(true, at)
 	return nil
 }

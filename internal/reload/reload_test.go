@@ -7,7 +7,10 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"regexp"
+	"runtime"
 	"runtime/debug"
+	"runtime/metrics"
 	"slices"
 	"strings"
 	"sync"
@@ -262,8 +265,8 @@ func TestValidChangeIsApplied(t *testing.T) {
 	h.run(t)
 	writeFile(t, h.path, roomsFile("standup", "retro"))
 	h.wantApplied(t, "standup", "retro")
-	if !strings.Contains(h.log.String(), `"msg":"config reloaded"`) {
-		t.Errorf("log lacks the reload:\n%s", h.log)
+	if !regexp.MustCompile(`"msg":"config reloaded".*"rooms":2,"duration_ms":[0-9.]+}`).MatchString(h.log.String()) {
+		t.Errorf("log lacks the reload, its rooms or how long it took:\n%s", h.log)
 	}
 }
 
@@ -657,15 +660,16 @@ tests:
 }
 
 // TestReloadPausesTheCollector: a reload runs with the garbage collector
-// paused, and puts the setting back when it ends, applied or refused, also
-// when reloads overlap.
+// paused, and the setting is back when it ends (once a collection has run:
+// see TestCollectorRunway), applied or refused, also when reloads overlap.
 func TestReloadPausesTheCollector(t *testing.T) {
 	defer debug.SetGCPercent(debug.SetGCPercent(250))
+	settleCollector(t)
 	dir := t.TempDir()
 	h := newHarness(t, dir, roomsFile("standup"), true)
 	var during int
 	h.w.Apply = func(*mapping.RuleSet) {
-		during = debug.SetGCPercent(-1) // reads it; -1 again
+		during = gogc()
 	}
 	if err := h.w.Reload(); err != nil {
 		t.Fatal(err)
@@ -673,24 +677,83 @@ func TestReloadPausesTheCollector(t *testing.T) {
 	if during != -1 {
 		t.Errorf("the collector during a reload: %d; want -1, paused", during)
 	}
-	if got := debug.SetGCPercent(250); got != 250 {
-		t.Errorf("after a reload: GOGC %d; want 250 back", got)
-	}
+	waitGOGC(t, 250, "after a reload")
 	writeFile(t, h.w.Path, file{rooms: "  - path: [not, a, path]\n"})
 	if err := h.w.Reload(); err == nil {
 		t.Fatal("a bad file was applied")
 	}
-	if got := debug.SetGCPercent(250); got != 250 {
-		t.Errorf("after a refused reload: GOGC %d; want 250 back", got)
-	}
+	waitGOGC(t, 250, "after a refused reload")
 	first := pauseCollector()
 	second := pauseCollector()
 	first()
-	if got := debug.SetGCPercent(-1); got != -1 {
+	if got := gogc(); got != -1 {
 		t.Errorf("one of two overlapping reloads ended: GOGC %d; want it still paused", got)
 	}
 	second()
-	if got := debug.SetGCPercent(250); got != 250 {
-		t.Errorf("both ended: GOGC %d; want 250 back", got)
+	waitGOGC(t, 250, "both ended")
+}
+
+// TestCollectorRunway: a pause that let the heap grow far past GOGC's goal
+// ends with the goal raised above the heap, not with GOGC's own (which
+// would make every allocation mark at once), and GOGC is back once a
+// collection has run, even when another pause came between.
+func TestCollectorRunway(t *testing.T) {
+	defer debug.SetGCPercent(debug.SetGCPercent(100))
+	settleCollector(t)
+	resume := pauseCollector()
+	garbage := make([][]byte, 0, 64)
+	for range 64 {
+		garbage = append(garbage, make([]byte, 1<<20))
+	}
+	runtime.KeepAlive(garbage)
+	resume()
+	if got := gogc(); got <= 100 {
+		t.Fatalf("after a pause that grew the heap by 64 MiB: GOGC %d; want a runway above 100", got)
+	}
+	pauseCollector()() // another reload, before the collection
+	if got := gogc(); got <= 100 {
+		t.Fatalf("after a second pause: GOGC %d; want a runway above 100", got)
+	}
+	waitGOGC(t, 100, "after a collection")
+	if got := runway(100); got != 100 {
+		t.Errorf("runway with the heap just collected: %d; want GOGC itself", got)
+	}
+	if got := runway(-1); got != -1 {
+		t.Errorf("runway with the collector off: %d; want it left off", got)
+	}
+}
+
+func gogc() int {
+	s := []metrics.Sample{{Name: "/gc/gogc:percent"}}
+	metrics.Read(s)
+	return int(s[0].Value.Uint64())
+}
+
+// waitGOGC runs a collection and waits for GOGC to be want.
+func waitGOGC(t *testing.T, want int, when string) {
+	t.Helper()
+	runtime.GC()
+	for deadline := time.Now().Add(10 * time.Second); gogc() != want; time.Sleep(time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("%s: GOGC %d; want %d back", when, gogc(), want)
+		}
+	}
+}
+
+// settleCollector ends a runway an earlier test left, so that GOGC stays
+// what the test sets.
+func settleCollector(t *testing.T) {
+	t.Helper()
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(time.Millisecond) {
+		runtime.GC()
+		collector.Lock()
+		runway := collector.runway
+		collector.Unlock()
+		if !runway {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("a runway of an earlier test did not end")
+		}
 	}
 }

@@ -3,10 +3,10 @@ package yamlnode
 import (
 	"bytes"
 	"errors"
-	"runtime"
 	"strings"
 	"unicode/utf8"
 
+	"github.com/roomgate/roomgate/internal/cpushare"
 	"go.yaml.in/yaml/v3"
 )
 
@@ -88,7 +88,7 @@ func plainText(data []byte) bool {
 	ascii := true
 	for i, c := range data {
 		if i&(yieldBytes-1) == yieldBytes-1 {
-			runtime.Gosched() // see yieldLines
+			cpushare.Yield() // see yieldLines
 		}
 		if c < 0x20 && c != '\n' || c == 0x7f {
 			return false
@@ -132,19 +132,20 @@ func copyString(data []byte) string {
 		n := min(len(data), yieldBytes)
 		b.Write(data[:n])
 		data = data[n:]
-		runtime.Gosched()
+		cpushare.Yield()
 	}
 	return b.String()
 }
 
-// yieldLines is how many lines the scanner reads before it lets other
-// goroutines run: reading a file of 10,000 rooms takes a while, and a
-// server with one core for its requests must not stall them meanwhile.
-const yieldLines = 1024
+// yieldLines is how many lines the scanner reads between two calls of
+// cpushare.Yield: reading a file of 10,000 rooms takes a while, and in a
+// reload, a server with one core for its requests must not stall them
+// meanwhile.
+const yieldLines = 32
 
 // yieldBytes is how many bytes of the file the scanner checks or copies
-// before it lets other goroutines run.
-const yieldBytes = 64 << 10
+// between two calls of cpushare.Yield.
+const yieldBytes = 16 << 10
 
 // advance moves to the next line with content, past blank lines and
 // comment lines.
@@ -153,7 +154,7 @@ func (s *scanner) advance() {
 		s.start = s.next
 		s.line++
 		if s.line%yieldLines == 0 {
-			runtime.Gosched() // see yieldLines
+			cpushare.Yield() // see yieldLines
 		}
 		if nl := strings.IndexByte(s.src[s.start:], '\n'); nl >= 0 {
 			s.end, s.next = s.start+nl, s.start+nl+1
