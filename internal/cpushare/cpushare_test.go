@@ -8,6 +8,7 @@ import (
 	"slices"
 	"sync/atomic"
 	"testing"
+	"time"
 )
 
 // TestYieldServesWaitingConnections: with one P, a Yield inside Begin lets
@@ -51,8 +52,7 @@ func TestYieldServesWaitingConnections(t *testing.T) {
 	// is so slow that a pause ends before the scheduler looks for work:
 	// without the pause, none of them serves the reader.
 	for try := 0; try < 50 && !served.Load(); try++ {
-		lastYield.Store(0) // as if pollEvery of work had gone by
-		lastPoll.Store(0)
+		due()
 		Yield()
 	}
 	if !served.Load() {
@@ -99,4 +99,44 @@ func TestSortFunc(t *testing.T) {
 			}
 		}
 	}
+}
+
+// TestYieldBacksOffWhenIdle: with one P, a poll during which no request
+// began doubles the work until the next one, up to idleEvery; a poll that
+// served one brings it back.
+func TestYieldBacksOffWhenIdle(t *testing.T) {
+	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(1))
+	defer Begin()()
+	poll := func() {
+		due()
+		Yield()
+	}
+	want := int64(pollEvery)
+	for range 8 {
+		poll()
+		want = min(2*want, int64(idleEvery))
+		if got := nextPoll.Load(); got != want {
+			t.Fatalf("after an idle poll: next poll in %v; want %v", time.Duration(got), time.Duration(want))
+		}
+	}
+	var stop atomic.Bool
+	defer stop.Store(true)
+	go func() { // requests that come while Yield sleeps
+		for !stop.Load() {
+			time.Sleep(time.Microsecond)
+			Request()
+		}
+	}()
+	for try := 0; try < 50 && nextPoll.Load() == int64(idleEvery); try++ {
+		poll()
+	}
+	if got := nextPoll.Load(); got >= int64(idleEvery) {
+		t.Fatalf("after a poll that served a request: next poll in %v; want it back near %v", time.Duration(got), pollEvery)
+	}
+}
+
+// due makes the next Yield poll, as if work had gone on for an hour.
+func due() {
+	lastYield.Store(-int64(time.Hour))
+	lastPoll.Store(-int64(time.Hour))
 }

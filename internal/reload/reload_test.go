@@ -118,7 +118,7 @@ type harness struct {
 
 // newHarness writes first to dir/config.yaml (unless the test lays out the
 // directory itself, with first empty) and builds a Watcher on it.
-func newHarness(t *testing.T, dir string, first file, setup bool) *harness {
+func newHarness(t testing.TB, dir string, first file, setup bool) *harness {
 	t.Helper()
 	path := filepath.Join(dir, "config.yaml")
 	if setup {
@@ -252,7 +252,7 @@ func lineOf(t *testing.T, f file, s string) int {
 	return 0
 }
 
-func writeFile(t *testing.T, path string, f file) {
+func writeFile(t testing.TB, path string, f file) {
 	t.Helper()
 	if err := os.WriteFile(path, []byte(f.String()), 0o644); err != nil {
 		t.Fatal(err)
