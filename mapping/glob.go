@@ -27,16 +27,34 @@ const (
 	globGeneral                 // anything else, such as /eng/*/leads or team-?
 )
 
-// glob is a group pattern compiled at Parse time.
+// glob is a group pattern compiled at Parse time. Its literal ends are
+// lengths into pat, not strings of their own: a big rule file has hundreds
+// of thousands of globs, and every pointer in them is one more for each
+// collection to follow.
 type glob struct {
-	text   string // as written in the file
-	pat    string // runs of '*' collapsed to one; same meaning, less backtracking
-	prefix string // literal text before the first metacharacter
-	suffix string // literal text after the last metacharacter
-	middle string // pat without prefix and suffix: it starts and ends with a metacharacter
-	kind   globKind
+	text string // as written in the file
+	pat  string // runs of '*' collapsed to one; same meaning, less backtracking
+	// pre and suf are the lengths of the literal text before the first
+	// metacharacter and after the last; both are all of pat for a literal.
+	pre, suf int
+	kind     globKind
 
 	prefixKey, suffixKey uint64 // keyOf(prefix), revKeyOf(suffix): where to start searching a person's groups
+}
+
+// prefix is the literal text before the first metacharacter.
+func (g *glob) prefix() string { return g.pat[:g.pre] }
+
+// suffix is the literal text after the last metacharacter.
+func (g *glob) suffix() string { return g.pat[len(g.pat)-g.suf:] }
+
+// middle is pat without prefix and suffix: it starts and ends with a
+// metacharacter. A literal has none.
+func (g *glob) middle() string {
+	if g.kind == globLiteral {
+		return ""
+	}
+	return g.pat[g.pre : len(g.pat)-g.suf]
 }
 
 // compileGlob checks and compiles a group pattern. The error is the message
@@ -52,11 +70,11 @@ func compileGlob(s string) (glob, error) {
 	g := glob{text: s, pat: pat}
 	first := strings.IndexAny(pat, globMeta)
 	if first < 0 {
-		g.kind, g.prefix, g.suffix = globLiteral, pat, pat
+		g.kind, g.pre, g.suf = globLiteral, len(pat), len(pat)
 		return g.keyed(), nil
 	}
 	last := strings.LastIndexAny(pat, globMeta)
-	g.prefix, g.suffix, g.middle = pat[:first], pat[last+1:], pat[first:last+1]
+	g.pre, g.suf = first, len(pat)-last-1
 	if first == last && first == len(pat)-1 && pat[first] == '*' {
 		g.kind = globPrefix
 	} else {
@@ -67,7 +85,7 @@ func compileGlob(s string) (glob, error) {
 
 // keyed sets the search keys of g's literal ends.
 func (g glob) keyed() glob {
-	g.prefixKey, g.suffixKey = keyOf(g.prefix), revKeyOf(g.suffix)
+	g.prefixKey, g.suffixKey = keyOf(g.prefix()), revKeyOf(g.suffix())
 	return g
 }
 
@@ -91,15 +109,16 @@ func (g *glob) matches(s string) bool {
 	case globLiteral:
 		return s == g.pat
 	case globPrefix:
-		return strings.HasPrefix(s, g.prefix)
+		return strings.HasPrefix(s, g.prefix())
 	}
 	// The literal ends decide most names at the cost of two comparisons.
 	// Cutting them off cannot split a character of s: both ends are whole
 	// characters of valid UTF-8, and no decoding joins a byte that starts a
 	// character to the one before it.
-	return len(s) >= len(g.prefix)+len(g.suffix) &&
-		strings.HasPrefix(s, g.prefix) && strings.HasSuffix(s, g.suffix) &&
-		matchGlob(g.middle, s[len(g.prefix):len(s)-len(g.suffix)])
+	prefix, suffix := g.prefix(), g.suffix()
+	return len(s) >= len(prefix)+len(suffix) &&
+		strings.HasPrefix(s, prefix) && strings.HasSuffix(s, suffix) &&
+		matchGlob(g.middle(), s[len(prefix):len(s)-len(suffix)])
 }
 
 // covers reports whether every name that h matches is also matched by g. It

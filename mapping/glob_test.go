@@ -81,8 +81,8 @@ func TestCompileGlobKinds(t *testing.T) {
 		if err != nil {
 			t.Fatalf("compileGlob(%q): %v", tt.pattern, err)
 		}
-		if g.kind != tt.kind || g.prefix != tt.prefix || g.suffix != tt.suffix {
-			t.Errorf("compileGlob(%q): got kind %d prefix %q suffix %q; want %d %q %q", tt.pattern, g.kind, g.prefix, g.suffix, tt.kind, tt.prefix, tt.suffix)
+		if g.kind != tt.kind || g.prefix() != tt.prefix || g.suffix() != tt.suffix {
+			t.Errorf("compileGlob(%q): got kind %d prefix %q suffix %q; want %d %q %q", tt.pattern, g.kind, g.prefix(), g.suffix(), tt.kind, tt.prefix, tt.suffix)
 		}
 	}
 }

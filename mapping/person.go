@@ -137,7 +137,7 @@ func (p *Person) shortest(g *glob) (string, bool) {
 		return g.pat, ok
 	}
 	best, found := "", false
-	for i := p.lowerBound(g.prefix, g.prefixKey); i < len(p.groups) && strings.HasPrefix(p.groups[i], g.prefix); i++ {
+	for i := p.lowerBound(g.prefix(), g.prefixKey); i < len(p.groups) && strings.HasPrefix(p.groups[i], g.prefix()); i++ {
 		s := p.groups[i]
 		if (!found || len(s) < len(best)) && g.matches(s) {
 			best, found = s, true
@@ -165,23 +165,23 @@ func (p *Person) group(g *glob) (string, bool) {
 		_, ok := p.set[g.pat]
 		return g.pat, ok
 	case globPrefix:
-		i := p.lowerBound(g.prefix, g.prefixKey)
-		if i < len(p.groups) && strings.HasPrefix(p.groups[i], g.prefix) {
+		i := p.lowerBound(g.prefix(), g.prefixKey)
+		if i < len(p.groups) && strings.HasPrefix(p.groups[i], g.prefix()) {
 			return p.groups[i], true
 		}
 		return "", false
 	}
-	i := p.lowerBound(g.prefix, g.prefixKey)
-	j := p.revLowerBound(g.suffix, g.suffixKey)
+	i := p.lowerBound(g.prefix(), g.prefixKey)
+	j := p.revLowerBound(g.suffix(), g.suffixKey)
 	for {
-		if i >= len(p.groups) || !strings.HasPrefix(p.groups[i], g.prefix) {
+		if i >= len(p.groups) || !strings.HasPrefix(p.groups[i], g.prefix()) {
 			return "", false
 		}
 		if s := p.groups[i]; g.matches(s) {
 			return s, true
 		}
 		i++
-		if j >= len(p.rev) || !hasSuffixReversed(p.rev[j], g.suffix) {
+		if j >= len(p.rev) || !hasSuffixReversed(p.rev[j], g.suffix()) {
 			return "", false
 		}
 		if s := p.revOf[j]; g.matches(s) {

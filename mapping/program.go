@@ -69,7 +69,7 @@ func (r *Room) compile() {
 			case globLiteral:
 				add(opGroup, i, j, g.pat)
 			case globPrefix:
-				add(opPrefix, i, j, g.prefix)
+				add(opPrefix, i, j, g.prefix())
 			default:
 				add(opGlob, i, j, g.pat)
 				ops[len(ops)-1].glob = int32(len(globs))
@@ -102,9 +102,7 @@ func (r *Room) compile() {
 // within returns g with its text taken from pat, an equal string elsewhere
 // in memory.
 func (g glob) within(pat string) glob {
-	first, last := len(g.prefix), len(pat)-len(g.suffix)
-	g.pat, g.prefix, g.suffix, g.middle = pat, pat[:first], pat[last:], pat[first:last]
-	g.text = ""
+	g.pat, g.text = pat, ""
 	return g
 }
 

@@ -18,7 +18,7 @@ type RuleSet struct {
 	warnings Problems
 
 	globsOnce sync.Once
-	distinct  []glob // the distinct group patterns, sorted: see globs
+	distinct  []*glob // the distinct group patterns, sorted: see globs
 }
 
 // Room is one meeting room: where employees find it and who may enter.
