@@ -508,8 +508,13 @@ func (s *scanner) node(kind yaml.Kind, tag, value string, style yaml.Style) *yam
 	if len(s.nodes) == cap(s.nodes) {
 		s.nodes = make([]yaml.Node, 0, 4096)
 	}
-	s.nodes = append(s.nodes, yaml.Node{Kind: kind, Tag: tag, Value: value, Style: style})
-	return &s.nodes[len(s.nodes)-1]
+	// Set field by field in the slab's zeroed memory: appending a whole
+	// yaml.Node copies all of its pointer fields, each behind a write
+	// barrier while a collection runs.
+	s.nodes = s.nodes[:len(s.nodes)+1]
+	n := &s.nodes[len(s.nodes)-1]
+	n.Kind, n.Style, n.Tag, n.Value = kind, style, tag, value
+	return n
 }
 
 // content copies children into a Content slice cut from the scanner's
