@@ -170,9 +170,18 @@ func (w *Watcher) reloadIfChanged() {
 // in, and every request allocating meanwhile would be made to mark for it,
 // for milliseconds each. So the goal is first set a quarter above the heap
 // as it stands (see runway), and GOGC goes back when that collection ends.
+// A pause that begins before then (reloads back to back, with too little
+// allocated between them for that collection to start) first collects what
+// the last reload left: otherwise each reload would grow the heap by all it
+// allocates.
 func pauseCollector() (resume func()) {
 	collector.Lock()
 	defer collector.Unlock()
+	if collector.pauses == 0 && collector.runway {
+		collector.Unlock()
+		runtime.GC() // its cleanup, or the generation below, ends the runway
+		collector.Lock()
+	}
 	if collector.pauses == 0 {
 		was := debug.SetGCPercent(-1)
 		if !collector.runway {
