@@ -215,25 +215,39 @@ func (s *scanner) mapping(col int) (*yaml.Node, error) {
 				err = errBail // an empty value: a null, whose place yaml.v3 sets its own way
 			}
 		} else {
-			value, err = s.inline(p)
-			if err == nil {
-				s.advance()
-				if s.start < len(s.src) && s.col > col {
-					err = errBail // a scalar that goes on, or a stray indent
-				}
-			}
+			value, err = s.lastOnLine(p, col)
 		}
 		if err != nil {
 			return nil, err
 		}
 		s.stack = append(s.stack, value)
 	}
+	return s.close(m, base, col)
+}
+
+// lastOnLine reads the inline value at p, the last thing in a block at
+// column col: the next line with content may not be indented deeper.
+func (s *scanner) lastOnLine(p, col int) (*yaml.Node, error) {
+	n, err := s.inline(p)
+	if err != nil {
+		return nil, err
+	}
+	s.advance()
+	if s.start < len(s.src) && s.col > col {
+		return nil, errBail // a scalar that goes on, or a stray indent
+	}
+	return n, nil
+}
+
+// close ends the block n at column col, whose children are on the stack
+// from base, unless the line after it is indented deeper.
+func (s *scanner) close(n *yaml.Node, base, col int) (*yaml.Node, error) {
 	if s.start < len(s.src) && s.col > col {
 		return nil, errBail
 	}
-	m.Content = s.content(s.stack[base:])
+	n.Content = s.content(s.stack[base:])
 	s.stack = s.stack[:base]
-	return m, nil
+	return n, nil
 }
 
 // key reads the plain key at the current line's content, up to its ':'.
@@ -281,25 +295,14 @@ func (s *scanner) sequence(col int) (*yaml.Node, error) {
 			s.col = p - s.start // the item is a mapping whose first key is here
 			item, err = s.mapping(s.col)
 		} else {
-			item, err = s.inline(p)
-			if err == nil {
-				s.advance()
-				if s.start < len(s.src) && s.col > col {
-					err = errBail
-				}
-			}
+			item, err = s.lastOnLine(p, col)
 		}
 		if err != nil {
 			return nil, err
 		}
 		s.stack = append(s.stack, item)
 	}
-	if s.start < len(s.src) && s.col > col {
-		return nil, errBail
-	}
-	q.Content = s.content(s.stack[base:])
-	s.stack = s.stack[:base]
-	return q, nil
+	return s.close(q, base, col)
 }
 
 // startsKey reports whether a plain key followed by ':' and a space or the
