@@ -214,6 +214,8 @@ func pauseCollector() (resume func()) {
 // It holds a pointer so that the allocator never batches it with others.
 type sentinel struct{ _ *int }
 
+// collector counts the reloads under way, of every Watcher: the setting is
+// the process's, and the last to end restores it.
 var collector struct {
 	sync.Mutex
 	pauses     int
