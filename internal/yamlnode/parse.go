@@ -45,38 +45,54 @@ var errBail = errors.New("yamlnode: outside the scanned subset")
 // scanner reads the block-style subset of YAML line by line.
 type scanner struct {
 	src string
-	// The current line: it starts at start and ends at end (before the
-	// newline); its content starts at column col (0-based), which for the
-	// first key of a sequence item is the column after "- ". line is its
-	// number, from 1. At the end of the file, start == len(src).
-	start, end, col, line int
-	next                  int // where the line after it starts
+	cursor
 
 	nodes []yaml.Node  // nodes are handed out from here
 	ptrs  []*yaml.Node // Content slices are cut from here
 	stack []*yaml.Node // the children of the nodes being read
 	tags  map[string]string
+
+	deferKey string // a top-level key whose block sequence is left to Items
+	deferred *Items // that sequence, once met
+}
+
+// cursor is where the scanner is: on the current line, which starts at
+// start and ends at end (before the newline). Its content starts at column
+// col (0-based), which for the first key of a sequence item is the column
+// after "- ". line is its number, from 1. At the end of the file, start ==
+// len(src).
+type cursor struct {
+	start, end, col, line int
+	next                  int // where the line after it starts
 }
 
 // scan reads data with the scanner, reporting false when it meets
 // anything outside the subset.
 func scan(data []byte) (*yaml.Node, bool) {
+	n, _, ok := scanDeferring(data, "")
+	return n, ok
+}
+
+// scanDeferring is scan, leaving the block sequence under the top-level
+// key deferKey (if it is not "") to the Items it returns, or nil when
+// there is no such sequence.
+func scanDeferring(data []byte, deferKey string) (*yaml.Node, *Items, bool) {
 	if !plainText(data) {
-		return nil, false
+		return nil, nil, false
 	}
-	s := &scanner{src: copyString(data), tags: map[string]string{}}
+	s := &scanner{src: copyString(data), tags: map[string]string{}, deferKey: deferKey}
 	s.advance()
 	if s.start == len(s.src) || s.col != 0 {
-		return nil, false // no document, or one that starts indented
+		return nil, nil, false // no document, or one that starts indented
 	}
 	doc := s.node(yaml.DocumentNode, "", "", 0)
 	root, err := s.block(0)
 	if err != nil || s.start != len(s.src) {
-		return nil, false
+		return nil, nil, false
 	}
 	doc.Line, doc.Column = root.Line, root.Column
 	doc.Content = s.content([]*yaml.Node{root})
-	return doc, true
+	return doc, s.deferred, true
 }
 
 // plainText reports whether data is made only of what the scanner reads
@@ -207,6 +223,8 @@ func (s *scanner) mapping(col int) (*yaml.Node, error) {
 		if p == s.end || s.src[p] == '#' {
 			s.advance()
 			switch {
+			case col == 0 && s.deferKey != "" && key.Value == s.deferKey && s.start < len(s.src) && s.isItem():
+				value, err = s.deferSequence()
 			case s.start < len(s.src) && s.col > col:
 				value, err = s.block(s.col)
 			case s.start < len(s.src) && s.col == col && s.isItem():
@@ -285,24 +303,27 @@ func (s *scanner) sequence(col int) (*yaml.Node, error) {
 	q.Line, q.Column = s.line, col+1
 	base := len(s.stack)
 	for s.start < len(s.src) && s.col == col && s.isItem() {
-		p := s.skip(s.at() + 1)
-		if p == s.end || s.src[p] == '#' || s.src[p] == '-' {
-			return nil, errBail // an item on the lines below, or a sequence in a sequence
-		}
-		var item *yaml.Node
-		var err error
-		if s.startsKey(p) {
-			s.col = p - s.start // the item is a mapping whose first key is here
-			item, err = s.mapping(s.col)
-		} else {
-			item, err = s.lastOnLine(p, col)
-		}
+		item, err := s.item(col)
 		if err != nil {
 			return nil, err
 		}
 		s.stack = append(s.stack, item)
 	}
 	return s.close(q, base, col)
+}
+
+// item reads the sequence item at the current line, whose dash is at
+// column col.
+func (s *scanner) item(col int) (*yaml.Node, error) {
+	p := s.skip(s.at() + 1)
+	if p == s.end || s.src[p] == '#' || s.src[p] == '-' {
+		return nil, errBail // an item on the lines below, or a sequence in a sequence
+	}
+	if s.startsKey(p) {
+		s.col = p - s.start // the item is a mapping whose first key is here
+		return s.mapping(s.col)
+	}
+	return s.lastOnLine(p, col)
 }
 
 // startsKey reports whether a plain key followed by ':' and a space or the

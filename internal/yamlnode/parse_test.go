@@ -150,6 +150,7 @@ func FuzzParse(f *testing.F) {
 	for _, src := range []string{
 		"a: b\n", "- a: [b, 'c', \"d\"]\n  e: 1\n", "a:\n- x\nb: y # z\n", "k: v#w\nl: []\n",
 		"rooms:\n  - path: room-00001\n    rules:\n      - groups: [\"dept-*-leads\"]\n        role: speaker\n",
+		"rooms:\n- a: [b]\n  c: d\n# e\nx: y\n",
 	} {
 		f.Add(src)
 	}
@@ -161,6 +162,8 @@ func FuzzParse(f *testing.F) {
 			return
 		}
 		checkScan(t, src)
+		checkDeferred(t, src, "rooms")
+		checkDeferred(t, src, "a")
 	})
 }
 
@@ -189,3 +192,4 @@ func BenchmarkParse(b *testing.B) {
 		}
 	})
 }
+
