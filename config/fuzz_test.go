@@ -40,6 +40,7 @@ func FuzzParse(f *testing.F) {
 		"server: !!binary aGVsbG8=\nrooms: !!map {}\n",
 		"\t- bad\n  indentation:\n",
 		"${A}: ${B}\n",
+		"rooms:\n- path: a\n  room: b\n  title: \"${A}\"\n  rules: [{everyone: true, role: attendee}]\n- path: c\n  title: |\n    d\n",
 	}
 	for _, s := range seeds {
 		f.Add([]byte(s))
@@ -55,6 +56,7 @@ func FuzzParse(f *testing.F) {
 
 	opts := Options{LookupEnv: fuzzEnv, Reserved: []string{"auth", "healthz", "readyz", "metrics", "static", "demo"}}
 	f.Fuzz(func(t *testing.T, data []byte) {
+		sameParse(t, data, opts)
 		cfg, err := Parse("config.yaml", data, opts)
 		if err == nil {
 			checkComplete(t, cfg)

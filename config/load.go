@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"iter"
 	"net/netip"
 	"net/url"
 	"os"
@@ -64,14 +65,30 @@ func Parse(file string, data []byte, opts Options) (*Config, error) {
 	if opts.LookupEnv == nil {
 		opts.LookupEnv = os.LookupEnv
 	}
+	// The rooms are read one at a time, so that a file of 10,000 rooms is
+	// never a tree of them all; should one of them need yaml.v3, the file
+	// is read again whole.
+	doc, rooms, err := yamlnode.ParseDeferred(data, "rooms")
+	if err != nil && !errors.Is(err, io.EOF) {
+		return nil, mapping.Problems{syntaxProblem(file, err)}
+	}
+	cfg, err := read(file, doc, rooms, opts)
+	if !errors.Is(err, yamlnode.ErrNotScanned) {
+		return cfg, err
+	}
+	if doc, err = yamlnode.Parse(data); err != nil {
+		return nil, mapping.Problems{syntaxProblem(file, err)}
+	}
+	return read(file, doc, nil, opts)
+}
+
+// read reads the document doc, whose rooms are those of rooms when it is
+// not nil. It returns yamlnode.ErrNotScanned when rooms could not be read.
+func read(file string, doc *yaml.Node, rooms *yamlnode.Items, opts Options) (*Config, error) {
 	var problems mapping.Problems
 	r := &yamlnode.Reader{Report: func(line int, path, msg string) {
 		problems = append(problems, mapping.Problem{File: file, Line: line, Path: path, Msg: msg})
 	}}
-	doc, err := yamlnode.Parse(data)
-	if err != nil && !errors.Is(err, io.EOF) {
-		return nil, mapping.Problems{syntaxProblem(file, err)}
-	}
 	var root *yaml.Node
 	if doc != nil && len(doc.Content) > 0 {
 		root = doc.Content[0]
@@ -93,11 +110,21 @@ func Parse(file string, data []byte, opts Options) (*Config, error) {
 	if opts.Now == nil {
 		opts.Now = time.Now
 	}
-	rules, err := mapping.Parse(file, top["rooms"], mapping.Options{
+	ropts := mapping.Options{
 		Roles:    cfg.DigitalSamba.Roles,
 		Reserved: opts.Reserved,
 		Now:      opts.Now,
-	})
+	}
+	var rules *mapping.RuleSet
+	var err error
+	if rooms != nil {
+		rules, err = mapping.ParseItems(file, expandItems(r, rooms, opts.LookupEnv), ropts)
+		if rooms.Err() != nil {
+			return nil, rooms.Err()
+		}
+	} else {
+		rules, err = mapping.Parse(file, top["rooms"], ropts)
+	}
 	if err != nil {
 		ps := mapping.AsProblems(err)
 		if ps == nil {
@@ -176,6 +203,19 @@ func expandEnv(r *yamlnode.Reader, n *yaml.Node, at *envPath, lookup func(string
 		})
 		n.Tag = "!!str"
 		n.Style = 0
+	}
+}
+
+// expandItems is expandEnv on each room as rooms reads it.
+func expandItems(r *yamlnode.Reader, rooms *yamlnode.Items, lookup func(string) (string, bool)) iter.Seq2[int, *yaml.Node] {
+	at := &envPath{key: "rooms", index: -1}
+	return func(yield func(int, *yaml.Node) bool) {
+		for i, n := range rooms.All() {
+			expandEnv(r, n, &envPath{up: at, index: i}, lookup)
+			if !yield(i, n) {
+				return
+			}
+		}
 	}
 }
 

@@ -1,10 +1,16 @@
 package config
 
 import (
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/roomgate/roomgate/internal/yamlnode"
 	"github.com/roomgate/roomgate/mapping"
 )
 
@@ -333,5 +339,77 @@ func TestBrandLogoSameOrigin(t *testing.T) {
 		if (err == nil) != ok {
 			t.Errorf("logo %q: got %v; want accepted %v", logo, err, ok)
 		}
+	}
+}
+
+// parseWhole is Parse with the rooms read as one tree, as before they were
+// read one at a time.
+func parseWhole(t testing.TB, data []byte, opts Options) (*Config, error) {
+	t.Helper()
+	if opts.LookupEnv == nil {
+		opts.LookupEnv = os.LookupEnv
+	}
+	doc, err := yamlnode.Parse(data)
+	if err != nil && !errors.Is(err, io.EOF) {
+		return nil, mapping.Problems{syntaxProblem("config.yaml", err)}
+	}
+	return read("config.yaml", doc, nil, opts)
+}
+
+// sameParse fails unless Parse reads data as parseWhole does: the same
+// configuration, or the same problems.
+func sameParse(t testing.TB, data []byte, opts Options) {
+	t.Helper()
+	got, err := Parse("config.yaml", data, opts)
+	want, wantErr := parseWhole(t, data, opts)
+	if fmt.Sprint(err) != fmt.Sprint(wantErr) {
+		t.Fatalf("rooms one at a time: %v\nas one tree: %v\n%s", err, wantErr, data)
+	}
+	if !reflect.DeepEqual(got, want) {
+		t.Fatalf("rooms one at a time and as one tree read different configurations:\n%+v\n%+v\n%s", got, want, data)
+	}
+}
+
+// TestRoomsOneAtATime: rooms read one at a time make the configuration and
+// the problems that reading them as one tree makes, also when a room needs
+// yaml.v3 (a folded title, an anchor) or is not YAML at all, and with
+// ${VAR} in rooms.
+func TestRoomsOneAtATime(t *testing.T) {
+	t.Parallel()
+	room := "  - path: p%d\n    room: r%d\n    title: %s\n    rules:\n      - groups: [eng]\n        role: %s\n"
+	rooms := func(title2, role3 string) string {
+		return fmt.Sprintf(room, 1, 1, "one", "attendee") + fmt.Sprintf(room, 2, 2, title2, "moderator") +
+			fmt.Sprintf(room, 3, 3, "three", role3) + "tests:\n  - name: t\n    person: {groups: [eng]}\n    expect: {p1: attendee}\n"
+	}
+	head, _, _ := strings.Cut(validFile, "  - path: standup")
+	lookup := env(map[string]string{
+		"OIDC_CLIENT_SECRET": "client-secret",
+		"SESSION_SECRET":     strings.Repeat("s", 32),
+		"DS_DEVELOPER_KEY":   "developer-key",
+		"TITLE":              "from the environment",
+	})
+	for name, file := range map[string]string{
+		"scanned":               head + rooms("two", "attendee"),
+		"a room for yaml.v3":    head + rooms(">-\n      folded\n      title", "attendee"),
+		"an anchor":             head + rooms("&t two", "attendee"),
+		"problems":              head + rooms("two", "guest"),
+		"problems and yaml.v3":  head + rooms("|\n      literal", "guest"),
+		"not yaml in a room":    head + rooms("[two", "attendee"),
+		"environment":           head + rooms("\"${TITLE}\"", "attendee"),
+		"unset environment":     head + rooms("\"${NOT_SET}\"", "attendee"),
+		"rooms before the rest": "rooms:\n" + rooms("two", "attendee") + head[:len(head)-len("rooms:\n")],
+		"rooms at column 0":     head + strings.ReplaceAll(rooms("two", "guest"), "\n  ", "\n"),
+	} {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			sameParse(t, []byte(file), Options{LookupEnv: lookup})
+		})
+	}
+	cfg, err := Parse("config.yaml", []byte(head+rooms(">-\n      folded\n      title", "attendee")), Options{LookupEnv: lookup})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r, ok := cfg.Rules.Lookup("p2"); !ok || r.Title != "folded title" {
+		t.Errorf("the room yaml.v3 read: %+v; want the title folded title", r)
 	}
 }

@@ -18,6 +18,14 @@ var testOptions = Options{
 // parseSource parses src, a YAML document with a rooms key, as config.yaml.
 func parseSource(t testing.TB, src string) (*RuleSet, error) {
 	t.Helper()
+	// As config.Parse reads a file: the rooms one at a time, or, should
+	// one need yaml.v3, as one tree.
+	if _, items, err := yamlnode.ParseDeferred([]byte(src), "rooms"); err == nil && items != nil {
+		rs, err := ParseItems("config.yaml", items.All(), testOptions)
+		if items.Err() == nil {
+			return rs, err
+		}
+	}
 	rooms, err := roomsNode([]byte(src))
 	if err != nil {
 		t.Fatalf("test YAML does not parse: %v\n%s", err, src)

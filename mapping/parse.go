@@ -1,7 +1,9 @@
 package mapping
 
 import (
+	"iter"
 	"regexp"
+	"slices"
 	"strings"
 	"time"
 
@@ -25,6 +27,25 @@ type Options struct {
 // Problems error listing every problem in the section, each with its line
 // and field path.
 func Parse(file string, rooms *yaml.Node, opts Options) (*RuleSet, error) {
+	p := newParser(file, opts)
+	if rooms != nil && rooms.Kind == yaml.DocumentNode && len(rooms.Content) == 1 {
+		rooms = rooms.Content[0]
+	}
+	var items []*yaml.Node
+	if !yamlnode.IsNull(yamlnode.Resolve(rooms)) {
+		items = p.items(rooms, atRooms)
+	}
+	return p.ruleSet(slices.All(items), len(items))
+}
+
+// ParseItems is Parse for a rooms sequence whose items come one at a time,
+// as yamlnode.Items reads them: Parse keeps no node of an item once it has
+// read the next one.
+func ParseItems(file string, items iter.Seq2[int, *yaml.Node], opts Options) (*RuleSet, error) {
+	return newParser(file, opts).ruleSet(items, 0)
+}
+
+func newParser(file string, opts Options) *parser {
 	p := &parser{
 		file:     file,
 		roles:    opts.Roles,
@@ -36,19 +57,17 @@ func Parse(file string, rooms *yaml.Node, opts Options) (*RuleSet, error) {
 		p.now = opts.Now()
 	}
 	p.r = &yamlnode.Reader{Report: p.report}
-	if rooms != nil && rooms.Kind == yaml.DocumentNode && len(rooms.Content) == 1 {
-		rooms = rooms.Content[0]
-	}
-	rs := &RuleSet{}
-	if !yamlnode.IsNull(yamlnode.Resolve(rooms)) {
-		items := p.items(rooms, atRooms)
-		rs.rooms = make([]*Room, 0, len(items))
-		for i, n := range items {
-			if room := p.room(n, atRooms.roomAt(i)); room != nil {
-				rs.rooms = append(rs.rooms, room)
-			}
-			cpushare.Yield() // a reload of 10,000 rooms shares the CPU with requests
+	return p
+}
+
+// ruleSet reads the rooms in items, of which there are about n.
+func (p *parser) ruleSet(items iter.Seq2[int, *yaml.Node], n int) (*RuleSet, error) {
+	rs := &RuleSet{rooms: make([]*Room, 0, n)}
+	for i, n := range items {
+		if room := p.room(n, atRooms.roomAt(i)); room != nil {
+			rs.rooms = append(rs.rooms, room)
 		}
+		cpushare.Yield() // a reload of 10,000 rooms shares the CPU with requests
 	}
 	if len(p.problems) > 0 {
 		p.problems.Sort()
