@@ -2,6 +2,7 @@ package yamlnode
 
 import (
 	"bytes"
+	"encoding/binary"
 	"errors"
 	"strings"
 	"unicode/utf8"
@@ -102,10 +103,21 @@ func scanDeferring(data []byte, deferKey string) (*yaml.Node, *Items, bool) {
 // hold a directive.
 func plainText(data []byte) bool {
 	ascii := true
-	for i, c := range data {
-		if i&(yieldBytes-1) == yieldBytes-1 {
+	nextYield := yieldBytes
+	for i := 0; i < len(data); i++ {
+		if i >= nextYield {
 			cpushare.Yield() // see yieldLines
+			nextYield = i + yieldBytes
 		}
+		// Eight bytes at a time while they are printable ASCII, none a line
+		// end: most of a file.
+		for i+8 <= len(data) && i > 0 && data[i-1] != '\n' && printable(binary.LittleEndian.Uint64(data[i:])) {
+			i += 8
+		}
+		if i == len(data) {
+			break
+		}
+		c := data[i]
 		if c < 0x20 && c != '\n' || c == 0x7f {
 			return false
 		}
@@ -136,6 +148,16 @@ func plainText(data []byte) bool {
 		i += size
 	}
 	return true
+}
+
+// printable reports whether the eight bytes of w are all printable ASCII:
+// none below 0x20 (a line end among them), none 0x7f, none from 0x80.
+func printable(w uint64) bool {
+	const ones, highs = 0x0101010101010101, 0x8080808080808080
+	below := (w - 0x20*ones) & ^w & highs // a byte below 0x20, given no high bit
+	del := w ^ 0x7f*ones
+	del = (del - ones) & ^del & highs // a byte that is 0x7f
+	return w&highs == 0 && below == 0 && del == 0
 }
 
 // copyString is string(data), copied a chunk at a time so that the

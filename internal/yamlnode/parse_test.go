@@ -193,3 +193,30 @@ func BenchmarkParse(b *testing.B) {
 	})
 }
 
+// TestPlainText: a control character, DEL, a byte that is not UTF-8 or a
+// line that starts a document is found wherever it sits in a long line,
+// where plainText reads eight bytes at a time.
+func TestPlainText(t *testing.T) {
+	t.Parallel()
+	line := "key: " + strings.Repeat("v", 27) + "\n"
+	if !plainText([]byte(line + line + "x: Büro\n")) {
+		t.Fatalf("plain lines refused")
+	}
+	for c := 0; c < 0x100; c++ {
+		if c >= 0x20 && c < 0x7f || c == '\n' {
+			continue
+		}
+		for at := range len(line) - 1 {
+			bad := []byte(line + line)
+			bad[len(line)+at] = byte(c)
+			if plainText(bad) {
+				t.Fatalf("byte %#x at %d of the second line let through", c, at)
+			}
+		}
+	}
+	for _, start := range []string{"---", "...", "%YAML 1.2"} {
+		if plainText([]byte(line + start + strings.Repeat(" ", 20) + "\n")) {
+			t.Errorf("a line starting %q after a long line let through", start)
+		}
+	}
+}
