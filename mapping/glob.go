@@ -13,10 +13,44 @@ import (
 // stands for itself. Brackets, braces and backslashes are refused rather than
 // read literally: someone who writes eng-[ab] expects a character class, and a
 // rule that silently matches nothing is worse than a rule that does not load.
-const (
-	globMeta    = "*?"
-	globRefused = "[]{}\\"
+var (
+	globMeta    = newByteSet("*?")
+	globRefused = newByteSet("[]{}\\")
 )
+
+// byteSet is a set of ASCII bytes. Looking a pattern's bytes up in it is
+// what strings.IndexAny does with a set of more than one byte, but for a
+// call of IndexRune per byte: a third of the time that compiling the
+// 500,000 patterns of a large rule file took.
+type byteSet [256]bool
+
+func newByteSet(chars string) *byteSet {
+	var set byteSet
+	for i := range len(chars) {
+		set[chars[i]] = true
+	}
+	return &set
+}
+
+// index is the offset of the first byte of s in the set, or -1.
+func (set *byteSet) index(s string) int {
+	for i := range len(s) {
+		if set[s[i]] {
+			return i
+		}
+	}
+	return -1
+}
+
+// lastIndex is the offset of the last byte of s in the set, or -1.
+func (set *byteSet) lastIndex(s string) int {
+	for i := len(s) - 1; i >= 0; i-- {
+		if set[s[i]] {
+			return i
+		}
+	}
+	return -1
+}
 
 // globKind says how a pattern can be answered against a person's groups.
 type globKind uint8
@@ -63,17 +97,17 @@ func compileGlob(s string) (glob, error) {
 	if s == "" {
 		return glob{}, fmt.Errorf("empty group name")
 	}
-	if i := strings.IndexAny(s, globRefused); i >= 0 {
+	if i := globRefused.index(s); i >= 0 {
 		return glob{}, fmt.Errorf("%q uses %q, which group patterns do not support: only * (any run of characters) and ? (one character) are special", s, s[i:i+1])
 	}
 	pat := collapseStars(s)
 	g := glob{text: s, pat: pat}
-	first := strings.IndexAny(pat, globMeta)
+	first := globMeta.index(pat)
 	if first < 0 {
 		g.kind, g.pre, g.suf = globLiteral, len(pat), len(pat)
 		return g.keyed(), nil
 	}
-	last := strings.LastIndexAny(pat, globMeta)
+	last := globMeta.lastIndex(pat)
 	g.pre, g.suf = first, len(pat)-last-1
 	if first == last && first == len(pat)-1 && pat[first] == '*' {
 		g.kind = globPrefix
