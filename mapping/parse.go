@@ -94,6 +94,26 @@ type parser struct {
 	now      time.Time
 	zone     *time.Location // of the room being read: its hours' zone, or UTC
 	warnings Problems
+
+	// Where the rules' lists are cut from: a file of 200,000 rules would
+	// otherwise make four small allocations a rule.
+	strs  slab[string]
+	globs slab[glob]
+	pats  slab[emailPattern]
+}
+
+// slab hands out short slices cut from long ones.
+type slab[T any] struct{ free []T }
+
+// take returns an empty slice with room for n elements and no more, so
+// that appending past them cannot reach its neighbour's.
+func (s *slab[T]) take(n int) []T {
+	if cap(s.free)-len(s.free) < n {
+		s.free = make([]T, 0, max(n, 1024))
+	}
+	start := len(s.free)
+	s.free = s.free[:start+n]
+	return s.free[start : start : start+n]
 }
 
 // firstPath is where a room path was first used.

@@ -106,8 +106,8 @@ func (p *parser) role(n *yaml.Node, a at) string {
 // them had a problem.
 func (p *parser) groups(n *yaml.Node, a at, rule *Rule) (ok bool) {
 	items, ok := p.list(n, a, "groups", "group")
-	rule.Groups = make([]string, 0, len(items))
-	rule.globs = make([]glob, 0, len(items))
+	rule.Groups = p.strs.take(len(items))
+	rule.globs = p.globs.take(len(items))
 	for k, item := range items {
 		s, isText := p.text(item, a.itemAt(k))
 		if !isText {
@@ -130,8 +130,8 @@ func (p *parser) groups(n *yaml.Node, a at, rule *Rule) (ok bool) {
 // them had a problem.
 func (p *parser) emails(n *yaml.Node, a at, rule *Rule) (ok bool) {
 	items, ok := p.list(n, a, "emails", "email")
-	rule.Emails = make([]string, 0, len(items))
-	rule.emails = make([]emailPattern, 0, len(items))
+	rule.Emails = p.strs.take(len(items))
+	rule.emails = p.pats.take(len(items))
 	for k, item := range items {
 		s, isText := p.text(item, a.itemAt(k))
 		if !isText {
