@@ -93,7 +93,7 @@ func read(file string, doc *yaml.Node, rooms *yamlnode.Items, opts Options) (*Co
 	if doc != nil && len(doc.Content) > 0 {
 		root = doc.Content[0]
 	}
-	expandEnv(r, root, nil, opts.LookupEnv)
+	expandEnv(r, root, opts.LookupEnv)
 
 	top := r.Fields(root, "", keysOf[Config]()...)
 	cfg := &Config{File: file}
@@ -171,18 +171,56 @@ var envRef = regexp.MustCompile(`\$\{([A-Za-z_][A-Za-z0-9_]*)\}`)
 // the file's text, so a variable's content can never change the file's
 // structure. A missing variable is a problem; an empty one is allowed (and
 // caught by the field's own checks).
-func expandEnv(r *yamlnode.Reader, n *yaml.Node, at *envPath, lookup func(string) (string, bool)) {
+func expandEnv(r *yamlnode.Reader, n *yaml.Node, lookup func(string) (string, bool)) {
+	w := envWalk{r: r, lookup: lookup}
+	w.walk(n)
+}
+
+// expandItems is expandEnv on each room as rooms reads it.
+func expandItems(r *yamlnode.Reader, rooms *yamlnode.Items, lookup func(string) (string, bool)) iter.Seq2[int, *yaml.Node] {
+	return func(yield func(int, *yaml.Node) bool) {
+		w := envWalk{r: r, lookup: lookup, at: []envStep{{key: "rooms", index: -1}, {}}}
+		for i, n := range rooms.All() {
+			w.at[1].index = i
+			w.walk(n)
+			if !yield(i, n) {
+				return
+			}
+		}
+	}
+}
+
+// envWalk is expandEnv under way.
+type envWalk struct {
+	r      *yamlnode.Reader
+	lookup func(string) (string, bool)
+	// at is where the walk is in the file, made into a field path only
+	// for a problem: a rule file of 10,000 rooms has a million nodes.
+	at []envStep
+}
+
+// envStep is a mapping's key, when index is -1, or a sequence's index.
+type envStep struct {
+	key   string
+	index int
+}
+
+func (w *envWalk) walk(n *yaml.Node) {
 	if n == nil {
 		return
 	}
 	switch n.Kind {
 	case yaml.MappingNode:
 		for i := 0; i+1 < len(n.Content); i += 2 {
-			expandEnv(r, n.Content[i+1], &envPath{up: at, key: n.Content[i].Value, index: -1}, lookup)
+			w.at = append(w.at, envStep{key: n.Content[i].Value, index: -1})
+			w.walk(n.Content[i+1])
+			w.at = w.at[:len(w.at)-1]
 		}
 	case yaml.SequenceNode:
 		for i, c := range n.Content {
-			expandEnv(r, c, &envPath{up: at, index: i}, lookup)
+			w.at = append(w.at, envStep{index: i})
+			w.walk(c)
+			w.at = w.at[:len(w.at)-1]
 		}
 	case yaml.ScalarNode:
 		if n.Line%32 == 0 {
@@ -191,12 +229,12 @@ func expandEnv(r *yamlnode.Reader, n *yaml.Node, at *envPath, lookup func(string
 		if !strings.Contains(n.Value, "${") {
 			return
 		}
-		path := at.String()
+		path := w.path()
 		n.Value = envRef.ReplaceAllStringFunc(n.Value, func(ref string) string {
 			name := ref[2 : len(ref)-1]
-			v, ok := lookup(name)
+			v, ok := w.lookup(name)
 			if !ok {
-				r.Problemf(n, path, "environment variable %s is not set", name)
+				w.r.Problemf(n, path, "environment variable %s is not set", name)
 				return ref // keep the reference, so no second problem says "empty"
 			}
 			return v
@@ -206,35 +244,17 @@ func expandEnv(r *yamlnode.Reader, n *yaml.Node, at *envPath, lookup func(string
 	}
 }
 
-// expandItems is expandEnv on each room as rooms reads it.
-func expandItems(r *yamlnode.Reader, rooms *yamlnode.Items, lookup func(string) (string, bool)) iter.Seq2[int, *yaml.Node] {
-	at := &envPath{key: "rooms", index: -1}
-	return func(yield func(int, *yaml.Node) bool) {
-		for i, n := range rooms.All() {
-			expandEnv(r, n, &envPath{up: at, index: i}, lookup)
-			if !yield(i, n) {
-				return
-			}
+// path is the field path of where the walk is.
+func (w *envWalk) path() string {
+	path := ""
+	for _, step := range w.at {
+		if step.index < 0 {
+			path = yamlnode.Join(path, step.key)
+		} else {
+			path = yamlnode.Index(path, step.index)
 		}
 	}
-}
-
-// envPath is where expandEnv is in the file, made into a field path only
-// for a problem: a rule file of 10,000 rooms has a million nodes.
-type envPath struct {
-	up    *envPath
-	key   string // a mapping's key, when index is -1
-	index int    // a sequence's index
-}
-
-func (p *envPath) String() string {
-	if p == nil {
-		return ""
-	}
-	if p.index < 0 {
-		return yamlnode.Join(p.up.String(), p.key)
-	}
-	return yamlnode.Index(p.up.String(), p.index)
+	return path
 }
 
 func readServer(r *yamlnode.Reader, n *yaml.Node) Server {

@@ -405,6 +405,10 @@ func TestRoomsOneAtATime(t *testing.T) {
 			sameParse(t, []byte(file), Options{LookupEnv: lookup})
 		})
 	}
+	_, err := Parse("config.yaml", []byte(head+rooms("\"${NOT_SET}\"", "attendee")), Options{LookupEnv: lookup})
+	if want := "config.yaml:23: rooms[1].title: environment variable NOT_SET is not set"; err == nil || err.Error() != want {
+		t.Errorf("a room's unset variable: %v; want %s", err, want)
+	}
 	cfg, err := Parse("config.yaml", []byte(head+rooms(">-\n      folded\n      title", "attendee")), Options{LookupEnv: lookup})
 	if err != nil {
 		t.Fatal(err)
