@@ -168,7 +168,7 @@ func FuzzParse(f *testing.F) {
 }
 
 // BenchmarkParse reads a rooms section of 10,000 rooms of 20 rules with
-// the scanner and with yaml.v3.
+// the scanner, whole and a room at a time, and with yaml.v3.
 //
 //	go test -run '^$' -bench 'Parse$' -benchmem ./internal/yamlnode
 func BenchmarkParse(b *testing.B) {
@@ -179,6 +179,21 @@ func BenchmarkParse(b *testing.B) {
 		for b.Loop() {
 			if _, ok := scan(src); !ok {
 				b.Fatal("not scanned")
+			}
+		}
+	})
+	b.Run("deferred", func(b *testing.B) { // as config.Parse reads it: a room at a time
+		b.SetBytes(int64(len(src)))
+		b.ReportAllocs()
+		for b.Loop() {
+			_, items, err := ParseDeferred(src, "rooms")
+			if err != nil || items == nil {
+				b.Fatal("not deferred")
+			}
+			for range items.All() {
+			}
+			if items.Err() != nil {
+				b.Fatal(items.Err())
 			}
 		}
 	})
