@@ -53,6 +53,10 @@ type proc struct {
 // on addr.
 func start(t *testing.T, name, dir, cpus, addr string, env []string, argv ...string) *proc {
 	t.Helper()
+	if c, err := net.Dial("tcp", addr); err == nil {
+		c.Close()
+		t.Fatalf("%s: something already listens on %s", name, addr)
+	}
 	if cpus != "" {
 		argv = append([]string{"taskset", "-c", cpus}, argv...)
 	}
@@ -204,7 +208,8 @@ func TestProcesses(t *testing.T) {
 		"name": "Ben Example", "email": "ben@example.com", "email_verified": true, "picture": "https://img.example/ben.png",
 		"groups": []string{"eng-platform", "all-staff", "building-3", "vpn-users"},
 	}})
-	gwAddr, bareAddr, o2pAddr := freeAddr(t), freeAddr(t), freeAddr(t)
+	addrs := freeAddrs(t, 3)
+	gwAddr, bareAddr, o2pAddr := addrs[0], addrs[1], addrs[2]
 	p.SetRedirectURI("http://"+gwAddr+"/auth/callback", "http://"+o2pAddr+"/oauth2/callback")
 	conf := filepath.Join(t.TempDir(), "roomgate.yaml")
 	if err := os.WriteFile(conf, []byte(configFile(gwAddr, p, rooms+rulestest.Rooms(*large, 20))), 0o600); err != nil {
@@ -418,12 +423,20 @@ func oauth2ProxyBinary(t *testing.T) string {
 	return ""
 }
 
-// freeAddr is a loopback address no one listens on.
-func freeAddr(t *testing.T) string {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
+// freeAddrs is n different loopback addresses no one listens on.
+func freeAddrs(t *testing.T, n int) []string {
+	// Held open until all are chosen: one at a time, the kernel may hand
+	// out the same port twice, and a server that cannot listen then has
+	// its load go to another (seen once: the bare process's rounds all
+	// answered by roomgate).
+	var addrs []string
+	for range n {
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer ln.Close()
+		addrs = append(addrs, ln.Addr().String())
 	}
-	defer ln.Close()
-	return ln.Addr().String()
+	return addrs
 }
