@@ -64,6 +64,10 @@ var requests atomic.Uint64
 // request; it costs one atomic add.
 func Request() { requests.Add(1) }
 
+// Requests is how many requests have begun: two calls that return the
+// same count saw none begin between them.
+func Requests() uint64 { return requests.Load() }
+
 // pause is how long Yield sleeps to let the poller run: long enough that
 // its timer has not fired by the time the scheduler looks for work, so
 // that the scheduler gets as far as the network poller.

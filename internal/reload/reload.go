@@ -8,6 +8,7 @@
 package reload
 
 import (
+	"cmp"
 	"context"
 	"crypto/sha256"
 	"errors"
@@ -207,6 +208,37 @@ func pauseCollector() (resume func()) {
 		// The sentinel is unreachable at once: its cleanup runs once a
 		// collection has found so.
 		runtime.AddCleanup(new(sentinel), endRunway, collector.generation)
+		go collectWhenIdle(collector.generation, cmp.Or(collector.quiet, quietSpell))
+	}
+}
+
+// quietSpell is how long no request may begin for collectWhenIdle to
+// call the server idle.
+const quietSpell = 250 * time.Millisecond
+
+// collectWhenIdle runs the runway's collection as soon as no request has
+// begun for a quiet spell, unless allocation has started it by then or a
+// pause has begun. On a server that goes quiet after a reload, the old
+// rule set's memory is then freed at once, and the next reload need not
+// collect it first, with requests waiting: runtime.GC sweeps the whole
+// heap before it returns, and on one core its sweeping yields to them no
+// better than Gosched does.
+func collectWhenIdle(generation int, quiet time.Duration) {
+	seen := cpushare.Requests()
+	for {
+		time.Sleep(quiet)
+		collector.Lock()
+		pending := collector.runway && collector.generation == generation
+		collector.Unlock()
+		if !pending {
+			return
+		}
+		if now := cpushare.Requests(); now != seen {
+			seen = now
+			continue
+		}
+		runtime.GC() // its cleanup ends the runway
+		return
 	}
 }
 
@@ -222,6 +254,7 @@ var collector struct {
 	percent    int  // the operator's setting
 	runway     bool // GOGC is runway's until a collection ends
 	generation int
+	quiet      time.Duration // for tests: quietSpell when 0
 }
 
 // endRunway puts the operator's GOGC back after the collection that followed

@@ -20,6 +20,7 @@ import (
 	"time"
 
 	"github.com/roomgate/roomgate/config"
+	"github.com/roomgate/roomgate/internal/cpushare"
 	"github.com/roomgate/roomgate/mapping"
 )
 
@@ -699,6 +700,8 @@ func TestReloadPausesTheCollector(t *testing.T) {
 // collection has run, even when another pause came between.
 func TestCollectorRunway(t *testing.T) {
 	defer debug.SetGCPercent(debug.SetGCPercent(100))
+	setQuiet(time.Hour) // no idle collection between the steps below
+	defer setQuiet(0)
 	settleCollector(t)
 	resume := pauseCollector()
 	garbage := make([][]byte, 0, 64)
@@ -763,4 +766,63 @@ func collections() uint64 {
 	s := []metrics.Sample{{Name: "/gc/cycles/total:gc-cycles"}}
 	metrics.Read(s)
 	return s[0].Value.Uint64()
+}
+
+// TestRunwayEndsWhenIdle: once no request has begun for a quiet spell, the
+// runway's collection runs without waiting for allocation to start it;
+// while requests keep beginning, it is left to allocation.
+func TestRunwayEndsWhenIdle(t *testing.T) {
+	defer debug.SetGCPercent(debug.SetGCPercent(100))
+	quiet := 20 * time.Millisecond
+	setQuiet(quiet)
+	defer setQuiet(0)
+	settleCollector(t)
+	grow := func() {
+		resume := pauseCollector()
+		garbage := make([][]byte, 0, 64)
+		for range 64 {
+			garbage = append(garbage, make([]byte, 1<<20))
+		}
+		runtime.KeepAlive(garbage)
+		resume()
+		if got := gogc(); got <= 100 {
+			t.Fatalf("after a pause that grew the heap by 64 MiB: GOGC %d; want a runway above 100", got)
+		}
+	}
+
+	grow()
+	busy := make(chan struct{})
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for {
+			select {
+			case <-busy:
+				return
+			default:
+				cpushare.Request()
+				time.Sleep(time.Millisecond)
+			}
+		}
+	}()
+	time.Sleep(10 * quiet)
+	if got := gogc(); got == 100 {
+		t.Errorf("the runway ended while requests kept beginning and nothing was allocated")
+	}
+	close(busy)
+	<-done
+	for deadline := time.Now().Add(10 * time.Second); gogc() != 100; time.Sleep(time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("no request for 10 s: GOGC %d; want the runway collected and 100 back", gogc())
+		}
+	}
+	settleCollector(t)
+}
+
+// setQuiet sets how long collectWhenIdle waits for no request, for the
+// runways that begin after it; 0 is quietSpell.
+func setQuiet(d time.Duration) {
+	collector.Lock()
+	collector.quiet = d
+	collector.Unlock()
 }
