@@ -26,9 +26,6 @@ type groupView struct {
 	patterns    []string       // rules.GroupPatterns()
 	index       map[string]int // pattern -> its index in patterns
 	fingerprint string
-	// previous is the view of the rule set before, for requests that
-	// began before the reload (its own previous is nil).
-	previous *groupView
 }
 
 func newGroupView(rs *mapping.RuleSet) *groupView {

@@ -2,6 +2,7 @@ package gateway
 
 import (
 	"fmt"
+	"runtime"
 	"slices"
 	"strings"
 	"testing"
@@ -135,6 +136,36 @@ func TestGroupViewPacking(t *testing.T) {
 			t.Errorf("unpack accepted Patterns %q", bad)
 		}
 	}
+}
+
+// TestReloadFreesTheStartingRules: once a reload has replaced it and the
+// requests that began with it have had their time, the rule set the
+// gateway was built with is garbage. The server keeps the configuration's
+// settings, not its rules, and the view of the rule set before a reload
+// only so long: kept, a large rule set stayed in memory for as long as the
+// process ran, and the one before a reload until the next.
+func TestReloadFreesTheStartingRules(t *testing.T) {
+	t.Parallel()
+	cfg := parseConfig(t, testRooms)
+	gw, err := New(cfg, Deps{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	gw.sessions.keep = 20 * time.Millisecond
+	freed := make(chan struct{})
+	runtime.AddCleanup(cfg.Rules, func(freed chan struct{}) { close(freed) }, freed)
+	gw.SetRules(parseRooms(t, testRooms))
+	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); {
+		runtime.GC()
+		select {
+		case <-freed:
+			runtime.KeepAlive(gw)
+			return
+		case <-time.After(10 * time.Millisecond):
+		}
+	}
+	t.Error("the rule set the gateway started with is still reachable after a reload")
+	runtime.KeepAlive(gw)
 }
 
 // TestReloadMakesTheViewOnce: SetRules makes the view of the new rule set

@@ -57,11 +57,11 @@ func hasGraphScope(scopes []string) bool {
 }
 
 // warnProvider logs the configuration's warnings and ProviderWarnings.
-func (s *Server) warnProvider() {
-	for _, w := range s.cfg.Warnings {
+func (s *Server) warnProvider(cfg *config.Config) {
+	for _, w := range cfg.Warnings {
 		s.log.Warn(w.Error())
 	}
-	for _, w := range ProviderWarnings(s.cfg) {
+	for _, w := range ProviderWarnings(cfg) {
 		s.log.Warn(w)
 	}
 }

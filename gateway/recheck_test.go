@@ -359,6 +359,12 @@ func TestRecheckWhenRulesChange(t *testing.T) {
 // parseRooms parses a rooms section the way the gateway's config does.
 func parseRooms(t *testing.T, rooms string) *mapping.RuleSet {
 	t.Helper()
+	return parseConfig(t, rooms).Rules
+}
+
+// parseConfig is a whole configuration with these rooms.
+func parseConfig(t *testing.T, rooms string) *config.Config {
+	t.Helper()
 	file := `server:
   public_url: "https://meet.example.com"
 oidc:
@@ -376,7 +382,7 @@ rooms:` + rooms
 	if err != nil {
 		t.Fatalf("config: %v", err)
 	}
-	return cfg.Rules
+	return cfg
 }
 
 // TestRacingRefreshes: requests that arrive together with the same

@@ -111,9 +111,14 @@ func New(cfg *config.Config, deps Deps) (*Server, error) {
 	if deps.Revocations == nil {
 		deps.Revocations = store.NewRevocations(store.NewMemory(), deps.Now, deps.Logger)
 	}
+	// The server keeps the settings, not the rule set it started with: the
+	// rules are s.rules', which a reload replaces, and a copy here would
+	// keep a large rule set alive for as long as the process runs.
+	settings := *cfg
+	settings.Rules, settings.Tests = nil, nil
 	s := &Server{
 		revoked:  deps.Revocations,
-		cfg:      cfg,
+		cfg:      &settings,
 		log:      deps.Logger,
 		now:      deps.Now,
 		provider: newProvider(cfg, deps.HTTPClient, deps.Logger, deps.Now),
@@ -126,7 +131,7 @@ func New(cfg *config.Config, deps Deps) (*Server, error) {
 	}
 	s.provider.metrics = deps.Metrics
 	s.SetRules(cfg.Rules)
-	s.warnProvider()
+	s.warnProvider(cfg)
 	s.routes()
 	s.handler = s.withRequest(s.withRecover(s.withHeaders(s.mux)))
 	return s, nil

@@ -29,6 +29,8 @@ type sessionStore struct {
 	now       func() time.Time
 	grants    *grants
 	view      atomic.Pointer[groupView] // for the rule set serving now
+	previous  atomic.Pointer[groupView] // for the one before, while requests that began with it may run
+	keep      time.Duration             // how long previous is kept: keepPrevious
 	budget    int                       // Cookie header bytes for the session and its grants
 }
 
@@ -52,6 +54,7 @@ func newSessionStore(cfg config.Session, secure bool, now func() time.Time, budg
 		lifetime:  cfg.Lifetime,
 		now:       now,
 		grants:    grants,
+		keep:      keepPrevious,
 		budget:    budget,
 	}, nil
 }
@@ -109,16 +112,20 @@ func (s *sessionStore) clear(w http.ResponseWriter) {
 
 // viewOf returns the groupView of rs, made once per rule set.
 func (s *sessionStore) viewOf(rs *mapping.RuleSet) *groupView {
-	if v := s.view.Load(); v != nil {
-		if v.rules == rs {
-			return v
-		}
-		if v.previous != nil && v.previous.rules == rs {
-			return v.previous // a request that began before a reload
-		}
+	if v := s.view.Load(); v != nil && v.rules == rs {
+		return v
+	}
+	if v := s.previous.Load(); v != nil && v.rules == rs {
+		return v // a request that began before a reload
 	}
 	return newGroupView(rs) // a rule set prepare never saw: made for this request only
 }
+
+// keepPrevious is how long the view of the rule set before a reload is
+// kept for the requests that began before it: the longest a request may
+// run (the server's WriteTimeout). Kept longer, a large rule set would
+// stay in memory beside the one serving until the next reload.
+const keepPrevious = 30 * time.Second
 
 // prepare makes the view of rs before any request sees rs: for a rule file
 // of thousands of rooms it takes a while, which the reload pays, not the
@@ -126,9 +133,8 @@ func (s *sessionStore) viewOf(rs *mapping.RuleSet) *groupView {
 func (s *sessionStore) prepare(rs *mapping.RuleSet) {
 	v := newGroupView(rs)
 	if old := s.view.Load(); old != nil {
-		prev := *old
-		prev.previous = nil
-		v.previous = &prev
+		s.previous.Store(old) // before the new view, so that no request finds neither
+		time.AfterFunc(s.keep, func() { s.previous.CompareAndSwap(old, nil) })
 	}
 	s.view.Store(v)
 }

@@ -48,7 +48,7 @@ type Watcher struct {
 	// Running is the configuration the gateway was built from. A reloaded
 	// file is compared with it to say which keys outside rooms need a
 	// restart. It is not replaced by reloads: until a restart, it is still
-	// what runs.
+	// what runs. Its rooms and tests are not read, and may be nil.
 	Running *config.Config
 	// Apply puts a new, valid rule set into service, e.g.
 	// gateway.Server.SetRules. Required.
