@@ -44,6 +44,15 @@ type Config struct {
 	Warnings mapping.Problems `yaml:"-"`
 }
 
+// Settings is a copy of c without its rules and tests: what a long-lived
+// holder of the configuration keeps, so that a large rule set a reload has
+// replaced does not stay in memory for as long as the process runs.
+func (c *Config) Settings() *Config {
+	s := *c
+	s.Rules, s.Tests = nil, nil
+	return &s
+}
+
 // Server is how roomgate listens and how employees reach it.
 type Server struct {
 	// Listen is the address the gateway listens on, e.g. ":8080".

@@ -417,3 +417,23 @@ func TestRoomsOneAtATime(t *testing.T) {
 		t.Errorf("the room yaml.v3 read: %+v; want the title folded title", r)
 	}
 }
+
+// TestSettings: Settings keeps every setting and drops the rules and
+// tests, leaving the configuration it copies as it was.
+func TestSettings(t *testing.T) {
+	t.Parallel()
+	cfg, err := Parse("config.yaml", []byte(validFile), Options{LookupEnv: goodEnv})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := cfg.Settings()
+	if s.Rules != nil || s.Tests != nil {
+		t.Errorf("Settings kept rules %v, tests %v; want neither", s.Rules, s.Tests)
+	}
+	if cfg.Rules == nil {
+		t.Error("Settings took the rules from the configuration it copied")
+	}
+	if keys := ChangedKeys(cfg, s); len(keys) != 0 || s.File != cfg.File {
+		t.Errorf("Settings changed %q; want every setting kept", keys)
+	}
+}

@@ -111,14 +111,9 @@ func New(cfg *config.Config, deps Deps) (*Server, error) {
 	if deps.Revocations == nil {
 		deps.Revocations = store.NewRevocations(store.NewMemory(), deps.Now, deps.Logger)
 	}
-	// The server keeps the settings, not the rule set it started with: the
-	// rules are s.rules', which a reload replaces, and a copy here would
-	// keep a large rule set alive for as long as the process runs.
-	settings := *cfg
-	settings.Rules, settings.Tests = nil, nil
 	s := &Server{
 		revoked:  deps.Revocations,
-		cfg:      &settings,
+		cfg:      cfg.Settings(), // the rules are s.rules', which a reload replaces
 		log:      deps.Logger,
 		now:      deps.Now,
 		provider: newProvider(cfg, deps.HTTPClient, deps.Logger, deps.Now),

@@ -92,14 +92,10 @@ func serve(ctx context.Context, args []string, env Env) int {
 	hup := make(chan os.Signal, 1)
 	signal.Notify(hup, syscall.SIGHUP)
 	defer signal.Stop(hup)
-	// The watcher compares settings; the rule set serve started with is
-	// the gateway's to replace, and kept here it would stay in memory.
-	running := *cfg
-	running.Rules, running.Tests = nil, nil
 	watcher := &reload.Watcher{
 		Path:             *path,
 		Options:          config.Options{LookupEnv: env.LookupEnv, Reserved: gateway.ReservedPaths()},
-		Running:          &running,
+		Running:          cfg.Settings(),
 		Apply:            gw.SetRules,
 		Logger:           logger,
 		OnResult:         m.Reload,
