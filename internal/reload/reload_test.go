@@ -703,16 +703,7 @@ func TestCollectorRunway(t *testing.T) {
 	setQuiet(time.Hour) // no idle collection between the steps below
 	defer setQuiet(0)
 	settleCollector(t)
-	resume := pauseCollector()
-	garbage := make([][]byte, 0, 64)
-	for range 64 {
-		garbage = append(garbage, make([]byte, 1<<20))
-	}
-	runtime.KeepAlive(garbage)
-	resume()
-	if got := gogc(); got <= 100 {
-		t.Fatalf("after a pause that grew the heap by 64 MiB: GOGC %d; want a runway above 100", got)
-	}
+	growPastGoal(t)
 	before := collections()
 	pauseCollector()() // another reload, before the collection
 	if collections() == before {
@@ -777,20 +768,7 @@ func TestRunwayEndsWhenIdle(t *testing.T) {
 	setQuiet(quiet)
 	defer setQuiet(0)
 	settleCollector(t)
-	grow := func() {
-		resume := pauseCollector()
-		garbage := make([][]byte, 0, 64)
-		for range 64 {
-			garbage = append(garbage, make([]byte, 1<<20))
-		}
-		runtime.KeepAlive(garbage)
-		resume()
-		if got := gogc(); got <= 100 {
-			t.Fatalf("after a pause that grew the heap by 64 MiB: GOGC %d; want a runway above 100", got)
-		}
-	}
-
-	grow()
+	growPastGoal(t)
 	busy := make(chan struct{})
 	done := make(chan struct{})
 	go func() {
@@ -825,4 +803,20 @@ func setQuiet(d time.Duration) {
 	collector.Lock()
 	collector.quiet = d
 	collector.Unlock()
+}
+
+// growPastGoal pauses the collector, allocates 64 MiB and resumes it, and
+// fails unless GOGC 100 then has a runway.
+func growPastGoal(t *testing.T) {
+	t.Helper()
+	resume := pauseCollector()
+	garbage := make([][]byte, 0, 64)
+	for range 64 {
+		garbage = append(garbage, make([]byte, 1<<20))
+	}
+	runtime.KeepAlive(garbage)
+	resume()
+	if got := gogc(); got <= 100 {
+		t.Fatalf("after a pause that grew the heap by 64 MiB: GOGC %d; want a runway above 100", got)
+	}
 }

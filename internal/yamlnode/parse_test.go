@@ -38,17 +38,22 @@ func same(a, b *yaml.Node, path string) string {
 func checkScan(t *testing.T, src string) (scanned bool) {
 	t.Helper()
 	got, ok := scan([]byte(src))
-	if !ok {
-		return false
+	if ok {
+		asYAMLv3(t, got, src, "the scanner")
 	}
+	return ok
+}
+
+// asYAMLv3 fails unless got, what reader read of src, is yaml.v3's tree.
+func asYAMLv3(t *testing.T, got *yaml.Node, src, reader string) {
+	t.Helper()
 	want, err := decode([]byte(src))
 	if err != nil {
-		t.Fatalf("the scanner read what yaml.v3 refuses (%v):\n%s", err, src)
+		t.Fatalf("%s read what yaml.v3 refuses (%v):\n%s", reader, err, src)
 	}
 	if d := same(got, want, ""); d != "" {
-		t.Fatalf("the scanner and yaml.v3 differ: %s\n%s", d, src)
+		t.Fatalf("%s and yaml.v3 differ: %s\n%s", reader, d, src)
 	}
-	return true
 }
 
 // TestScanReadsWhatYAMLv3Reads: the shapes of a roomgate file are scanned,
