@@ -228,6 +228,11 @@ func TestOpeningHours(t *testing.T) {
 	t.Parallel()
 	m := metrics.New()
 	e := newEnv(t, withMetrics(m), withRooms(""))
+	// At 10:00 UTC, so that the opening is later the same day whatever
+	// the hour the test runs: an opening on another day names the day
+	// (failed in CI at 23:25 UTC).
+	now := e.clock.Now().UTC()
+	e.clock.Advance(time.Date(now.Year(), now.Month(), now.Day()+1, 10, 0, 0, 0, time.UTC).Sub(now))
 	base := e.clock.Now().UTC().Truncate(time.Minute)
 	from, to := base.Add(42*time.Minute), base.Add(46*time.Minute)
 	e.reconfigure(func(c *config.Config) {
