@@ -88,8 +88,8 @@ func (s *Server) withHeaders(next http.Handler) http.Handler {
 // line about the request. When the answer is done it records it: in the
 // metrics under its route and status, and in the access log (method,
 // route, status, milliseconds and the id a person may read out from a
-// page), unless it is a room entry's decision, whose audit line carries
-// the same id. It allocates once for all of that (see exchange).
+// page), unless an audit line was written for it (a room entry's
+// decision), which carries the same id. It allocates once for all of that (see exchange).
 func (s *Server) withRequest(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
@@ -120,9 +120,8 @@ func (s *Server) withRequest(next http.Handler) http.Handler {
 		}
 		took := time.Since(start)
 		s.metrics.Request(r.Pattern, code, took)
-		if r.Pattern == "GET /{path}" && (code == http.StatusForbidden ||
-			code == http.StatusFound && strings.HasPrefix(x.w.Header().Get("Location"), s.tokens.base+"/")) {
-			return // the decision's audit line
+		if x.ctx.audited {
+			return // the decision's audit line is this request's line
 		}
 		route := r.Pattern
 		if route == "" {
@@ -147,10 +146,12 @@ type exchange struct {
 	idHeader [1]string
 }
 
-// requestContext is the request's context with its id.
+// requestContext is the request's context with its id, and whether an
+// audit line was written for it (see Server.audit).
 type requestContext struct {
 	context.Context
-	id string
+	id      string
+	audited bool
 }
 
 type ctxKey int
@@ -168,10 +169,16 @@ func (c *requestContext) Value(key any) any {
 
 // requestID is the id withRequest gave r.
 func requestID(r *http.Request) string {
-	if c, ok := r.Context().Value(requestIDKey).(*requestContext); ok {
+	if c := requestOf(r); c != nil {
 		return c.id
 	}
 	return ""
+}
+
+// requestOf is the context withRequest gave r, or nil outside it.
+func requestOf(r *http.Request) *requestContext {
+	c, _ := r.Context().Value(requestIDKey).(*requestContext)
+	return c
 }
 
 // statusWriter remembers the status an answer was given.

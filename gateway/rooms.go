@@ -206,10 +206,14 @@ func (s *Server) audit(r *http.Request, id *identity, room *mapping.Room, d mapp
 	if !h.Enabled(r.Context(), slog.LevelInfo) {
 		return
 	}
+	var requestID string
+	if c := requestOf(r); c != nil {
+		requestID, c.audited = c.id, true
+	}
 	rec := slog.NewRecord(time.Now(), slog.LevelInfo, "decision", 0)
 	rec.AddAttrs(
 		slog.Bool("audit", true),
-		slog.String("request_id", requestID(r)),
+		slog.String("request_id", requestID),
 		slog.String("client_ip", s.clientIP(r)),
 		slog.String("user_id", id.UserID),
 		slog.String("email", id.Email),
