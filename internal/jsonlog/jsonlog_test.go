@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -243,4 +245,28 @@ func BenchmarkAuditLine(b *testing.B) {
 			}
 		})
 	}
+}
+
+// BenchmarkGroupWriter writes the audit line's length from concurrent
+// goroutines to a file, as serve's log does under load.
+//
+//	go test -run '^$' -bench GroupWriter -benchmem ./internal/jsonlog
+func BenchmarkGroupWriter(b *testing.B) {
+	f, err := os.Create(filepath.Join(b.TempDir(), "log"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer f.Close()
+	g := NewGroupWriter(f)
+	line := []byte(strings.Repeat("x", 399) + "\n")
+	b.SetBytes(int64(len(line)))
+	b.ReportAllocs()
+	b.SetParallelism(32) // the requests of a loaded server, waiting on their lines
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			if _, err := g.Write(line); err != nil {
+				b.Error(err)
+			}
+		}
+	})
 }

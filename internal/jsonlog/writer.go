@@ -22,8 +22,8 @@ type GroupWriter struct {
 
 	mu      sync.Mutex
 	cond    sync.Cond
-	open    *group // the group Writes join; nil until the first
-	spare   *group // a written group no Write waits on any more, for reuse
+	open    *group   // the group Writes join; nil until the first
+	spare   []*group // written groups no Write waits on any more, for reuse
 	writing bool
 }
 
@@ -71,8 +71,8 @@ func (g *GroupWriter) Write(p []byte) (int, error) {
 		g.cond.Broadcast()
 	}
 	err := me.err
-	if me.waiting--; me.waiting == 0 {
-		g.spare = me
+	if me.waiting--; me.waiting == 0 && len(g.spare) < maxSpare && cap(me.buf) <= maxSpareBytes {
+		g.spare = append(g.spare, me)
 	}
 	if err != nil {
 		return 0, err
@@ -80,13 +80,25 @@ func (g *GroupWriter) Write(p []byte) (int, error) {
 	return len(p), nil
 }
 
-// newGroup is an empty group, reusing the spare one's memory.
+// maxSpare is how many written groups a GroupWriter keeps for reuse. A
+// group becomes spare once its last Write returns, which is often after
+// the next group was opened, and sometimes after the one after that; the
+// groups that come while none is spare grow a buffer from nothing.
+// A group whose buffer grew past maxSpareBytes (a burst of long lines) is
+// left to the collector.
+const (
+	maxSpare      = 4
+	maxSpareBytes = 64 << 10
+)
+
+// newGroup is an empty group, reusing a spare one's memory.
 func (g *GroupWriter) newGroup() *group {
-	s := g.spare
-	if s == nil {
+	n := len(g.spare)
+	if n == 0 {
 		return &group{}
 	}
-	g.spare = nil
+	s := g.spare[n-1]
+	g.spare = g.spare[:n-1]
 	*s = group{buf: s.buf[:0]}
 	return s
 }
