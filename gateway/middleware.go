@@ -89,7 +89,8 @@ func (s *Server) withHeaders(next http.Handler) http.Handler {
 // metrics under its route and status, and in the access log (method,
 // route, status, milliseconds and the id a person may read out from a
 // page), unless an audit line was written for it (a room entry's
-// decision), which carries the same id. It allocates once for all of that (see exchange).
+// decision), which carries the same id. It allocates once for all of that
+// (see exchange).
 func (s *Server) withRequest(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
