@@ -293,7 +293,10 @@ func readServer(r *yamlnode.Reader, n *yaml.Node) Server {
 	}
 	if l := s.Brand.Logo; l != "" {
 		u, err := url.Parse(l)
-		sameOrigin := err == nil && (u.Scheme == "" && u.Host == "" && strings.HasPrefix(l, "/") && !strings.HasPrefix(l, "//") ||
+		// Browsers read a backslash as a slash (/\host is //host) and drop
+		// tabs and newlines from URLs, so neither may appear at all.
+		sameOrigin := err == nil && !strings.ContainsFunc(l, func(c rune) bool { return c == '\\' || c <= ' ' || c == 0x7f }) &&
+			(u.Scheme == "" && u.Host == "" && strings.HasPrefix(l, "/") && !strings.HasPrefix(l, "//") ||
 			s.PublicURL != nil && u.Scheme == s.PublicURL.Scheme && u.Host == s.PublicURL.Host)
 		if !sameOrigin {
 			r.Problemf(bf["logo"], p+".brand.logo", "want an image on public_url's own origin, such as /assets/logo.svg (the pages' Content-Security-Policy loads no other), found %q", l)
@@ -565,6 +568,18 @@ func checkClearText(r *yamlnode.Reader, cfg *Config, top map[string]*yaml.Node, 
 	if u := cfg.Server.PublicURL; u != nil && u.Scheme == "http" && !isLoopback(u.Hostname()) {
 		n := node("server", "public_url")
 		warn(n.Line, "server.public_url", fmt.Sprintf("http:// on %s: session cookies travel in clear and are not Secure; use https unless a proxy in front ends TLS for this exact URL", u.Host))
+	}
+	// Every peer in a trusted range may say which address it speaks for,
+	// in the throttles and the audit line alike.
+	proxies := node("server", "trusted_proxies")
+	for i, p := range cfg.Server.TrustedProxies {
+		if p.Bits() <= 8 || p.Addr().Is6() && p.Bits() <= 32 {
+			line := proxies.Line
+			if i < len(proxies.Content) {
+				line = proxies.Content[i].Line
+			}
+			warn(line, yamlnode.Index("server.trusted_proxies", i), fmt.Sprintf("%s is a whole network: any client in it can choose the address roomgate logs and throttles it by; name only the ingress controller or load balancer", p))
+		}
 	}
 }
 

@@ -6,6 +6,7 @@ import (
 	"io"
 	"os"
 	"reflect"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -16,7 +17,7 @@ import (
 
 const validFile = `server:
   public_url: "https://meet.example.com"
-  trusted_proxies: ["10.0.0.0/8", "192.168.1.7"]
+  trusted_proxies: ["10.1.0.0/16", "192.168.1.7"]
 oidc:
   issuer: "https://login.example.com/realms/acme"
   client_id: roomgate
@@ -333,11 +334,36 @@ func TestExampleIsValid(t *testing.T) {
 func TestBrandLogoSameOrigin(t *testing.T) {
 	t.Parallel()
 	for logo, ok := range map[string]bool{"/assets/logo.svg": true, "https://meet.example.com/logo.png": true,
-		"https://cdn.example.net/logo.png": false, "//evil.example/x.png": false, "javascript:alert(1)": false, "logo.png": false} {
-		file := strings.Replace(validFile, "  trusted_proxies:", "  brand: {name: Acme, logo: \""+logo+"\"}\n  trusted_proxies:", 1)
+		"https://cdn.example.net/logo.png": false, "//evil.example/x.png": false, "javascript:alert(1)": false, "logo.png": false,
+		// Browsers read a backslash as a slash and drop tabs and newlines.
+		`/\evil.example/x.png`: false, `/\\evil.example`: false, `/%09/evil.example`: true, "/\t/evil.example": false, "/\n/evil.example": false} {
+		file := strings.Replace(validFile, "  trusted_proxies:", "  brand: {name: Acme, logo: \""+strings.NewReplacer(`\`, `\\`, "\t", `\t`, "\n", `\n`).Replace(logo)+"\"}\n  trusted_proxies:", 1)
 		_, err := Parse("config.yaml", []byte(file), Options{LookupEnv: goodEnv})
 		if (err == nil) != ok {
 			t.Errorf("logo %q: got %v; want accepted %v", logo, err, ok)
+		}
+	}
+}
+
+// TestTrustedProxiesWarning: a trusted range as wide as a whole network
+// lets any client in it choose the address that logs and throttles see.
+func TestTrustedProxiesWarning(t *testing.T) {
+	t.Parallel()
+	for proxies, want := range map[string]bool{
+		`["10.0.0.0/8"]`: true, `["0.0.0.0/0"]`: true, `["::/0"]`: true, `["192.168.1.7", "2001:db8::/32"]`: true,
+		`["10.244.0.0/16"]`: false, `["192.168.1.7"]`: false, `["2001:db8:1::/48"]`: false, `[]`: false,
+	} {
+		file := regexp.MustCompile(`(?m)^  trusted_proxies: .*$`).ReplaceAllString(validFile, "  trusted_proxies: "+proxies)
+		cfg, err := Parse("config.yaml", []byte(file), Options{LookupEnv: goodEnv})
+		if err != nil {
+			t.Fatalf("%s: %v", proxies, err)
+		}
+		got := strings.Contains(cfg.Warnings.Error(), "server.trusted_proxies[")
+		if got != want {
+			t.Errorf("trusted_proxies %s: warned %v; want %v (%v)", proxies, got, want, cfg.Warnings)
+		}
+		if want && !strings.Contains(cfg.Warnings.Error(), "config.yaml:") {
+			t.Errorf("trusted_proxies %s: the warning has no file:line: %v", proxies, cfg.Warnings)
 		}
 	}
 }

@@ -50,7 +50,7 @@ func (s *Server) serveBackchannelLogout(w http.ResponseWriter, r *http.Request) 
 		refuse("temporarily_unavailable", err)
 		return
 	}
-	ctx, cancel := context.WithTimeout(s.provider.context(r.Context()), s.exchangeTimeout())
+	ctx, cancel := s.provider.call(r.Context(), s.exchangeTimeout())
 	defer cancel()
 	lt, err := s.verifyLogoutToken(ctx, d, raw)
 	if err != nil {

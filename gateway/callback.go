@@ -1,7 +1,6 @@
 package gateway
 
 import (
-	"context"
 	"crypto/subtle"
 	"errors"
 	"fmt"
@@ -27,11 +26,26 @@ var errCode = regexp.MustCompile(`^[a-z_]{1,64}$`)
 // login cookie, exchanges the code with the PKCE verifier, verifies the ID
 // token and its nonce, reads the person, and starts the session.
 func (s *Server) serveCallback(w http.ResponseWriter, r *http.Request) {
+	// Only failures draw from the client's budget (throttle.go), so an
+	// office signing in at nine is never refused, and a stranger guessing
+	// is.
+	client := throttleKey(s.clientIP(r))
+	if !s.callbacks.allowed(client, s.now()) {
+		s.metrics.SignIn(metrics.SignInThrottled)
+		s.log.Warn("callback throttled: too many failed sign-ins from one address", "request_id", requestID(r), "client_ip", s.clientIP(r))
+		w.Header().Set("Retry-After", "10")
+		s.fail(w, r, http.StatusTooManyRequests, pageTooManySignIns, nil)
+		return
+	}
+	refuse := func(status int, page problem, err error) {
+		s.callbacks.failed(client, s.now())
+		s.fail(w, r, status, page, err)
+	}
 	q := r.URL.Query()
 	ls := s.logins.take(w, r, q.Get("state"))
 	if ls == nil {
 		s.metrics.SignIn(metrics.SignInStateInvalid)
-		s.fail(w, r, http.StatusBadRequest, pageLoginExpired, errors.New("gateway: callback without a matching login state"))
+		refuse(http.StatusBadRequest, pageLoginExpired, errors.New("gateway: callback without a matching login state"))
 		return
 	}
 	if e := q.Get("error"); e != "" {
@@ -44,10 +58,12 @@ func (s *Server) serveCallback(w http.ResponseWriter, r *http.Request) {
 	code := q.Get("code")
 	if code == "" {
 		s.metrics.SignIn(metrics.SignInStateInvalid)
-		s.fail(w, r, http.StatusBadRequest, pageLoginExpired, errors.New("gateway: callback without code"))
+		refuse(http.StatusBadRequest, pageLoginExpired, errors.New("gateway: callback without code"))
 		return
 	}
-	if !s.callbackAllowed(w, r, ls) {
+	if !s.used.use(ls.State) {
+		s.metrics.SignIn(metrics.SignInStateInvalid)
+		refuse(http.StatusBadRequest, pageLoginExpired, errors.New("gateway: callback state used before"))
 		return
 	}
 	d, err := s.provider.get(r.Context())
@@ -60,15 +76,10 @@ func (s *Server) serveCallback(w http.ResponseWriter, r *http.Request) {
 	// another one a mix-up attack sent the browser to.
 	if iss, sent := q["iss"]; (sent || d.issParam) && (len(iss) != 1 || iss[0] != s.cfg.OIDC.Issuer) {
 		s.metrics.SignIn(metrics.SignInStateInvalid)
-		s.fail(w, r, http.StatusBadRequest, pageLoginFailed, fmt.Errorf("gateway: authorization response iss %q is not the issuer (RFC 9207)", q["iss"]))
+		refuse(http.StatusBadRequest, pageLoginFailed, fmt.Errorf("gateway: authorization response iss %q is not the issuer (RFC 9207)", q["iss"]))
 		return
 	}
-	if s.provider.down() {
-		s.metrics.SignIn(metrics.SignInProviderError)
-		s.providerDown(w, r, errors.New("gateway: the provider failed moments ago; not calling it again yet"))
-		return
-	}
-	ctx, cancel := context.WithTimeout(s.provider.context(r.Context()), s.exchangeTimeout())
+	ctx, cancel := s.provider.call(r.Context(), s.exchangeTimeout())
 	defer cancel()
 
 	tok, err := d.oauth2.Exchange(ctx, code, oauth2.VerifierOption(ls.Verifier))
@@ -78,11 +89,12 @@ func (s *Server) serveCallback(w http.ResponseWriter, r *http.Request) {
 		if errors.As(err, &re) && re.Response != nil && re.Response.StatusCode < 500 {
 			// The provider refused the code: replayed, expired, or a PKCE
 			// verifier that does not match. Start again.
-			s.fail(w, r, http.StatusBadRequest, pageLoginExpired, fmt.Errorf("gateway: code exchange refused: %w", err))
+			refuse(http.StatusBadRequest, pageLoginExpired, fmt.Errorf("gateway: code exchange refused: %w", err))
 			return
 		}
-		s.metrics.ProviderError(metrics.ProviderExchange)
-		s.provider.failed()
+		if s.provider.failed(err) {
+			s.metrics.ProviderError(metrics.ProviderExchange)
+		}
 		s.providerDown(w, r, fmt.Errorf("gateway: code exchange: %w", err))
 		return
 	}
@@ -95,12 +107,12 @@ func (s *Server) serveCallback(w http.ResponseWriter, r *http.Request) {
 	idt, err := d.verifier.Verify(ctx, raw)
 	if err != nil {
 		s.metrics.SignIn(metrics.SignInTokenInvalid)
-		s.fail(w, r, http.StatusBadRequest, pageLoginFailed, fmt.Errorf("gateway: ID token refused: %w", err))
+		refuse(http.StatusBadRequest, pageLoginFailed, fmt.Errorf("gateway: ID token refused: %w", err))
 		return
 	}
 	if subtle.ConstantTimeCompare([]byte(idt.Nonce), []byte(ls.Nonce)) != 1 {
 		s.metrics.SignIn(metrics.SignInTokenInvalid)
-		s.fail(w, r, http.StatusBadRequest, pageLoginFailed, errors.New("gateway: ID token nonce does not match this sign-in"))
+		refuse(http.StatusBadRequest, pageLoginFailed, errors.New("gateway: ID token nonce does not match this sign-in"))
 		return
 	}
 	v := s.sessions.viewOf(s.rules.Load())

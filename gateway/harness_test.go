@@ -101,7 +101,7 @@ type envOption func(*envConfig)
 
 type envConfig struct {
 	rooms    string
-	extra    map[string]string // replaces "key: value" lines in the template
+	adjust   func(*config.Config) // changes the parsed config before the gateway starts
 	provider []oidctest.Option
 	metrics  *metrics.Metrics
 	revoked  *store.Revocations
@@ -111,6 +111,11 @@ type envConfig struct {
 func withRevocations(v *store.Revocations) envOption { return func(c *envConfig) { c.revoked = v } }
 
 func withRooms(rooms string) envOption { return func(c *envConfig) { c.rooms = rooms } }
+
+// withConfig changes the parsed configuration before the gateway starts.
+func withConfig(adjust func(*config.Config)) envOption {
+	return func(c *envConfig) { c.adjust = adjust }
+}
 
 func withMetrics(m *metrics.Metrics) envOption { return func(c *envConfig) { c.metrics = m } }
 
@@ -136,6 +141,9 @@ func newEnv(t *testing.T, opts ...envOption) *env {
 	cfg, err := config.Parse("config.yaml", []byte(file), config.Options{Reserved: ReservedPaths()})
 	if err != nil {
 		t.Fatalf("config: %v", err)
+	}
+	if ec.adjust != nil {
+		ec.adjust(cfg)
 	}
 	logs := &syncBuffer{}
 	gw, err := New(cfg, Deps{

@@ -967,7 +967,7 @@ func TestStaticServesOnlyTheStyleSheet(t *testing.T) {
 
 // TestAnonymousCallbacksCannotSpendTheProvidersQuota: a client that starts
 // sign-ins and answers each with a made-up code reaches the token endpoint
-// at most callbackBurst times (the clock stands still here, so nothing
+// at most failureBurst times (the clock stands still here, so nothing
 // refills), and the rest are counted as throttled; a copy of one sign-in's
 // cookie, replayed by a client that ignores Set-Cookie, reaches the
 // provider once.
@@ -975,7 +975,7 @@ func TestAnonymousCallbacksCannotSpendTheProvidersQuota(t *testing.T) {
 	t.Parallel()
 	m := metrics.New()
 	e := newEnv(t, withMetrics(m))
-	const attempts = 3 * callbackBurst
+	const attempts = 3 * failureBurst
 	throttled := 0
 	for range attempts {
 		b := e.browser()
@@ -993,8 +993,8 @@ func TestAnonymousCallbacksCannotSpendTheProvidersQuota(t *testing.T) {
 		body(t, resp)
 	}
 	calls := len(e.provider.TokenRequests())
-	if calls > callbackBurst || throttled != attempts-calls {
-		t.Errorf("%d anonymous callbacks: %d token endpoint calls, %d throttled; want at most %d calls, the rest throttled", attempts, calls, throttled, callbackBurst)
+	if calls > failureBurst || throttled != attempts-calls {
+		t.Errorf("%d anonymous callbacks: %d token endpoint calls, %d throttled; want at most %d calls, the rest throttled", attempts, calls, throttled, failureBurst)
 	}
 	if got := scrape(t, e); !strings.Contains(got, fmt.Sprintf(`roomgate_sign_ins_total{result="throttled"} %d`, throttled)) {
 		t.Errorf("metrics do not count %d throttled sign-ins", throttled)

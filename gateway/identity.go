@@ -97,7 +97,7 @@ func (s *Server) gatherClaims(ctx context.Context, d *discovered, tok *oauth2.To
 	if err != nil {
 		if idt == nil || !haveGroups {
 			s.metrics.ProviderError(metrics.ProviderUserinfo)
-			s.provider.failed()
+			s.provider.failed(err)
 			return nil, &unavailableError{fmt.Errorf("gateway: userinfo: %w", err)}
 		}
 		s.metrics.ProviderError(metrics.ProviderUserinfo)

@@ -2,10 +2,14 @@ package gateway
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net/http"
+	"regexp"
 	"slices"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -17,15 +21,31 @@ import (
 	"github.com/roomgate/roomgate/internal/metrics"
 )
 
-// retryAfter is how long a failed discovery is remembered before a request
-// may try again: meanwhile the 502 page comes at once, so an outage turns
-// neither every page view into a connection attempt nor a person's wait
-// into a timeout.
+// retryAfter is how long after a failed call the provider is tried again.
+// Meanwhile it is known down: the 502 page comes at once, so an outage
+// turns neither every page view into a connection attempt nor a person's
+// wait into a timeout.
 const retryAfter = 5 * time.Second
+
+// downWait is the most a request waits, while the provider is known down,
+// for the one attempt that finds out whether it is back: a person sees the
+// 502 page in under half a second, or enters if the provider answers.
+const downWait = 250 * time.Millisecond
+
+// errKnownDown answers requests while the provider is known down and no
+// attempt may start yet.
+var errKnownDown = errors.New("gateway: the provider failed moments ago; not calling it again yet")
 
 // provider is the company's OIDC provider as roomgate knows it after
 // discovery. Discovery is lazy and retried: roomgate starts while the
 // provider is down and becomes ready when it appears.
+//
+// Its health is one state for every request: after a call fails for the
+// provider's own reasons (refused, timed out, 5xx) it is known down, and
+// requests get the 502 page at once; one attempt at a time, never sooner
+// than retryAfter after the last, finds out whether it is back. Attempts
+// run on their own context with their own timeout, so neither a person
+// closing a tab nor a crowd of waiting requests decides when they end.
 type provider struct {
 	cfg      config.OIDC
 	callback string
@@ -35,14 +55,18 @@ type provider struct {
 	metrics  *metrics.Metrics // nil records nothing
 
 	found atomic.Pointer[discovered]
-	// downSince is when a token or userinfo call last failed for want of
-	// an answer (unix nanoseconds; 0: none lately): for retryAfter, the
-	// calls that need the provider fail at once instead of timing out.
-	downSince atomic.Int64
 
-	mu      sync.Mutex // serialises discovery attempts
-	lastTry time.Time
+	mu      sync.Mutex
+	outage  bool      // the last call failed for the provider's own reasons
+	lastTry time.Time // when the last failure happened or the last attempt began
 	lastErr error
+	running *attempt // the discovery or probe under way, or nil
+}
+
+// attempt is one discovery or probe; done closes when err is set.
+type attempt struct {
+	done chan struct{}
+	err  error
 }
 
 // discovered is what discovery yields; immutable once built.
@@ -74,36 +98,120 @@ func (p *provider) context(ctx context.Context) context.Context {
 	return oidc.ClientContext(ctx, p.client)
 }
 
-// get returns the discovered provider, discovering it first if needed.
+// call returns the context for calls to the provider made on behalf of a
+// request: they keep their own timeout and do not end when the request
+// does, so a person closing a tab (or a stranger hanging up on purpose)
+// never looks like a provider outage.
+func (p *provider) call(ctx context.Context, timeout time.Duration) (context.Context, context.CancelFunc) {
+	return context.WithTimeout(p.context(context.WithoutCancel(ctx)), timeout)
+}
+
+// get returns the discovered provider when it can be called now. A
+// request never waits longer than the attempt under way has left of its
+// own timeout, and while the provider is known down at most downWait.
 func (p *provider) get(ctx context.Context) (*discovered, error) {
-	if d := p.found.Load(); d != nil {
+	d := p.found.Load()
+	p.mu.Lock()
+	if d != nil && !p.outage {
+		p.mu.Unlock()
 		return d, nil
 	}
+	a, down := p.running, p.outage
+	if a == nil {
+		if down && p.now().Sub(p.lastTry) < retryAfter {
+			err := p.lastErr
+			p.mu.Unlock()
+			return nil, fmt.Errorf("%w: %w", errKnownDown, err)
+		}
+		a = p.startLocked()
+	}
+	p.mu.Unlock()
+
+	var timeout <-chan time.Time
+	if down {
+		t := time.NewTimer(downWait)
+		defer t.Stop()
+		timeout = t.C
+	}
+	select {
+	case <-a.done:
+		if a.err != nil {
+			return nil, a.err
+		}
+		return p.found.Load(), nil
+	case <-timeout:
+		return nil, fmt.Errorf("%w: %w", errKnownDown, p.lastError())
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+}
+
+// lastError is the failure that made the provider known down.
+func (p *provider) lastError() error {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	if d := p.found.Load(); d != nil {
-		return d, nil
-	}
-	if p.lastErr != nil && p.now().Sub(p.lastTry) < retryAfter {
-		return nil, p.lastErr
-	}
+	return p.lastErr
+}
+
+// startLocked starts an attempt in the background: discovery until it has
+// succeeded once, then a fetch of the discovery document. p.mu is held.
+func (p *provider) startLocked() *attempt {
+	a := &attempt{done: make(chan struct{})}
+	p.running = a
 	p.lastTry = p.now()
-	d, err := p.discover(ctx)
+	go func() {
+		ctx, cancel := context.WithTimeout(context.Background(), p.cfg.Timeout)
+		defer cancel()
+		var err error
+		if p.found.Load() == nil {
+			var d *discovered
+			if d, err = p.discover(ctx); err == nil {
+				p.found.Store(d)
+				p.log.Info("provider discovered", "issuer", p.cfg.Issuer, "end_session", d.endSession != "")
+			} else {
+				p.metrics.ProviderError(metrics.ProviderDiscovery)
+			}
+		} else {
+			err = p.probe(p.context(ctx))
+		}
+		p.mu.Lock()
+		p.running = nil
+		if err != nil {
+			p.outage, p.lastErr, p.lastTry = true, err, p.now()
+		} else if p.outage {
+			p.outage, p.lastErr = false, nil
+			p.log.Info("provider answers again", "issuer", p.cfg.Issuer)
+		}
+		p.mu.Unlock()
+		a.err = err
+		close(a.done)
+	}()
+	return a
+}
+
+// probe asks for the discovery document: an answer means the provider is
+// back.
+func (p *provider) probe(ctx context.Context) error {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, strings.TrimSuffix(p.cfg.Issuer, "/")+"/.well-known/openid-configuration", nil)
 	if err != nil {
-		p.metrics.ProviderError(metrics.ProviderDiscovery)
-		p.lastErr = err
-		return nil, err
+		return fmt.Errorf("gateway: probing %s: %w", p.cfg.Issuer, err)
 	}
-	p.lastErr = nil
-	p.found.Store(d)
-	p.log.Info("provider discovered", "issuer", p.cfg.Issuer, "end_session", d.endSession != "")
-	return d, nil
+	resp, err := p.client.Do(req)
+	if err != nil {
+		return fmt.Errorf("gateway: probing %s: %w", p.cfg.Issuer, err)
+	}
+	io.Copy(io.Discard, io.LimitReader(resp.Body, 1<<20))
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return fmt.Errorf("gateway: probing %s: %s", p.cfg.Issuer, resp.Status)
+	}
+	return nil
 }
 
 func (p *provider) discover(ctx context.Context) (*discovered, error) {
-	// The provider keeps the context for its key set's later fetches, so it
-	// must not be a request's context; the client's timeout bounds them.
-	op, err := oidc.NewProvider(p.context(context.WithoutCancel(ctx)), p.cfg.Issuer)
+	// go-oidc keeps the client, not the context, for its key set's later
+	// fetches, so the attempt's timeout bounds discovery alone.
+	op, err := oidc.NewProvider(p.context(ctx), p.cfg.Issuer)
 	if err != nil {
 		return nil, fmt.Errorf("gateway: discovering %s: %w", p.cfg.Issuer, err)
 	}
@@ -150,29 +258,56 @@ func endpoint(e oauth2.Endpoint, methods []string) oauth2.Endpoint {
 	return e
 }
 
-// failed records that a call to the provider got no useful answer.
-func (p *provider) failed() { p.downSince.Store(p.now().UnixNano()) }
+// failed records a call to the provider that went wrong, and reports
+// whether it was the provider's fault: then the provider is known down for
+// retryAfter. A refusal (4xx) is an answer, and a call cut short by its
+// caller says nothing about the provider.
+func (p *provider) failed(err error) bool {
+	if !providerFault(err) {
+		return false
+	}
+	p.mu.Lock()
+	p.outage, p.lastErr, p.lastTry = true, err, p.now()
+	p.mu.Unlock()
+	return true
+}
 
-// down reports whether a call failed so lately that another would too:
-// the 502 page comes at once.
-func (p *provider) down() bool {
-	since := p.downSince.Load()
-	return since != 0 && p.now().Sub(time.Unix(0, since)) < retryAfter
+// refusal is how go-oidc words an answer below 500 from userinfo.
+var refusal = regexp.MustCompile(`^[1-4][0-9][0-9] [^:]*: `)
+
+// providerFault reports whether err means the provider did not answer
+// usefully: no connection, no answer within the timeout, or a 5xx.
+func providerFault(err error) bool {
+	if err == nil || errors.Is(err, context.Canceled) && !errors.Is(err, context.DeadlineExceeded) {
+		return false
+	}
+	var re *oauth2.RetrieveError
+	if errors.As(err, &re) && re.Response != nil {
+		return re.Response.StatusCode >= 500
+	}
+	// go-oidc reports a userinfo answer other than 200 as "STATUS: body".
+	var last error
+	for e := err; e != nil; e = errors.Unwrap(e) {
+		last = e
+	}
+	return !refusal.MatchString(last.Error())
 }
 
 // ready reports whether discovery has succeeded.
 func (p *provider) ready() bool { return p.found.Load() != nil }
 
 // run discovers the provider in the background until it succeeds or ctx
-// ends, backing off up to a minute between tries.
+// ends, so readiness does not wait for the first visitor.
 func (p *provider) run(ctx context.Context) {
-	wait := retryAfter // get refuses to retry sooner anyway
+	wait := retryAfter
 	for {
 		_, err := p.get(ctx)
-		if err == nil {
+		if err == nil || ctx.Err() != nil {
 			return
 		}
-		p.log.Warn("provider not reachable yet; will retry", "issuer", p.cfg.Issuer, "err", err, "retry_in", wait.String())
+		if !errors.Is(err, errKnownDown) {
+			p.log.Warn("provider not reachable yet; will retry", "issuer", p.cfg.Issuer, "err", err, "retry_in", wait)
+		}
 		select {
 		case <-ctx.Done():
 			return

@@ -99,10 +99,7 @@ func (s *Server) refresh(ctx context.Context, v *groupView, old *identity, rt st
 	if err != nil {
 		return nil, &unavailableError{err}
 	}
-	if s.provider.down() {
-		return nil, &unavailableError{errors.New("gateway: the provider failed moments ago; not calling it again yet")}
-	}
-	ctx, cancel := context.WithTimeout(s.provider.context(ctx), s.exchangeTimeout())
+	ctx, cancel := s.provider.call(ctx, s.exchangeTimeout())
 	defer cancel()
 	tok, err := d.oauth2.TokenSource(ctx, &oauth2.Token{RefreshToken: rt}).Token()
 	if err != nil {
@@ -116,8 +113,9 @@ func (s *Server) refresh(ctx context.Context, v *groupView, old *identity, rt st
 			}
 			return nil, fmt.Errorf("gateway: refresh refused: %s (HTTP %d)", code, re.Response.StatusCode)
 		}
-		s.metrics.ProviderError(metrics.ProviderRefresh)
-		s.provider.failed()
+		if s.provider.failed(err) {
+			s.metrics.ProviderError(metrics.ProviderRefresh)
+		}
 		return nil, &unavailableError{fmt.Errorf("gateway: refresh: %w", err)}
 	}
 	var idt *oidc.IDToken

@@ -64,9 +64,9 @@ type Server struct {
 	rules     atomic.Pointer[mapping.RuleSet]
 	provider  *provider
 	sessions  *sessionStore
-	flights   refreshFlights   // one refresh per refresh token at a time (recheck.go)
-	callbacks callbackThrottle // per client address (throttle.go)
-	used      usedStates       // states of finished callbacks (throttle.go)
+	flights   refreshFlights  // one refresh per refresh token at a time (recheck.go)
+	callbacks failureThrottle // failed callbacks per client network (throttle.go)
+	used      usedStates      // states of finished callbacks (throttle.go)
 	logins    *loginStore
 	tokens    *tokenMinter
 	pages     *pages

@@ -1,31 +1,30 @@
 package gateway
 
 import (
-	"net/http"
+	"net/netip"
 	"sync"
 	"time"
-
-	"github.com/roomgate/roomgate/internal/metrics"
 )
 
 // Every callback that carries a code makes roomgate call the provider's
 // token endpoint with its own client credentials. A browser's callback is
 // refused before that call unless it carries a sign-in this browser started
-// (loginStore.take), whose state has not been used before (usedStates), and
-// unless its client address has callbacks to spare (callbackThrottle). So
+// (loginStore.take) whose state has not been used before (usedStates), and
+// unless its client network has failures to spare (failureThrottle). So
 // anonymous requests cannot spend the provider's quota or rate limit in
-// roomgate's name.
+// roomgate's name, while any number of colleagues behind one address sign
+// in: a sign-in that succeeds costs nothing.
 
-// Callback budget per client address: a burst for an office behind one
-// address signing in at nine, then a steady rate far above any one
-// person's.
+// Failure budget per client network: a burst, then a steady rate far above
+// anyone who merely mistypes, far below anyone guessing.
 const (
-	callbackBurst = 60
-	callbackEvery = time.Second // one more callback per this
+	failureBurst = 60
+	failureEvery = time.Second // one more failure allowed per this
 )
 
-// callbackThrottle is a token bucket per client address.
-type callbackThrottle struct {
+// failureThrottle is a token bucket per client network that only failures
+// draw from. The zero value is ready to use.
+type failureThrottle struct {
 	mu      sync.Mutex
 	buckets map[string]*bucket
 	swept   time.Time
@@ -36,15 +35,34 @@ type bucket struct {
 	at     time.Time
 }
 
-// allow takes one callback from addr's bucket, and reports whether there
-// was one.
-func (c *callbackThrottle) allow(addr string, now time.Time) bool {
+// allowed reports whether key has a failure to spare: whether a request
+// that may fail can be served at all.
+func (c *failureThrottle) allowed(key string, now time.Time) bool {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if c.buckets == nil {
-		c.buckets = make(map[string]*bucket)
+	b := c.refill(key, now)
+	return b == nil || b.tokens >= 1
+}
+
+// failed spends one of key's failures.
+func (c *failureThrottle) failed(key string, now time.Time) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	b := c.refill(key, now)
+	if b == nil {
+		if c.buckets == nil {
+			c.buckets = make(map[string]*bucket)
+		}
+		b = &bucket{tokens: failureBurst, at: now}
+		c.buckets[key] = b
 	}
-	full := time.Duration(callbackBurst) * callbackEvery
+	b.tokens = max(0, b.tokens-1)
+}
+
+// refill brings key's bucket up to now, and returns it; nil when key has
+// not failed lately (its bucket would be full). c.mu is held.
+func (c *failureThrottle) refill(key string, now time.Time) *bucket {
+	full := time.Duration(failureBurst) * failureEvery
 	if now.Sub(c.swept) > full {
 		// A bucket left alone this long is full again: forget it.
 		for k, b := range c.buckets {
@@ -54,72 +72,59 @@ func (c *callbackThrottle) allow(addr string, now time.Time) bool {
 		}
 		c.swept = now
 	}
-	b, ok := c.buckets[addr]
-	if !ok {
-		b = &bucket{tokens: callbackBurst, at: now}
-		c.buckets[addr] = b
+	b := c.buckets[key]
+	if b != nil {
+		b.tokens = min(failureBurst, b.tokens+float64(now.Sub(b.at))/float64(failureEvery))
+		b.at = now
 	}
-	b.tokens = min(callbackBurst, b.tokens+float64(now.Sub(b.at))/float64(callbackEvery))
-	b.at = now
-	if b.tokens < 1 {
-		return false
-	}
-	b.tokens--
-	return true
+	return b
 }
 
-// maxUsedStates bounds usedStates: at the throttle's rate, more addresses
-// than any company has. Past it, callbacks are refused (fail closed) until
-// old states expire.
-const maxUsedStates = 200_000
+// throttleKey is the client network a throttle counts per: the address for
+// IPv4, its /64 for IPv6, where one machine commonly holds a whole /64 and
+// can change addresses within it at will.
+func throttleKey(clientIP string) string {
+	a, err := netip.ParseAddr(clientIP)
+	if err != nil || a.Is4() {
+		return clientIP
+	}
+	p, _ := a.Prefix(64)
+	return p.String()
+}
 
-// usedStates remembers the states of finished callbacks for as long as
-// their login cookie could live, so a copy of the cookie cannot be replayed
-// at the callback, not even by a client that ignores Set-Cookie.
+// maxUsedStates bounds usedStates. Forgetting the oldest state past it
+// costs at most one refused token call: codes are single-use at the
+// provider and bound to the sign-in's PKCE verifier, which only the
+// browser's own cookie holds.
+const maxUsedStates = 100_000
+
+// usedStates remembers the states of finished callbacks, so that a copy of
+// the login cookie cannot be replayed at the callback, not even by a client
+// that ignores Set-Cookie. It is a fixed ring: constant time per callback,
+// bounded memory, and it never refuses a state it has not seen.
 type usedStates struct {
-	mu    sync.Mutex
-	until map[string]time.Time
+	mu   sync.Mutex
+	seen map[string]struct{}
+	ring []string // the states in the order they were used; "" for none
+	next int
 }
 
 // use marks state used and reports whether it was unused.
-func (u *usedStates) use(state string, now time.Time) bool {
+func (u *usedStates) use(state string) bool {
 	u.mu.Lock()
 	defer u.mu.Unlock()
-	if u.until == nil {
-		u.until = make(map[string]time.Time)
+	if u.seen == nil {
+		u.seen = make(map[string]struct{}, 1024)
+		u.ring = make([]string, maxUsedStates)
 	}
-	if t, ok := u.until[state]; ok && now.Before(t) {
+	if _, ok := u.seen[state]; ok {
 		return false
 	}
-	if len(u.until) >= maxUsedStates {
-		for k, t := range u.until {
-			if !now.Before(t) {
-				delete(u.until, k)
-			}
-		}
-		if len(u.until) >= maxUsedStates {
-			return false
-		}
+	if old := u.ring[u.next]; old != "" {
+		delete(u.seen, old)
 	}
-	u.until[state] = now.Add(loginTTL)
-	return true
-}
-
-// callbackAllowed says whether r's callback may reach the provider, and
-// answers the request when it may not.
-func (s *Server) callbackAllowed(w http.ResponseWriter, r *http.Request, ls *loginState) bool {
-	now := s.now()
-	if !s.callbacks.allow(s.clientIP(r), now) {
-		s.metrics.SignIn(metrics.SignInThrottled)
-		s.log.Warn("callback throttled: too many sign-ins from one address", "request_id", requestID(r), "client_ip", s.clientIP(r))
-		w.Header().Set("Retry-After", "10")
-		s.fail(w, r, http.StatusTooManyRequests, pageTooManySignIns, nil)
-		return false
-	}
-	if !s.used.use(ls.State, now) {
-		s.metrics.SignIn(metrics.SignInStateInvalid)
-		s.fail(w, r, http.StatusBadRequest, pageLoginExpired, nil)
-		return false
-	}
+	u.ring[u.next] = state
+	u.next = (u.next + 1) % maxUsedStates
+	u.seen[state] = struct{}{}
 	return true
 }

@@ -31,11 +31,13 @@
 package oidctest
 
 import (
+	"bytes"
 	"crypto/rand"
 	"crypto/rsa"
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"slices"
@@ -236,6 +238,10 @@ func (p *Provider) outage(next http.Handler) http.Handler {
 		down, unreachable, delay := p.down, p.unreachable, p.delay
 		p.mu.Unlock()
 		if delay > 0 {
+			// net/http notices a client hanging up only once the body is
+			// read, so it is read first and handed on.
+			b, _ := io.ReadAll(r.Body)
+			r.Body = io.NopCloser(bytes.NewReader(b))
 			select {
 			case <-time.After(delay):
 			case <-r.Context().Done():
