@@ -29,11 +29,26 @@ const maxLogoutTokenAge = 5 * time.Minute
 // anyway): never a 200 for a logout that did not take effect everywhere.
 func (s *Server) serveBackchannelLogout(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Cache-Control", "no-store")
+	client := throttleKey(s.clientIP(r))
+	answer := func(status int, code string) {
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(status)
+		json.NewEncoder(w).Encode(map[string]string{"error": code})
+	}
+	// Anyone can post here; a provider's tokens never fail, so failures
+	// from one network are throttled like failed sign-ins.
+	if !s.logouts.allowed(client, s.now()) {
+		s.log.Warn("back-channel logout throttled: too many refused tokens from one address", "request_id", requestID(r), "client_ip", s.clientIP(r))
+		w.Header().Set("Retry-After", "10")
+		answer(http.StatusTooManyRequests, "slow_down")
+		return
+	}
 	refuse := func(code string, err error) {
 		s.log.Warn("back-channel logout refused", "request_id", requestID(r), "err", err)
-		w.Header().Set("Content-Type", "application/json")
-		w.WriteHeader(http.StatusBadRequest)
-		json.NewEncoder(w).Encode(map[string]string{"error": code})
+		if code == "invalid_request" {
+			s.logouts.failed(client, s.now())
+		}
+		answer(http.StatusBadRequest, code)
 	}
 	r.Body = http.MaxBytesReader(w, r.Body, 64<<10)
 	if err := r.ParseForm(); err != nil {
@@ -89,7 +104,9 @@ type logoutToken struct {
 // not in the future, a jti, the logout event, a sid or a sub, and no nonce
 // (so an ID token can never pass for one).
 func (s *Server) verifyLogoutToken(ctx context.Context, d *discovered, raw string) (*logoutToken, error) {
-	v := d.oidc.Verifier(&oidc.Config{ClientID: s.cfg.OIDC.ClientID, Now: s.now, SkipExpiryCheck: true})
+	v := oidc.NewVerifier(s.cfg.OIDC.Issuer, d.logoutKeys, &oidc.Config{
+		ClientID: s.cfg.OIDC.ClientID, Now: s.now, SkipExpiryCheck: true, SupportedSigningAlgs: d.algorithms,
+	})
 	tok, err := v.Verify(ctx, raw)
 	if err != nil {
 		return nil, fmt.Errorf("gateway: logout token: %w", err)

@@ -145,6 +145,64 @@ func TestLogoutTokensThatMustFail(t *testing.T) {
 	}
 }
 
+// TestForgedLogoutTokensFetchNoKeys: anonymous logout tokens with a known
+// key id and a wrong signature are refused against the cached keys, without
+// a fetch of the provider's key set; an unknown key id fetches it at most
+// once a minute; failures from one address are throttled; and a real
+// logout token still ends its session afterwards.
+func TestForgedLogoutTokensFetchNoKeys(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	e.provider.SetUser(sidUser("ada", "sid-1"))
+	b := e.browser()
+	e.roomToken(first(e.enter(b, "/standup")), "daily-standup")
+	warm, _ := e.provider.LogoutToken("nobody", "sid-warm")
+	oidctest.SendLogout(t, e.url("/auth/backchannel-logout"), warm)
+	before := e.provider.KeyRequests()
+
+	send := func(s oidctest.Signing) int {
+		tok, err := e.provider.LogoutToken("ada", "sid-1", func(tok *oidctest.IDToken) { tok.Signing = s })
+		if err != nil {
+			t.Fatal(err)
+		}
+		return oidctest.SendLogout(t, e.url("/auth/backchannel-logout"), tok).StatusCode
+	}
+	throttled := 0
+	for range 200 {
+		switch send(oidctest.SignedByImpostorKey) {
+		case http.StatusTooManyRequests:
+			throttled++
+		case http.StatusBadRequest:
+		default:
+			t.Fatal("a forged logout token was accepted")
+		}
+	}
+	if n := e.provider.KeyRequests() - before; n != 0 {
+		t.Errorf("200 forged logout tokens with a known key id: %d key set fetches; want 0", n)
+	}
+	if throttled != 200-failureBurst {
+		t.Errorf("200 forged logout tokens from one address: %d throttled; want %d", throttled, 200-failureBurst)
+	}
+
+	e.clock.Advance(time.Duration(failureBurst) * failureEvery) // the budget is back
+	for range 20 {
+		send(oidctest.SignedByUnknownKey)
+	}
+	if n := e.provider.KeyRequests() - before; n != 1 {
+		t.Errorf("20 tokens with an unknown key id within a minute: %d key set fetches; want 1", n)
+	}
+
+	e.clock.Advance(keyRefetchEvery)
+	e.provider.RotateKeys() // a new key id: fetched, since a minute has passed
+	tok, _ := e.provider.LogoutToken("ada", "sid-1")
+	if resp := oidctest.SendLogout(t, e.url("/auth/backchannel-logout"), tok); resp.StatusCode != http.StatusOK {
+		t.Fatalf("a real logout token signed with a new key: %d; want 200", resp.StatusCode)
+	}
+	if entersAt(t, e.gw, b, e.url("")) {
+		t.Error("the session outlived its back-channel logout")
+	}
+}
+
 // TestRevocationAcrossReplicas: with Redis shared, a back-channel logout at
 // one replica, and a revocation from the store (roomgate revoke), are
 // refused at the other within a second; a replica started later (a

@@ -80,6 +80,11 @@ type discovered struct {
 	// issParam: the provider puts iss in every authorization response
 	// (RFC 9207 3), so a callback without it is refused.
 	issParam bool
+	// logoutKeys checks back-channel logout tokens (logoutkeys.go).
+	logoutKeys *logoutKeys
+	// algorithms are the signing algorithms the provider names, of those
+	// roomgate accepts.
+	algorithms []string
 }
 
 func newProvider(cfg *config.Config, client *http.Client, log *slog.Logger, now func() time.Time) *provider {
@@ -221,6 +226,8 @@ func (p *provider) discover(ctx context.Context) (*discovered, error) {
 		IssParam    bool     `json:"authorization_response_iss_parameter_supported"`
 		AuthMethods []string `json:"token_endpoint_auth_methods_supported"`
 		Prompts     []string `json:"prompt_values_supported"`
+		JWKS        string   `json:"jwks_uri"`
+		Algorithms  []string `json:"id_token_signing_alg_values_supported"`
 	}
 	if err := op.Claims(&extra); err != nil {
 		return nil, fmt.Errorf("gateway: reading discovery of %s: %w", p.cfg.Issuer, err)
@@ -242,7 +249,21 @@ func (p *provider) discover(ctx context.Context) (*discovered, error) {
 		revocation: extra.Revocation,
 		prompts:    extra.Prompts,
 		issParam:   extra.IssParam,
+		logoutKeys: &logoutKeys{url: extra.JWKS, client: p.client, now: p.now, timeout: p.cfg.Timeout},
+		algorithms: signingAlgorithms(extra.Algorithms),
 	}, nil
+}
+
+// signingAlgorithms are those of named that roomgate accepts, or every
+// asymmetric one when the provider names none: its keys decide then.
+func signingAlgorithms(named []string) []string {
+	var algs []string
+	for _, a := range asymmetric {
+		if len(named) == 0 || slices.Contains(named, string(a)) {
+			algs = append(algs, string(a))
+		}
+	}
+	return algs
 }
 
 // endpoint fixes how roomgate authenticates at the token endpoint, so a

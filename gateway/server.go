@@ -66,6 +66,7 @@ type Server struct {
 	sessions  *sessionStore
 	flights   refreshFlights  // one refresh per refresh token at a time (recheck.go)
 	callbacks failureThrottle // failed callbacks per client network (throttle.go)
+	logouts   failureThrottle // refused back-channel logouts per client network
 	used      usedStates      // states of finished callbacks (throttle.go)
 	logins    *loginStore
 	tokens    *tokenMinter

@@ -175,6 +175,7 @@ type Provider struct {
 
 	authorizeRequests []AuthorizeRequest
 	tokenRequests     []TokenRequest
+	keyRequests       int
 	logoutRequests    []LogoutRequest
 	userInfoRequests  int
 }
@@ -449,10 +450,18 @@ func (p *Provider) serveDiscovery(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, doc)
 }
 
+// KeyRequests is how many times the JWKS was fetched so far.
+func (p *Provider) KeyRequests() int {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.keyRequests
+}
+
 // serveKeys answers the JWKS with the current signing key only.
 func (p *Provider) serveKeys(w http.ResponseWriter, r *http.Request) {
 	p.mu.Lock()
 	key := p.key
+	p.keyRequests++
 	p.mu.Unlock()
 	writeJSON(w, http.StatusOK, jose.JSONWebKeySet{Keys: []jose.JSONWebKey{{
 		Key:       &key.private.PublicKey,
