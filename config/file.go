@@ -5,9 +5,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"slices"
-
-	"github.com/roomgate/roomgate/internal/cpushare"
 )
 
 // MaxFileBytes bounds the configuration file. A rule file of 10,000 rooms
@@ -39,32 +36,16 @@ func ReadFile(path string) ([]byte, error) {
 	if st.Size() > MaxFileBytes {
 		return nil, fmt.Errorf("config: %s: %d bytes, more than the %d a configuration file may have", path, st.Size(), MaxFileBytes)
 	}
-	// Read into a buffer of the size Stat gave, a chunk at a time: no copy
-	// of a growing buffer, and the reading goroutine lets others run
-	// between chunks (a rule file of 10,000 rooms is 14 MB).
-	data := make([]byte, 0, st.Size()+1)
-	for len(data) <= MaxFileBytes {
-		if len(data) == cap(data) {
-			data = slices.Grow(data, readChunk)
-		}
-		n, err := f.Read(data[len(data):min(cap(data), len(data)+readChunk)])
-		data = data[:len(data)+n]
-		cpushare.Yield()
-		if errors.Is(err, io.EOF) {
-			break
-		}
-		if err != nil {
-			return nil, fmt.Errorf("config: %w", err)
-		}
+	// One byte more than the limit tells a file that grew while it was read.
+	data, err := io.ReadAll(io.LimitReader(f, MaxFileBytes+1))
+	if err != nil {
+		return nil, fmt.Errorf("config: %w", err)
 	}
 	if len(data) > MaxFileBytes {
 		return nil, fmt.Errorf("config: %s: grew past %d bytes while being read", path, MaxFileBytes)
 	}
 	return data, nil
 }
-
-// readChunk is how much ReadFile reads at a time.
-const readChunk = 64 << 10
 
 func describeMode(m os.FileMode) string {
 	switch {

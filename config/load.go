@@ -1,10 +1,7 @@
 package config
 
 import (
-	"errors"
 	"fmt"
-	"io"
-	"iter"
 	"net/netip"
 	"net/url"
 	"os"
@@ -17,7 +14,6 @@ import (
 	"go.yaml.in/yaml/v3"
 	"golang.org/x/text/language"
 
-	"github.com/roomgate/roomgate/internal/cpushare"
 	"github.com/roomgate/roomgate/internal/yamlnode"
 	"github.com/roomgate/roomgate/mapping"
 )
@@ -65,26 +61,18 @@ func Parse(file string, data []byte, opts Options) (*Config, error) {
 	if opts.LookupEnv == nil {
 		opts.LookupEnv = os.LookupEnv
 	}
-	// The rooms are read one at a time, so that a file of 10,000 rooms is
-	// never a tree of them all; should one of them need yaml.v3, the file
-	// is read again whole.
-	doc, rooms, err := yamlnode.ParseDeferred(data, "rooms")
-	if err != nil && !errors.Is(err, io.EOF) {
+	var doc yaml.Node
+	if err := yaml.Unmarshal(data, &doc); err != nil {
 		return nil, mapping.Problems{syntaxProblem(file, err)}
 	}
-	cfg, err := read(file, doc, rooms, opts)
-	if !errors.Is(err, yamlnode.ErrNotScanned) {
-		return cfg, err
+	if p, ok := aliasBomb(file, &doc); !ok {
+		return nil, mapping.Problems{p}
 	}
-	if doc, err = yamlnode.Parse(data); err != nil {
-		return nil, mapping.Problems{syntaxProblem(file, err)}
-	}
-	return read(file, doc, nil, opts)
+	return read(file, &doc, opts)
 }
 
-// read reads the document doc, whose rooms are those of rooms when it is
-// not nil. It returns yamlnode.ErrNotScanned when rooms could not be read.
-func read(file string, doc *yaml.Node, rooms *yamlnode.Items, opts Options) (*Config, error) {
+// read reads the document doc.
+func read(file string, doc *yaml.Node, opts Options) (*Config, error) {
 	var problems mapping.Problems
 	r := &yamlnode.Reader{Report: func(line int, path, msg string) {
 		problems = append(problems, mapping.Problem{File: file, Line: line, Path: path, Msg: msg})
@@ -115,16 +103,7 @@ func read(file string, doc *yaml.Node, rooms *yamlnode.Items, opts Options) (*Co
 		Reserved: opts.Reserved,
 		Now:      opts.Now,
 	}
-	var rules *mapping.RuleSet
-	var err error
-	if rooms != nil {
-		rules, err = mapping.ParseItems(file, expandItems(r, rooms, opts.LookupEnv), ropts)
-		if rooms.Err() != nil {
-			return nil, rooms.Err()
-		}
-	} else {
-		rules, err = mapping.Parse(file, top["rooms"], ropts)
-	}
+	rules, err := mapping.Parse(file, top["rooms"], ropts)
 	if err != nil {
 		ps := mapping.AsProblems(err)
 		if ps == nil {
@@ -176,20 +155,6 @@ func expandEnv(r *yamlnode.Reader, n *yaml.Node, lookup func(string) (string, bo
 	w.walk(n)
 }
 
-// expandItems is expandEnv on each room as rooms reads it.
-func expandItems(r *yamlnode.Reader, rooms *yamlnode.Items, lookup func(string) (string, bool)) iter.Seq2[int, *yaml.Node] {
-	return func(yield func(int, *yaml.Node) bool) {
-		w := envWalk{r: r, lookup: lookup, at: []envStep{{key: "rooms", index: -1}, {}}}
-		for i, n := range rooms.All() {
-			w.at[1].index = i
-			w.walk(n)
-			if !yield(i, n) {
-				return
-			}
-		}
-	}
-}
-
 // envWalk is expandEnv under way.
 type envWalk struct {
 	r      *yamlnode.Reader
@@ -223,9 +188,6 @@ func (w *envWalk) walk(n *yaml.Node) {
 			w.at = w.at[:len(w.at)-1]
 		}
 	case yaml.ScalarNode:
-		if n.Line%32 == 0 {
-			cpushare.Yield() // a reload of a big file shares the CPU with requests
-		}
 		if !strings.Contains(n.Value, "${") {
 			return
 		}
@@ -297,7 +259,7 @@ func readServer(r *yamlnode.Reader, n *yaml.Node) Server {
 		// tabs and newlines from URLs, so neither may appear at all.
 		sameOrigin := err == nil && !strings.ContainsFunc(l, func(c rune) bool { return c == '\\' || c <= ' ' || c == 0x7f }) &&
 			(u.Scheme == "" && u.Host == "" && strings.HasPrefix(l, "/") && !strings.HasPrefix(l, "//") ||
-			s.PublicURL != nil && u.Scheme == s.PublicURL.Scheme && u.Host == s.PublicURL.Host)
+				s.PublicURL != nil && u.Scheme == s.PublicURL.Scheme && u.Host == s.PublicURL.Host)
 		if !sameOrigin {
 			r.Problemf(bf["logo"], p+".brand.logo", "want an image on public_url's own origin, such as /assets/logo.svg (the pages' Content-Security-Policy loads no other), found %q", l)
 		}

@@ -1,17 +1,12 @@
 package config
 
 import (
-	"errors"
 	"fmt"
-	"io"
-	"os"
-	"reflect"
 	"regexp"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/roomgate/roomgate/internal/yamlnode"
 	"github.com/roomgate/roomgate/mapping"
 )
 
@@ -368,39 +363,9 @@ func TestTrustedProxiesWarning(t *testing.T) {
 	}
 }
 
-// parseWhole is Parse with the rooms read as one tree, as before they were
-// read one at a time.
-func parseWhole(t testing.TB, data []byte, opts Options) (*Config, error) {
-	t.Helper()
-	if opts.LookupEnv == nil {
-		opts.LookupEnv = os.LookupEnv
-	}
-	doc, err := yamlnode.Parse(data)
-	if err != nil && !errors.Is(err, io.EOF) {
-		return nil, mapping.Problems{syntaxProblem("config.yaml", err)}
-	}
-	return read("config.yaml", doc, nil, opts)
-}
-
-// sameParse fails unless Parse reads data as parseWhole does: the same
-// configuration, or the same problems.
-func sameParse(t testing.TB, data []byte, opts Options) {
-	t.Helper()
-	got, err := Parse("config.yaml", data, opts)
-	want, wantErr := parseWhole(t, data, opts)
-	if fmt.Sprint(err) != fmt.Sprint(wantErr) {
-		t.Fatalf("rooms one at a time: %v\nas one tree: %v\n%s", err, wantErr, data)
-	}
-	if !reflect.DeepEqual(got, want) {
-		t.Fatalf("rooms one at a time and as one tree read different configurations:\n%+v\n%+v\n%s", got, want, data)
-	}
-}
-
-// TestRoomsOneAtATime: rooms read one at a time make the configuration and
-// the problems that reading them as one tree makes, also when a room needs
-// yaml.v3 (a folded title, an anchor) or is not YAML at all, and with
-// ${VAR} in rooms.
-func TestRoomsOneAtATime(t *testing.T) {
+// TestRoomsAndTheEnvironment: a room's ${VAR} is read like any other, and
+// a room's problem has its own line, whatever YAML style the room is in.
+func TestRoomsAndTheEnvironment(t *testing.T) {
 	t.Parallel()
 	room := "  - path: p%d\n    room: r%d\n    title: %s\n    rules:\n      - groups: [eng]\n        role: %s\n"
 	rooms := func(title2, role3 string) string {
@@ -412,25 +377,7 @@ func TestRoomsOneAtATime(t *testing.T) {
 		"OIDC_CLIENT_SECRET": "client-secret",
 		"SESSION_SECRET":     strings.Repeat("s", 32),
 		"DS_DEVELOPER_KEY":   "developer-key",
-		"TITLE":              "from the environment",
 	})
-	for name, file := range map[string]string{
-		"scanned":               head + rooms("two", "attendee"),
-		"a room for yaml.v3":    head + rooms(">-\n      folded\n      title", "attendee"),
-		"an anchor":             head + rooms("&t two", "attendee"),
-		"problems":              head + rooms("two", "guest"),
-		"problems and yaml.v3":  head + rooms("|\n      literal", "guest"),
-		"not yaml in a room":    head + rooms("[two", "attendee"),
-		"environment":           head + rooms("\"${TITLE}\"", "attendee"),
-		"unset environment":     head + rooms("\"${NOT_SET}\"", "attendee"),
-		"rooms before the rest": "rooms:\n" + rooms("two", "attendee") + head[:len(head)-len("rooms:\n")],
-		"rooms at column 0":     head + strings.ReplaceAll(rooms("two", "guest"), "\n  ", "\n"),
-	} {
-		t.Run(name, func(t *testing.T) {
-			t.Parallel()
-			sameParse(t, []byte(file), Options{LookupEnv: lookup})
-		})
-	}
 	_, err := Parse("config.yaml", []byte(head+rooms("\"${NOT_SET}\"", "attendee")), Options{LookupEnv: lookup})
 	if want := "config.yaml:23: rooms[1].title: environment variable NOT_SET is not set"; err == nil || err.Error() != want {
 		t.Errorf("a room's unset variable: %v; want %s", err, want)
@@ -440,7 +387,62 @@ func TestRoomsOneAtATime(t *testing.T) {
 		t.Fatal(err)
 	}
 	if r, ok := cfg.Rules.Lookup("p2"); !ok || r.Title != "folded title" {
-		t.Errorf("the room yaml.v3 read: %+v; want the title folded title", r)
+		t.Errorf("the folded title: %+v; want folded title", r)
+	}
+	_, err = Parse("config.yaml", []byte(head+rooms("|\n      literal", "guest")), Options{LookupEnv: lookup})
+	if err == nil || !strings.Contains(err.Error(), "config.yaml:33: rooms[2].rules[0].role") {
+		t.Errorf("a problem after a literal block: %v; want it at config.yaml:33", err)
+	}
+}
+
+// TestAliasesCannotMultiplyAFile: a few kilobytes of aliases to aliases
+// ("billion laughs") are refused by the parse that check, start and reload
+// share, with the alias's line; reusing a list in many rooms is not.
+func TestAliasesCannotMultiplyAFile(t *testing.T) {
+	t.Parallel()
+	head, _, _ := strings.Cut(validFile, "rooms:")
+	lookup := env(map[string]string{
+		"OIDC_CLIENT_SECRET": "client-secret",
+		"SESSION_SECRET":     strings.Repeat("s", 32),
+		"DS_DEVELOPER_KEY":   "developer-key",
+	})
+	// Nine levels of ten aliases each: 10^9 groups in 2 KB.
+	var bomb strings.Builder
+	bomb.WriteString("x-groups:\n  - &l0 [g, g, g, g, g, g, g, g, g, g]\n")
+	for i := 1; i < 9; i++ {
+		fmt.Fprintf(&bomb, "  - &l%d [", i)
+		for j := range 10 {
+			if j > 0 {
+				bomb.WriteString(", ")
+			}
+			fmt.Fprintf(&bomb, "*l%d", i-1)
+		}
+		bomb.WriteString("]\n")
+	}
+	file := strings.Replace(head, "server:", bomb.String()+"server:", 1) +
+		"rooms:\n  - path: standup\n    room: daily\n    rules:\n      - groups: *l8\n        role: attendee\n"
+	_, err := Parse("config.yaml", []byte(file), Options{LookupEnv: lookup})
+	if err == nil || !strings.Contains(err.Error(), "aliases") {
+		t.Fatalf("a file of aliases to aliases: %v; want it refused", err)
+	}
+	if ps := mapping.AsProblems(err); len(ps) != 1 || ps[0].Line == 0 {
+		t.Errorf("the refusal %v has no line", err)
+	}
+
+	// One list of groups reused in 300 rooms is what aliases are for.
+	var reuse strings.Builder
+	reuse.WriteString("rooms:\n")
+	for i := range 300 {
+		fmt.Fprintf(&reuse, "  - path: r%d\n    room: r%d\n    rules:\n      - groups: ", i, i)
+		if i == 0 {
+			reuse.WriteString("&leads [a, b, c, d, e, f, g, h]")
+		} else {
+			reuse.WriteString("*leads")
+		}
+		reuse.WriteString("\n        role: attendee\n")
+	}
+	if _, err := Parse("config.yaml", []byte(head+reuse.String()), Options{LookupEnv: lookup}); err != nil {
+		t.Errorf("a list reused in 300 rooms: %v", err)
 	}
 }
 

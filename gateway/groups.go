@@ -4,7 +4,6 @@ import (
 	"encoding/base64"
 	"math/bits"
 
-	"github.com/roomgate/roomgate/internal/cpushare"
 	"github.com/roomgate/roomgate/mapping"
 )
 
@@ -30,15 +29,9 @@ type groupView struct {
 
 func newGroupView(rs *mapping.RuleSet) *groupView {
 	v := &groupView{rules: rs, patterns: rs.GroupPatterns(), fingerprint: rs.Fingerprint()}
-	// No size hint: a map made for 170,000 patterns at once is one
-	// allocation that holds the CPU for milliseconds; grown, it is many
-	// small ones with yields between.
-	v.index = make(map[string]int)
+	v.index = make(map[string]int, len(v.patterns))
 	for i, p := range v.patterns {
 		v.index[p] = i
-		if i%256 == 255 {
-			cpushare.Yield() // made on a reload, beside requests (see prepare)
-		}
 	}
 	return v
 }

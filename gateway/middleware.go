@@ -11,8 +11,6 @@ import (
 	"runtime/debug"
 	"strings"
 	"time"
-
-	"github.com/roomgate/roomgate/internal/cpushare"
 )
 
 // withRecover turns a panic into a logged error and a clean error page: a
@@ -94,7 +92,6 @@ func (s *Server) withHeaders(next http.Handler) http.Handler {
 func (s *Server) withRequest(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
-		cpushare.Request() // a reload sharing the core polls for requests while they come
 		x := &exchange{}
 		x.w.ResponseWriter = w
 		x.ctx.Context = r.Context()

@@ -5,8 +5,6 @@ import (
 	"encoding/base64"
 	"slices"
 	"strings"
-
-	"github.com/roomgate/roomgate/internal/cpushare"
 )
 
 // GroupPatterns returns the distinct group patterns of every rule of every
@@ -38,7 +36,6 @@ func (rs *RuleSet) Fingerprint() string {
 		if len(buf) >= 64<<10 {
 			h.Write(buf)
 			buf = buf[:0]
-			cpushare.Yield() // see collectGlobs
 		}
 	}
 	h.Write(buf)
@@ -113,8 +110,7 @@ func (rs *RuleSet) collectGlobs() []*glob {
 				}
 			}
 		}
-		cpushare.Yield() // a reload of thousands of rooms shares the CPU with requests
 	}
-	cpushare.SortFunc(found, func(a, b *glob) int { return strings.Compare(a.pat, b.pat) })
+	slices.SortFunc(found, func(a, b *glob) int { return strings.Compare(a.pat, b.pat) })
 	return found
 }

@@ -1,11 +1,8 @@
 package mapping
 
 import (
-	"errors"
-	"io"
 	"testing"
 
-	"github.com/roomgate/roomgate/internal/yamlnode"
 	"go.yaml.in/yaml/v3"
 )
 
@@ -18,14 +15,6 @@ var testOptions = Options{
 // parseSource parses src, a YAML document with a rooms key, as config.yaml.
 func parseSource(t testing.TB, src string) (*RuleSet, error) {
 	t.Helper()
-	// As config.Parse reads a file: the rooms one at a time, or, should
-	// one need yaml.v3, as one tree.
-	if _, items, err := yamlnode.ParseDeferred([]byte(src), "rooms"); err == nil && items != nil {
-		rs, err := ParseItems("config.yaml", items.All(), testOptions)
-		if items.Err() == nil {
-			return rs, err
-		}
-	}
 	rooms, err := roomsNode([]byte(src))
 	if err != nil {
 		t.Fatalf("test YAML does not parse: %v\n%s", err, src)
@@ -46,11 +35,8 @@ func mustParse(t testing.TB, src string) *RuleSet {
 // roomsNode returns the value of the top-level rooms key of a YAML
 // document, or nil when there is none.
 func roomsNode(src []byte) (*yaml.Node, error) {
-	doc, err := yamlnode.Parse(src) // as config.Parse reads a file
-	if errors.Is(err, io.EOF) {
-		return nil, nil
-	}
-	if err != nil {
+	var doc yaml.Node // as config.Parse reads a file
+	if err := yaml.Unmarshal(src, &doc); err != nil {
 		return nil, err
 	}
 	if len(doc.Content) == 0 {

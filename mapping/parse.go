@@ -9,7 +9,6 @@ import (
 
 	"go.yaml.in/yaml/v3"
 
-	"github.com/roomgate/roomgate/internal/cpushare"
 	"github.com/roomgate/roomgate/internal/yamlnode"
 )
 
@@ -38,13 +37,6 @@ func Parse(file string, rooms *yaml.Node, opts Options) (*RuleSet, error) {
 	return p.ruleSet(slices.All(items), len(items))
 }
 
-// ParseItems is Parse for a rooms sequence whose items come one at a time,
-// as yamlnode.Items reads them: Parse keeps no node of an item once it has
-// read the next one.
-func ParseItems(file string, items iter.Seq2[int, *yaml.Node], opts Options) (*RuleSet, error) {
-	return newParser(file, opts).ruleSet(items, 0)
-}
-
 func newParser(file string, opts Options) *parser {
 	p := &parser{
 		file:     file,
@@ -67,7 +59,6 @@ func (p *parser) ruleSet(items iter.Seq2[int, *yaml.Node], n int) (*RuleSet, err
 		if room := p.room(n, atRooms.roomAt(i)); room != nil {
 			rs.rooms = append(rs.rooms, room)
 		}
-		cpushare.Yield() // a reload of 10,000 rooms shares the CPU with requests
 	}
 	if len(p.problems) > 0 {
 		p.problems.Sort()
@@ -78,7 +69,6 @@ func (p *parser) ruleSet(items iter.Seq2[int, *yaml.Node], n int) (*RuleSet, err
 	for _, room := range rs.rooms {
 		rs.byPath[room.Path] = room
 		room.compile()
-		cpushare.Yield()
 	}
 	return rs, nil
 }

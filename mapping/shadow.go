@@ -19,14 +19,16 @@ import (
 // unknown; earlier rules with problems still count with the matchers that
 // were read, which can only make them cover less.
 //
-// The cost is quadratic in the rules of one room and independent of the
-// number of rooms.
+// Each distinct pattern is looked up once per room (coverIndex), so a
+// list of groups repeated in every rule, as YAML aliases make easy, costs
+// what one copy of it costs.
 func (p *parser) shadows(roomAt at, rules []Rule, checkable []bool) {
+	ix := newCoverIndex(rules)
 	for j := range rules {
 		if !checkable[j] {
 			continue
 		}
-		if by := coveredBy(rules[:j], &rules[j]); by != nil {
+		if by := ix.coveredBy(j); by != nil {
 			p.report(rules[j].Pos.Line, roomAt.ruleAt(j).String(), shadowMessage(by))
 		}
 	}
@@ -46,68 +48,137 @@ func shadowMessage(by []*Rule) string {
 	return "can never fire: together " + strings.Join(names, ", ") + " already cover everyone it covers"
 }
 
-// coveredBy returns the earlier rules that together cover everyone later
-// covers, in file order, or nil when they do not. An everyone: true rule
-// covers everyone alone; otherwise each group pattern of later must be
+// coverIndex finds, for a pattern, the first rule of a room that covers
+// it. A rule with until covers no one once it has passed, and then the
+// rules after it fire: it shadows nothing, so it is left out.
+type coverIndex struct {
+	rules    []Rule
+	everyone int            // the first everyone: true rule; len(rules) when none
+	literal  map[string]int // a literal group -> the first rule naming it
+	globs    []ruleGlob     // the group patterns that are not literals, in rule order
+	groups   map[string]int // memo: a group pattern -> its first covering rule
+	emails   map[string]int // memo: an email pattern -> its first covering rule
+	denyMail int            // the first deny rule with emails
+}
+
+type ruleGlob struct {
+	rule int
+	g    *glob
+}
+
+func newCoverIndex(rules []Rule) *coverIndex {
+	n := len(rules)
+	ix := &coverIndex{rules: rules, everyone: n, denyMail: n, literal: map[string]int{}, groups: map[string]int{}, emails: map[string]int{}}
+	for i := range rules {
+		r := &rules[i]
+		if !r.Until.IsZero() {
+			continue
+		}
+		if r.Everyone && ix.everyone == n {
+			ix.everyone = i
+		}
+		if r.Deny && len(r.emails) > 0 && ix.denyMail == n {
+			ix.denyMail = i
+		}
+		for k := range r.globs {
+			g := &r.globs[k]
+			if g.kind != globLiteral {
+				ix.globs = append(ix.globs, ruleGlob{i, g})
+			} else if _, seen := ix.literal[g.pat]; !seen {
+				ix.literal[g.pat] = i
+			}
+		}
+	}
+	return ix
+}
+
+// group is the first rule covering g; len(rules) when none does.
+func (ix *coverIndex) group(g *glob) int {
+	if i, ok := ix.groups[g.pat]; ok {
+		return i
+	}
+	first := len(ix.rules)
+	if g.kind == globLiteral {
+		if i, ok := ix.literal[g.pat]; ok {
+			first = i
+		}
+	}
+	for _, c := range ix.globs {
+		if c.rule >= first {
+			break
+		}
+		if c.g.covers(g) {
+			first = c.rule
+			break
+		}
+	}
+	ix.groups[g.pat] = first
+	return first
+}
+
+// email is the first rule covering e; len(rules) when none does.
+func (ix *coverIndex) email(e *emailPattern) int {
+	key := e.exact + "\x00" + e.domain
+	if i, ok := ix.emails[key]; ok {
+		return i
+	}
+	first := len(ix.rules)
+	for i := range ix.rules {
+		if r := &ix.rules[i]; r.Until.IsZero() && r.coversEmail(e) {
+			first = i
+			break
+		}
+	}
+	ix.emails[key] = first
+	return first
+}
+
+// coveredBy returns the rules before rules[j] that together cover everyone
+// it covers, in file order, or nil when they do not. An everyone: true rule
+// covers everyone alone; otherwise each group pattern of the rule must be
 // covered by a group pattern of an earlier rule, and each email pattern by
 // an email pattern of one. Only everyone: true covers everyone: true (a
 // person may have no groups and no email).
-func coveredBy(all []Rule, later *Rule) []*Rule {
-	// first is the first earlier rule for which covers holds. A rule with
-	// until covers no one once it has passed, and then the rules after it
-	// fire: it shadows nothing. (Rules are walked in place: a Rule is big,
-	// and this runs for every pair of rules of a room.)
-	first := func(covers func(*Rule) bool) *Rule {
-		for i := range all {
-			if r := &all[i]; r.Until.IsZero() && covers(r) {
-				return r
-			}
-		}
-		return nil
+func (ix *coverIndex) coveredBy(j int) []*Rule {
+	if ix.everyone < j {
+		return []*Rule{&ix.rules[ix.everyone]}
 	}
-	if r := first(func(r *Rule) bool { return r.Everyone }); r != nil {
-		return []*Rule{r}
-	}
+	later := &ix.rules[j]
 	if later.Everyone || len(later.globs)+len(later.emails) == 0 {
 		return nil
 	}
-	var by []*Rule
-	use := func(r *Rule) {
-		if !slices.Contains(by, r) {
-			by = append(by, r)
+	var by []int
+	use := func(i int) bool {
+		if i >= j {
+			return false
 		}
+		if !slices.Contains(by, i) {
+			by = append(by, i)
+		}
+		return true
 	}
 	for k := range later.globs {
-		r := first(func(r *Rule) bool { return r.coversGroup(&later.globs[k]) })
-		if r == nil {
+		if !use(ix.group(&later.globs[k])) {
 			return nil
 		}
-		use(r)
 	}
 	// An unreadable address is covered by every emails of a deny rule and by
 	// no emails of another (normalEmail), so the emails of a deny rule are
 	// covered only where an earlier deny rule has emails too.
-	if later.Deny && len(later.emails) > 0 && first(func(r *Rule) bool { return r.Deny && len(r.emails) > 0 }) == nil {
+	if later.Deny && len(later.emails) > 0 && ix.denyMail >= j {
 		return nil
 	}
 	for k := range later.emails {
-		r := first(func(r *Rule) bool { return r.coversEmail(&later.emails[k]) })
-		if r == nil {
+		if !use(ix.email(&later.emails[k])) {
 			return nil
 		}
-		use(r)
 	}
-	slices.SortFunc(by, func(a, b *Rule) int { return a.Index - b.Index })
-	return by
-}
-
-func (rule *Rule) coversGroup(g *glob) bool {
-	for i := range rule.globs {
-		if rule.globs[i].covers(g) {
-			return true
-		}
+	slices.Sort(by)
+	rules := make([]*Rule, len(by))
+	for i, k := range by {
+		rules[i] = &ix.rules[k]
 	}
-	return false
+	return rules
 }
 
 func (rule *Rule) coversEmail(e *emailPattern) bool {

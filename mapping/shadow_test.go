@@ -1,6 +1,7 @@
 package mapping
 
 import (
+	"fmt"
 	"math/rand/v2"
 	"slices"
 	"strings"
@@ -168,7 +169,7 @@ func TestShadowSound(t *testing.T) {
 			earlier[i].Index = i
 		}
 		later := makeRule()
-		if coveredBy(earlier, &later) == nil {
+		if coveredBy(earlier, later) == nil {
 			continue
 		}
 		reported++
@@ -192,7 +193,7 @@ func TestCoversRuleNeedsAMatcher(t *testing.T) {
 	t.Parallel()
 	g, _ := compileGlob("*")
 	earlier := Rule{Groups: []string{"*"}, globs: []glob{g}}
-	if coveredBy([]Rule{earlier}, &Rule{}) != nil {
+	if coveredBy([]Rule{earlier}, Rule{}) != nil {
 		t.Errorf("a rule without matchers was said to be covered")
 	}
 	if !strings.Contains((&Rule{Index: 3, Pos: Pos{"f.yaml", 9}}).String(), "rules[3] (f.yaml:9)") {
@@ -223,5 +224,51 @@ func TestShadowedByRulesTogether(t *testing.T) {
 	}
 	if strings.Contains(err.Error(), "rules[3]") {
 		t.Errorf("rules[3] can fire (sales) but was reported: %v", err)
+	}
+}
+
+// coveredBy is coverIndex.coveredBy for later after earlier.
+func coveredBy(earlier []Rule, later Rule) []*Rule {
+	return newCoverIndex(append(slices.Clone(earlier), later)).coveredBy(len(earlier))
+}
+
+// repeatedLists is a room of 50 rules that each give the same list of
+// 2,001 groups, as one alias repeated makes easy.
+func repeatedLists() string {
+	var list strings.Builder
+	list.WriteString("[")
+	for i := range 2000 {
+		fmt.Fprintf(&list, "team-%d, ", i)
+	}
+	list.WriteString("\"dept-*\"]")
+	var src strings.Builder
+	src.WriteString("rooms:\n  - path: big\n    room: big\n    rules:\n")
+	for range 50 {
+		fmt.Fprintf(&src, "      - groups: %s\n        role: attendee\n", list.String())
+	}
+	return src.String()
+}
+
+// TestShadowsOfRepeatedLists: a rule repeating an earlier one's list is
+// reported, however long the list (BenchmarkShadowsOfRepeatedLists times
+// it).
+func TestShadowsOfRepeatedLists(t *testing.T) {
+	t.Parallel()
+	_, err := parseSource(t, repeatedLists())
+	if err == nil || strings.Count(err.Error(), "can never fire: rules[0]") != 49 {
+		t.Errorf("rules 1 to 49 repeat rule 0; want each reported: %v", err)
+	}
+}
+
+// BenchmarkShadowsOfRepeatedLists: each distinct pattern is looked up once
+// per room, so 50 copies of a list cost about what one does.
+//
+//	go test -run '^$' -bench ShadowsOfRepeatedLists ./mapping
+func BenchmarkShadowsOfRepeatedLists(b *testing.B) {
+	src := repeatedLists()
+	for b.Loop() {
+		if _, err := parseSource(b, src); err == nil {
+			b.Fatal("no problems")
+		}
 	}
 }

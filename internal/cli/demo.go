@@ -21,7 +21,6 @@ func demo(ctx context.Context, args []string, env Env) int {
 		fmt.Fprintln(env.Stderr, "roomgate:", err)
 		return exitProblem
 	}
-	tuneGC(env)
 	if err := demopkg.Run(ctx, *listen, logger, env.Stdout); err != nil {
 		fmt.Fprintln(env.Stderr, "roomgate:", err)
 		return exitProblem

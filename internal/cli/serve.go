@@ -9,7 +9,6 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
-	"runtime/debug"
 	"syscall"
 	"time"
 
@@ -20,20 +19,6 @@ import (
 	"github.com/roomgate/roomgate/internal/reload"
 	"github.com/roomgate/roomgate/internal/store"
 )
-
-// gcPercent is the garbage collector's target when GOGC is not set. The
-// gateway's live heap is about a megabyte, so Go's default of 100 collects
-// after every megabyte allocated: hundreds of times a second under load.
-// 400 costs a few megabytes and gave the hot path about a fifth more
-// throughput (README, Performance).
-const gcPercent = 400
-
-// tuneGC applies gcPercent unless the operator set GOGC.
-func tuneGC(env Env) {
-	if _, set := env.LookupEnv("GOGC"); !set {
-		debug.SetGCPercent(gcPercent)
-	}
-}
 
 // shutdownGrace bounds how long in-flight requests may take to finish after
 // SIGTERM; Kubernetes' default grace period is 30 s.
@@ -55,7 +40,6 @@ func serve(ctx context.Context, args []string, env Env) int {
 	if !ok {
 		return exitProblem
 	}
-	tuneGC(env)
 	m := metrics.New()
 	m.ConfigLoaded(time.Now())
 	st, err := openStore(cfg)

@@ -8,7 +8,6 @@
 package reload
 
 import (
-	"cmp"
 	"context"
 	"crypto/sha256"
 	"errors"
@@ -16,9 +15,6 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
-	"runtime"
-	"runtime/debug"
-	"runtime/metrics"
 	"strings"
 	"sync"
 	"time"
@@ -26,7 +22,6 @@ import (
 	"github.com/fsnotify/fsnotify"
 
 	"github.com/roomgate/roomgate/config"
-	"github.com/roomgate/roomgate/internal/cpushare"
 	"github.com/roomgate/roomgate/mapping"
 )
 
@@ -105,19 +100,7 @@ func versionOf(data []byte, err error) version {
 	if err != nil {
 		return version{}
 	}
-	// Hashed a chunk at a time, letting other goroutines run between: one
-	// call over a 14 MB file would hold the CPU for tens of milliseconds
-	// from the requests sharing it.
-	h := sha256.New()
-	for len(data) > 0 {
-		n := min(len(data), 64<<10)
-		h.Write(data[:n])
-		data = data[n:]
-		cpushare.Yield()
-	}
-	v := version{readable: true}
-	h.Sum(v.sum[:0])
-	return v
+	return version{readable: true, sum: sha256.Sum256(data)}
 }
 
 // Reload reads the file now and, when it is valid, applies its rooms. It
@@ -130,8 +113,6 @@ func (w *Watcher) Reload() error {
 	}
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	defer pauseCollector()()
-	defer cpushare.Begin()()
 	began := time.Now()
 	data, err := config.ReadFile(w.Path)
 	w.seen = versionOf(data, err)
@@ -142,8 +123,6 @@ func (w *Watcher) Reload() error {
 func (w *Watcher) reloadIfChanged() {
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	defer pauseCollector()()
-	defer cpushare.Begin()()
 	began := time.Now()
 	data, err := config.ReadFile(w.Path)
 	v := versionOf(data, err)
@@ -153,139 +132,6 @@ func (w *Watcher) reloadIfChanged() {
 	}
 	w.seen = v
 	w.load(data, err, began)
-}
-
-// pauseCollector stops the garbage collector until the function it returns
-// is called. A reload reads, parses and applies the file with it paused:
-// nearly all of what that allocates (the file, its node tree, the rule set)
-// stays live until the reload ends, so collecting meanwhile is work for
-// nothing; for a file of 10,000 rooms it was seconds of CPU, and a big
-// allocation made while a collection runs pays for it at once, holding the
-// CPU from the requests that share it for tens of milliseconds. A
-// GOMEMLIMIT the operator set still holds: the collector runs when memory
-// nears it.
-//
-// When the last pause ends, the heap is far past the goal the operator's
-// GOGC sets (the previous collection's live heap, doubled at 100). Put back
-// at once, it would start a collection with almost no heap left to finish
-// in, and every request allocating meanwhile would be made to mark for it,
-// for milliseconds each. So the goal is first set a quarter above the heap
-// as it stands (see runway), and GOGC goes back when that collection ends.
-// A pause that begins before then (reloads back to back, with too little
-// allocated between them for that collection to start) first collects what
-// the last reload left: otherwise each reload would grow the heap by all it
-// allocates.
-func pauseCollector() (resume func()) {
-	collector.Lock()
-	defer collector.Unlock()
-	if collector.pauses == 0 && collector.runway {
-		collector.Unlock()
-		runtime.GC() // its cleanup, or the generation below, ends the runway
-		collector.Lock()
-	}
-	if collector.pauses == 0 {
-		was := debug.SetGCPercent(-1)
-		if !collector.runway {
-			collector.percent = was
-		}
-		collector.runway = false // a cleanup still to come finds its generation gone
-		collector.generation++
-	}
-	collector.pauses++
-	return func() {
-		collector.Lock()
-		defer collector.Unlock()
-		if collector.pauses--; collector.pauses > 0 {
-			return
-		}
-		percent := runway(collector.percent)
-		debug.SetGCPercent(percent)
-		if percent == collector.percent {
-			return
-		}
-		collector.runway = true
-		collector.generation++
-		// The sentinel is unreachable at once: its cleanup runs once a
-		// collection has found so.
-		runtime.AddCleanup(new(sentinel), endRunway, collector.generation)
-		go collectWhenIdle(collector.generation, cmp.Or(collector.quiet, quietSpell))
-	}
-}
-
-// quietSpell is how long no request may begin for collectWhenIdle to
-// call the server idle.
-const quietSpell = 250 * time.Millisecond
-
-// collectWhenIdle runs the runway's collection as soon as no request has
-// begun for a quiet spell, unless allocation has started it by then or a
-// pause has begun. On a server that goes quiet after a reload, the old
-// rule set's memory is then freed at once, and the next reload need not
-// collect it first, with requests waiting: runtime.GC sweeps the whole
-// heap before it returns, and on one core its sweeping yields to them no
-// better than Gosched does.
-func collectWhenIdle(generation int, quiet time.Duration) {
-	seen := cpushare.Requests()
-	for {
-		time.Sleep(quiet)
-		collector.Lock()
-		pending := collector.runway && collector.generation == generation
-		collector.Unlock()
-		if !pending {
-			return
-		}
-		if now := cpushare.Requests(); now != seen {
-			seen = now
-			continue
-		}
-		runtime.GC() // its cleanup ends the runway
-		return
-	}
-}
-
-// sentinel is an object that says, by its cleanup, that a collection ran.
-// It holds a pointer so that the allocator never batches it with others.
-type sentinel struct{ _ *int }
-
-// collector counts the reloads under way, of every Watcher: the setting is
-// the process's, and the last to end restores it.
-var collector struct {
-	sync.Mutex
-	pauses     int
-	percent    int  // the operator's setting
-	runway     bool // GOGC is runway's until a collection ends
-	generation int
-	quiet      time.Duration // for tests: quietSpell when 0
-}
-
-// endRunway puts the operator's GOGC back after the collection that followed
-// the pauses, unless a pause began since.
-func endRunway(generation int) {
-	collector.Lock()
-	defer collector.Unlock()
-	if collector.runway && collector.generation == generation {
-		debug.SetGCPercent(collector.percent)
-		collector.runway = false
-	}
-}
-
-// runway returns the GOGC that sets the heap goal a quarter above the heap
-// as it stands, when percent sets it lower; otherwise percent, which is
-// also what it returns when the collector is off.
-func runway(percent int) int {
-	if percent < 0 {
-		return percent
-	}
-	samples := []metrics.Sample{{Name: "/gc/heap/live:bytes"}, {Name: "/memory/classes/heap/objects:bytes"}}
-	metrics.Read(samples)
-	if samples[0].Value.Kind() != metrics.KindUint64 || samples[1].Value.Kind() != metrics.KindUint64 {
-		return percent
-	}
-	live, heap := samples[0].Value.Uint64(), samples[1].Value.Uint64()
-	goal := heap + heap/4
-	if live == 0 || goal <= live+live*uint64(percent)/100 {
-		return percent
-	}
-	return int((goal-live)*100/live) + 1
 }
 
 // load validates data read from the file and applies it; the reload began

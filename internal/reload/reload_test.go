@@ -8,9 +8,6 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
-	"runtime"
-	"runtime/debug"
-	"runtime/metrics"
 	"slices"
 	"strings"
 	"sync"
@@ -20,7 +17,6 @@ import (
 	"time"
 
 	"github.com/roomgate/roomgate/config"
-	"github.com/roomgate/roomgate/internal/cpushare"
 	"github.com/roomgate/roomgate/mapping"
 )
 
@@ -658,165 +654,4 @@ tests:
 	}
 	writeFile(t, h.path, roomsFile("standup", "retro"))
 	h.wantApplied(t, "standup", "retro")
-}
-
-// TestReloadPausesTheCollector: a reload runs with the garbage collector
-// paused, and the setting is back when it ends (once a collection has run:
-// see TestCollectorRunway), applied or refused, also when reloads overlap.
-func TestReloadPausesTheCollector(t *testing.T) {
-	defer debug.SetGCPercent(debug.SetGCPercent(250))
-	settleCollector(t)
-	dir := t.TempDir()
-	h := newHarness(t, dir, roomsFile("standup"), true)
-	var during int
-	h.w.Apply = func(*mapping.RuleSet) {
-		during = gogc()
-	}
-	if err := h.w.Reload(); err != nil {
-		t.Fatal(err)
-	}
-	if during != -1 {
-		t.Errorf("the collector during a reload: %d; want -1, paused", during)
-	}
-	waitGOGC(t, 250, "after a reload")
-	writeFile(t, h.w.Path, file{rooms: "  - path: [not, a, path]\n"})
-	if err := h.w.Reload(); err == nil {
-		t.Fatal("a bad file was applied")
-	}
-	waitGOGC(t, 250, "after a refused reload")
-	first := pauseCollector()
-	second := pauseCollector()
-	first()
-	if got := gogc(); got != -1 {
-		t.Errorf("one of two overlapping reloads ended: GOGC %d; want it still paused", got)
-	}
-	second()
-	waitGOGC(t, 250, "both ended")
-}
-
-// TestCollectorRunway: a pause that let the heap grow far past GOGC's goal
-// ends with the goal raised above the heap, not with GOGC's own (which
-// would make every allocation mark at once), and GOGC is back once a
-// collection has run, even when another pause came between.
-func TestCollectorRunway(t *testing.T) {
-	defer debug.SetGCPercent(debug.SetGCPercent(100))
-	setQuiet(time.Hour) // no idle collection between the steps below
-	defer setQuiet(0)
-	settleCollector(t)
-	growPastGoal(t)
-	before := collections()
-	pauseCollector()() // another reload, before the collection
-	if collections() == before {
-		t.Error("a pause during a runway did not collect first: back-to-back reloads would grow the heap without bound")
-	}
-	waitGOGC(t, 100, "after a collection")
-	if got := runway(100); got != 100 {
-		t.Errorf("runway with the heap just collected: %d; want GOGC itself", got)
-	}
-	if got := runway(-1); got != -1 {
-		t.Errorf("runway with the collector off: %d; want it left off", got)
-	}
-}
-
-func gogc() int {
-	s := []metrics.Sample{{Name: "/gc/gogc:percent"}}
-	metrics.Read(s)
-	return int(s[0].Value.Uint64())
-}
-
-// waitGOGC runs a collection and waits for GOGC to be want.
-func waitGOGC(t *testing.T, want int, when string) {
-	t.Helper()
-	runtime.GC()
-	for deadline := time.Now().Add(10 * time.Second); gogc() != want; time.Sleep(time.Millisecond) {
-		if time.Now().After(deadline) {
-			t.Fatalf("%s: GOGC %d; want %d back", when, gogc(), want)
-		}
-	}
-}
-
-// settleCollector ends a runway an earlier test left, so that GOGC stays
-// what the test sets.
-func settleCollector(t *testing.T) {
-	t.Helper()
-	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(time.Millisecond) {
-		runtime.GC()
-		collector.Lock()
-		runway := collector.runway
-		collector.Unlock()
-		if !runway {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatal("a runway of an earlier test did not end")
-		}
-	}
-}
-
-func collections() uint64 {
-	s := []metrics.Sample{{Name: "/gc/cycles/total:gc-cycles"}}
-	metrics.Read(s)
-	return s[0].Value.Uint64()
-}
-
-// TestRunwayEndsWhenIdle: once no request has begun for a quiet spell, the
-// runway's collection runs without waiting for allocation to start it;
-// while requests keep beginning, it is left to allocation.
-func TestRunwayEndsWhenIdle(t *testing.T) {
-	defer debug.SetGCPercent(debug.SetGCPercent(100))
-	quiet := 20 * time.Millisecond
-	setQuiet(quiet)
-	defer setQuiet(0)
-	settleCollector(t)
-	growPastGoal(t)
-	busy := make(chan struct{})
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		for {
-			select {
-			case <-busy:
-				return
-			default:
-				cpushare.Request()
-				time.Sleep(time.Millisecond)
-			}
-		}
-	}()
-	time.Sleep(10 * quiet)
-	if got := gogc(); got == 100 {
-		t.Errorf("the runway ended while requests kept beginning and nothing was allocated")
-	}
-	close(busy)
-	<-done
-	for deadline := time.Now().Add(10 * time.Second); gogc() != 100; time.Sleep(time.Millisecond) {
-		if time.Now().After(deadline) {
-			t.Fatalf("no request for 10 s: GOGC %d; want the runway collected and 100 back", gogc())
-		}
-	}
-	settleCollector(t)
-}
-
-// setQuiet sets how long collectWhenIdle waits for no request, for the
-// runways that begin after it; 0 is quietSpell.
-func setQuiet(d time.Duration) {
-	collector.Lock()
-	collector.quiet = d
-	collector.Unlock()
-}
-
-// growPastGoal pauses the collector, allocates 64 MiB and resumes it, and
-// fails unless GOGC 100 then has a runway.
-func growPastGoal(t *testing.T) {
-	t.Helper()
-	resume := pauseCollector()
-	garbage := make([][]byte, 0, 64)
-	for range 64 {
-		garbage = append(garbage, make([]byte, 1<<20))
-	}
-	runtime.KeepAlive(garbage)
-	resume()
-	if got := gogc(); got <= 100 {
-		t.Fatalf("after a pause that grew the heap by 64 MiB: GOGC %d; want a runway above 100", got)
-	}
 }
