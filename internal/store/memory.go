@@ -51,11 +51,11 @@ func (m *Memory) Revoke(_ context.Context, r Revocation) error {
 }
 
 // Load implements Store.
-func (m *Memory) Load(context.Context) ([]Revocation, error) {
+func (m *Memory) Load(_ context.Context, page func([]Revocation)) error {
 	m.mu.Lock()
-	defer m.mu.Unlock()
 	if m.closed {
-		return nil, ErrClosed
+		m.mu.Unlock()
+		return ErrClosed
 	}
 	now := m.now()
 	var out []Revocation
@@ -66,7 +66,19 @@ func (m *Memory) Load(context.Context) ([]Revocation, error) {
 		}
 		out = append(out, r)
 	}
-	return out, nil
+	m.mu.Unlock()
+	page(out)
+	return nil
+}
+
+// Ping implements Store.
+func (m *Memory) Ping(context.Context) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.closed {
+		return ErrClosed
+	}
+	return nil
 }
 
 // Watch implements Store.

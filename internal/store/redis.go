@@ -67,34 +67,43 @@ func (s *Redis) Revoke(ctx context.Context, r Revocation) error {
 	return nil
 }
 
-// Load implements Store.
-func (s *Redis) Load(ctx context.Context) ([]Revocation, error) {
-	var out []Revocation
-	iter := s.client.Scan(ctx, 0, revocationPrefix+"*", 1000).Iterator()
-	var keys []string
-	for iter.Next(ctx) {
-		keys = append(keys, iter.Val())
-	}
-	if err := iter.Err(); err != nil {
-		return nil, fmt.Errorf("store: load: %w", err)
-	}
-	for start := 0; start < len(keys); start += 500 {
-		vals, err := s.client.MGet(ctx, keys[start:min(len(keys), start+500)]...).Result()
+// loadPage is how many keys Load asks SCAN for, and then reads with one
+// MGET.
+const loadPage = 1000
+
+// Load implements Store. It reads a page of keys at a time, so a store of
+// a million revocations never sits in memory twice, and no single call
+// takes long.
+func (s *Redis) Load(ctx context.Context, page func([]Revocation)) error {
+	var cursor uint64
+	revs := make([]Revocation, 0, loadPage)
+	for {
+		keys, next, err := s.client.Scan(ctx, cursor, revocationPrefix+"*", loadPage).Result()
 		if err != nil {
-			return nil, fmt.Errorf("store: load: %w", err)
+			return fmt.Errorf("store: load: %w", err)
 		}
-		for _, v := range vals {
-			str, ok := v.(string)
-			if !ok {
-				continue // expired between SCAN and MGET
+		if len(keys) > 0 {
+			vals, err := s.client.MGet(ctx, keys...).Result()
+			if err != nil {
+				return fmt.Errorf("store: load: %w", err)
 			}
-			var r Revocation
-			if json.Unmarshal([]byte(str), &r) == nil {
-				out = append(out, r)
+			revs = revs[:0]
+			for _, v := range vals {
+				str, ok := v.(string)
+				if !ok {
+					continue // expired between SCAN and MGET
+				}
+				var r Revocation
+				if json.Unmarshal([]byte(str), &r) == nil {
+					revs = append(revs, r)
+				}
 			}
+			page(revs)
+		}
+		if cursor = next; cursor == 0 {
+			return nil
 		}
 	}
-	return out, nil
 }
 
 // Watch implements Store.

@@ -3,20 +3,25 @@ package store
 import (
 	"context"
 	"log/slog"
-	"maps"
 	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
 )
 
-// pollEvery is how often a replica reloads every revocation, beside its
-// subscription: a message lost while the connection was down is caught up
-// within this.
+// pollEvery is how often a replica asks whether the store still answers.
+// A replica reloads every revocation when it (re)subscribes: a message
+// lost while the connection was down is caught up then.
 const pollEvery = 10 * time.Second
 
+// progressEvery is how many revocations a first load reads between two
+// progress lines in the log.
+const progressEvery = 100_000
+
 // Revocations is one replica's view of the live revocations: in memory,
-// read without a lock on every room entry, fed by the store.
+// read on every room entry, fed by the store. A revocation takes one map
+// entry (about 100 bytes with its key): a million live ones fit in a
+// replica's memory limit, and adding one copies nothing.
 type Revocations struct {
 	store Store
 	now   func() time.Time
@@ -24,11 +29,17 @@ type Revocations struct {
 	// OnState, when set, hears whether the store answers (metrics).
 	OnState func(up bool)
 
-	mu    sync.Mutex // writers
-	set   atomic.Pointer[map[string]time.Time]
-	until map[string]time.Time // kind:value -> expiry
-	ready atomic.Bool
-	up    atomic.Bool
+	mu      sync.RWMutex
+	entries map[string]entry // kind:value
+	gen     uint32           // of the load under way or last done
+	ready   atomic.Bool
+	up      atomic.Bool
+}
+
+// entry is one live revocation.
+type entry struct {
+	at, expires int64  // unix nanoseconds
+	gen         uint32 // the load that last saw it in the store
 }
 
 // NewRevocations returns an empty view of st. now is the clock (nil:
@@ -40,9 +51,7 @@ func NewRevocations(st Store, now func() time.Time, log *slog.Logger) *Revocatio
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	r := &Revocations{store: st, now: now, log: log, until: map[string]time.Time{}}
-	empty := map[string]time.Time{}
-	r.set.Store(&empty)
+	r := &Revocations{store: st, now: now, log: log, entries: map[string]entry{}}
 	if !st.Shared() {
 		// A store of this process holds nothing from before it: there is
 		// nothing to load first.
@@ -58,12 +67,22 @@ func (r *Revocations) Store() Store { return r.store }
 // Revoked reports whether a session of this user id, provider subject and
 // provider session id that signed in at signedIn has been revoked since
 // (or in the same instant: the safe side of a tie).
-// It allocates nothing and takes no lock.
 func (r *Revocations) Revoked(user, subject, sid string, signedIn time.Time) bool {
-	set := *r.set.Load()
-	if len(set) == 0 {
-		return false
+	at, ok := r.Latest(user, subject, sid)
+	return ok && !signedIn.After(at)
+}
+
+// Latest returns the latest revocation of this user id, provider subject
+// or provider session id, and whether there is one.
+func (r *Revocations) Latest(user, subject, sid string) (time.Time, bool) {
+	r.mu.RLock()
+	defer r.mu.RUnlock()
+	if len(r.entries) == 0 {
+		return time.Time{}, false
 	}
+	now := r.now().UnixNano()
+	var latest int64
+	found := false
 	for _, k := range [3]struct {
 		kind  Kind
 		value string
@@ -71,18 +90,18 @@ func (r *Revocations) Revoked(user, subject, sid string, signedIn time.Time) boo
 		if k.value == "" {
 			continue
 		}
-		if at, ok := set[string(k.kind)+":"+k.value]; ok && !signedIn.After(at) {
-			return true
+		if e, ok := r.entries[string(k.kind)+":"+k.value]; ok && now < e.expires && (!found || e.at > latest) {
+			latest, found = e.at, true
 		}
 	}
-	return false
+	return time.Unix(0, latest), found
 }
 
 // Add takes rev into the view.
 func (r *Revocations) Add(rev Revocation) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	r.merge([]Revocation{rev}, false)
+	r.merge(rev, false)
 }
 
 // AddLocal takes rev into this replica's view for a revocation the store
@@ -91,32 +110,36 @@ func (r *Revocations) Add(rev Revocation) {
 // here, and the next reload writes it to the store.
 func (r *Revocations) AddLocal(rev Revocation) { r.Add(rev) }
 
-// merge builds the next set: the old one (unless replace), plus revs, less
-// what has expired. r.mu is held.
-func (r *Revocations) merge(revs []Revocation, replace bool) {
-	now := r.now()
-	next := map[string]time.Time{}
-	if !replace {
-		maps.Copy(next, *r.set.Load())
-	} else {
-		r.until = map[string]time.Time{}
+// merge takes rev in; inStore says the store holds it. r.mu is held.
+func (r *Revocations) merge(rev Revocation, inStore bool) {
+	if !r.now().Before(rev.Expires) {
+		return
 	}
-	for _, rev := range revs {
-		k := string(rev.Kind) + ":" + rev.Value
-		if at, ok := next[k]; !ok || at.Before(rev.At) {
-			next[k] = rev.At
-		}
-		if r.until[k].Before(rev.Expires) {
-			r.until[k] = rev.Expires
-		}
+	k := string(rev.Kind) + ":" + rev.Value
+	e := r.entries[k]
+	e.at = max(e.at, rev.At.UnixNano())
+	e.expires = max(e.expires, rev.Expires.UnixNano())
+	if inStore {
+		e.gen = r.gen
 	}
-	for k, until := range r.until {
-		if !now.Before(until) {
-			delete(next, k)
-			delete(r.until, k)
+	r.entries[k] = e
+}
+
+// prune forgets what has expired. r.mu is held.
+func (r *Revocations) prune() {
+	now := r.now().UnixNano()
+	for k, e := range r.entries {
+		if now >= e.expires {
+			delete(r.entries, k)
 		}
 	}
-	r.set.Store(&next)
+}
+
+// Len is how many revocations the view holds.
+func (r *Revocations) Len() int {
+	r.mu.RLock()
+	defer r.mu.RUnlock()
+	return len(r.entries)
 }
 
 // Ready reports whether every revocation live at start has been loaded:
@@ -139,13 +162,21 @@ func (r *Revocations) state(up bool) {
 	}
 }
 
-// Run keeps the view current until ctx ends: it loads every live
-// revocation, then follows the store's messages, and reloads every
-// pollEvery and after every reconnection, so that a replica catches up on
-// what it missed while the store was away.
+// Run keeps the view current until ctx ends: it follows the store's
+// messages and loads every live revocation, again after every
+// reconnection, so that a replica catches up on what it missed while the
+// store was away; meanwhile it asks the store every pollEvery whether it
+// answers.
 func (r *Revocations) Run(ctx context.Context) {
 	for ctx.Err() == nil {
+		// Subscribed first, so that nothing revoked during the load is
+		// missed; the load merges, so order does not matter.
+		wctx, cancel := context.WithCancel(ctx)
+		werr := make(chan error, 1)
+		go func() { werr <- r.store.Watch(wctx, r.Add) }()
 		if err := r.reload(ctx); err != nil {
+			cancel()
+			r.log.Warn("revocations not loaded; trying again", "err", err)
 			r.state(false)
 			select {
 			case <-ctx.Done():
@@ -156,9 +187,6 @@ func (r *Revocations) Run(ctx context.Context) {
 		}
 		r.state(true)
 		r.ready.Store(true)
-		wctx, cancel := context.WithCancel(ctx)
-		werr := make(chan error, 1)
-		go func() { werr <- r.store.Watch(wctx, r.Add) }()
 		tick := time.NewTicker(pollEvery)
 	follow:
 		for {
@@ -171,11 +199,12 @@ func (r *Revocations) Run(ctx context.Context) {
 				}
 				break follow
 			case <-tick.C:
-				if err := r.reload(ctx); err != nil {
-					r.state(false)
-				} else {
-					r.state(true)
-				}
+				pctx, pcancel := context.WithTimeout(ctx, 3*time.Second)
+				r.state(r.store.Ping(pctx) == nil)
+				pcancel()
+				r.mu.Lock()
+				r.prune()
+				r.mu.Unlock()
 			}
 		}
 		tick.Stop()
@@ -189,52 +218,56 @@ func (r *Revocations) Run(ctx context.Context) {
 	}
 }
 
+// reload loads every live revocation from the store, a page at a time.
+// It has no deadline of its own: each of the store's calls has one, and a
+// large store takes as long as it takes, saying how far it got. What this
+// replica holds and the store does not (it restarted empty) is written
+// back: a revocation is never undone, only outlived.
 func (r *Revocations) reload(ctx context.Context) error {
-	lctx, cancel := context.WithTimeout(ctx, 3*time.Second)
-	defer cancel()
-	revs, err := r.store.Load(lctx)
+	r.mu.Lock()
+	r.gen++
+	gen := r.gen
+	r.mu.Unlock()
+	loaded, started := 0, time.Now()
+	err := r.store.Load(ctx, func(page []Revocation) {
+		r.mu.Lock()
+		for _, rev := range page {
+			r.merge(rev, true)
+		}
+		r.mu.Unlock()
+		before := loaded
+		loaded += len(page)
+		if !r.ready.Load() && loaded/progressEvery != before/progressEvery {
+			r.log.Info("loading revocations", "loaded", loaded, "elapsed", time.Since(started).Round(time.Millisecond).String())
+		}
+	})
 	if err != nil {
 		return err
 	}
-	r.mu.Lock()
-	// Merge, never replace: a revocation is never undone, only outlived,
-	// so one the store forgot (it restarted empty) keeps applying here
-	// until it expires, and is written back for the other replicas.
-	inStore := map[string]bool{}
-	for _, rev := range revs {
-		inStore[string(rev.Kind)+":"+rev.Value] = true
-	}
 	var lost []Revocation
-	now := r.now()
-	for k, until := range r.until {
-		if !inStore[k] && now.Before(until) {
+	r.mu.Lock()
+	r.prune()
+	for k, e := range r.entries {
+		if e.gen != gen {
 			kind, value, _ := strings.Cut(k, ":")
-			lost = append(lost, Revocation{Kind: Kind(kind), Value: value, At: (*r.set.Load())[k], Expires: until})
+			lost = append(lost, Revocation{Kind: Kind(kind), Value: value, At: time.Unix(0, e.at), Expires: time.Unix(0, e.expires)})
 		}
 	}
-	r.merge(revs, false)
 	r.mu.Unlock()
+	if !r.ready.Load() {
+		r.log.Info("revocations loaded", "count", loaded, "elapsed", time.Since(started).Round(time.Millisecond).String())
+	}
 	for _, rev := range lost {
-		if err := r.store.Revoke(lctx, rev); err != nil {
+		rctx, cancel := context.WithTimeout(ctx, 3*time.Second)
+		err := r.store.Revoke(rctx, rev)
+		cancel()
+		if err != nil {
 			return err
 		}
+		r.Add(rev) // seen in the store now
 	}
 	if len(lost) > 0 {
 		r.log.Info("revocations the store had lost written back", "count", len(lost))
 	}
 	return nil
-}
-
-// Latest returns the latest revocation of this user id, provider subject
-// or provider session id, and whether there is one.
-func (r *Revocations) Latest(user, subject, sid string) (time.Time, bool) {
-	set := *r.set.Load()
-	var latest time.Time
-	found := false
-	for _, k := range []string{string(KindUser) + ":" + user, string(KindSubject) + ":" + subject, string(KindSession) + ":" + sid} {
-		if at, ok := set[k]; ok && !strings.HasSuffix(k, ":") && (!found || at.After(latest)) {
-			latest, found = at, true
-		}
-	}
-	return latest, found
 }

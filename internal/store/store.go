@@ -38,13 +38,15 @@ type Revocation struct {
 type Store interface {
 	// Revoke keeps r and tells every replica watching.
 	Revoke(ctx context.Context, r Revocation) error
-	// Load returns every revocation still live.
-	Load(ctx context.Context) ([]Revocation, error)
+	// Load passes every revocation still live to page, a page at a time.
+	Load(ctx context.Context, page func([]Revocation)) error
 	// Watch calls seen for each revocation made from now on, until ctx
 	// ends (nil) or the store fails (an error).
 	Watch(ctx context.Context, seen func(Revocation)) error
 	// UseOnce records id, for ttl, and reports whether it was new.
 	UseOnce(ctx context.Context, id string, ttl time.Duration) (bool, error)
+	// Ping reports whether the store answers.
+	Ping(ctx context.Context) error
 	// Shared reports whether other processes see this store.
 	Shared() bool
 	// Close releases the store's connections.

@@ -2,6 +2,10 @@ package store
 
 import (
 	"context"
+	"encoding/json"
+	"fmt"
+	"reflect"
+	"runtime"
 	"strings"
 	"testing"
 	"time"
@@ -56,7 +60,8 @@ func TestRevokeLoadWatch(t *testing.T) {
 		}
 		expired := Revocation{Kind: KindSession, Value: "s1", At: now.Add(-2 * time.Hour), Expires: now.Add(-time.Hour)}
 		a.Revoke(ctx, expired)
-		got, err := b.Load(ctx)
+		var got []Revocation
+		err := b.Load(ctx, func(page []Revocation) { got = append(got, page...) })
 		if err != nil || len(got) != 1 || got[0].Value != "ada" {
 			t.Errorf("Load: %+v %v; want ada alone (the expired one gone)", got, err)
 		}
@@ -127,5 +132,118 @@ func TestRedisPasswordNeverShown(t *testing.T) {
 	defer wrong.Close()
 	if err := wrong.Ping(context.Background()); err == nil || strings.Contains(err.Error(), "s3cret") {
 		t.Errorf("a wrong password: %v", err)
+	}
+}
+
+// TestLoadPagesThroughALargeStore: a store of many revocations is read a
+// page at a time, every one of them arrives, and the view holds each once.
+func TestLoadPagesThroughALargeStore(t *testing.T) {
+	t.Parallel()
+	srv := redistest.Start(t)
+	st, err := OpenRedis(srv.URL())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	ctx := context.Background()
+	const n = 5 * loadPage
+	fillRedis(t, st, n, time.Now())
+	pages, total := 0, 0
+	if err := st.Load(ctx, func(page []Revocation) {
+		pages++
+		total += len(page)
+		if len(page) > 2*loadPage {
+			t.Errorf("a page of %d revocations; want about %d", len(page), loadPage)
+		}
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if total != n || pages < 3 {
+		t.Errorf("%d revocations in %d pages; want %d in several", total, pages, n)
+	}
+	v := NewRevocations(st, nil, nil)
+	if err := v.reload(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if v.Len() != n || !v.Revoked("user-4999", "", "", time.Now().Add(-time.Hour)) {
+		t.Errorf("the view holds %d; want %d, user-4999 among them", v.Len(), n)
+	}
+}
+
+// TestAddCopiesNothing: taking one revocation in does not rebuild the
+// view, so a large one stays cheap to add to (the map stays the same one).
+func TestAddCopiesNothing(t *testing.T) {
+	t.Parallel()
+	v := NewRevocations(NewMemory(), nil, nil)
+	now := time.Now()
+	for i := range 1000 {
+		v.Add(Revocation{Kind: KindUser, Value: fmt.Sprint("u", i), At: now, Expires: now.Add(time.Hour)})
+	}
+	before := reflect.ValueOf(v.entries).UnsafePointer()
+	v.Add(Revocation{Kind: KindUser, Value: "one more", At: now, Expires: now.Add(time.Hour)})
+	if reflect.ValueOf(v.entries).UnsafePointer() != before {
+		t.Error("adding one revocation made a new map of them all")
+	}
+	if !v.Revoked("one more", "", "", now) || !v.Revoked("u7", "", "", now) {
+		t.Error("revocations missing after the add")
+	}
+	expired := Revocation{Kind: KindUser, Value: "old", At: now.Add(-2 * time.Hour), Expires: now.Add(-time.Hour)}
+	v.Add(expired)
+	if v.Revoked("old", "", "", now.Add(-3*time.Hour)) {
+		t.Error("an expired revocation applies")
+	}
+}
+
+// fillRedis writes n live revocations (user-0 ...) to st's Redis, many to
+// a round trip.
+func fillRedis(t testing.TB, st *Redis, n int, now time.Time) {
+	t.Helper()
+	ctx := context.Background()
+	for start := 0; start < n; start += 10_000 {
+		pipe := st.client.Pipeline()
+		for i := start; i < min(n, start+10_000); i++ {
+			r := Revocation{Kind: KindUser, Value: fmt.Sprint("user-", i), At: now, Expires: now.Add(8 * time.Hour)}
+			b, _ := json.Marshal(r)
+			pipe.Set(ctx, revocationPrefix+string(r.Kind)+":"+r.Value, b, 8*time.Hour)
+		}
+		if _, err := pipe.Exec(ctx); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+// BenchmarkStartWithAMillionRevocations: a replica's first load of a
+// million live revocations from Redis, the most back-channel logouts can
+// pile up over a session's lifetime in a large company. It reports the
+// load's time and the heap the view holds.
+//
+//	go test -run '^$' -bench StartWithAMillion -benchtime 1x ./internal/store
+func BenchmarkStartWithAMillionRevocations(b *testing.B) {
+	srv := redistest.Start(b)
+	st, err := OpenRedis(srv.URL())
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer st.Close()
+	fillRedis(b, st, 1_000_000, time.Now())
+	for b.Loop() {
+		runtime.GC()
+		var before, after runtime.MemStats
+		runtime.ReadMemStats(&before)
+		v := NewRevocations(st, nil, nil)
+		start := time.Now()
+		if err := v.reload(context.Background()); err != nil {
+			b.Fatal(err)
+		}
+		took := time.Since(start)
+		runtime.GC()
+		runtime.ReadMemStats(&after)
+		if v.Len() != 1_000_000 {
+			b.Fatalf("%d loaded", v.Len())
+		}
+		b.ReportMetric(took.Seconds(), "s/load")
+		b.ReportMetric(float64(after.HeapAlloc-before.HeapAlloc)/(1<<20), "MiB-held")
+		b.ReportMetric(float64(after.HeapAlloc-before.HeapAlloc)/1e6, "B/revocation")
+		runtime.KeepAlive(v)
 	}
 }
