@@ -133,34 +133,53 @@ type list[T any] struct {
 // pageSize is the largest page the API gives.
 const pageSize = 100
 
-// Rooms returns every room of the team, reading every page.
-func (c *Client) Rooms(ctx context.Context) ([]Room, error) {
-	var out []Room
+// maxItems bounds what a list may hold, so an API that never stops
+// paging (a total_count of 2^40, pages that repeat) cannot keep a command
+// reading: far more rooms or roles than any team has.
+const maxItems = 50_000
+
+// ErrTooLarge is what a list answers when the API sends more than was
+// asked for or more than any team holds.
+var ErrTooLarge = errors.New("dsapi: the API's answer is larger than any team's")
+
+// listAll reads every page of the list at path (which takes limit and
+// offset). A page larger than asked for is refused, and so is a list past
+// maxItems.
+func listAll[T any](ctx context.Context, c *Client, path string) ([]T, error) {
+	var out []T
+	sep := "?"
+	if strings.Contains(path, "?") {
+		sep = "&"
+	}
 	for offset := 0; ; offset += pageSize {
-		var page list[Room]
-		if err := c.do(ctx, http.MethodGet, "/rooms?limit="+strconv.Itoa(pageSize)+"&offset="+strconv.Itoa(offset)+"&order=asc", nil, &page); err != nil {
+		var page list[T]
+		if err := c.do(ctx, http.MethodGet, path+sep+"limit="+strconv.Itoa(pageSize)+"&offset="+strconv.Itoa(offset), nil, &page); err != nil {
 			return nil, err
 		}
+		if len(page.Data) > pageSize {
+			return nil, fmt.Errorf("%w: %d items on a page of %d", ErrTooLarge, len(page.Data), pageSize)
+		}
 		out = append(out, page.Data...)
+		if len(out) > maxItems {
+			return nil, fmt.Errorf("%w: more than %d items", ErrTooLarge, maxItems)
+		}
 		if len(page.Data) < pageSize || len(out) >= page.TotalCount {
 			return out, nil
 		}
 	}
 }
 
+// Rooms returns every room of the team, reading every page.
+func (c *Client) Rooms(ctx context.Context) ([]Room, error) {
+	return listAll[Room](ctx, c, "/rooms?order=asc")
+}
+
 // Roles returns the team's roles with their permissions: the list, then
 // each role.
 func (c *Client) Roles(ctx context.Context) ([]Role, error) {
-	var all []Role
-	for offset := 0; ; offset += pageSize {
-		var page list[Role]
-		if err := c.do(ctx, http.MethodGet, "/roles?limit="+strconv.Itoa(pageSize)+"&offset="+strconv.Itoa(offset), nil, &page); err != nil {
-			return nil, err
-		}
-		all = append(all, page.Data...)
-		if len(page.Data) < pageSize || len(all) >= page.TotalCount {
-			break
-		}
+	all, err := listAll[Role](ctx, c, "/roles")
+	if err != nil {
+		return nil, err
 	}
 	for i := range all {
 		var one struct {

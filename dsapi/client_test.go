@@ -116,3 +116,37 @@ func TestAuthFailureNeverShowsTheKey(t *testing.T) {
 		t.Errorf("unreachable: %v; want an error without the key", err)
 	}
 }
+
+// TestHostileListsEnd: an API whose pages are larger than asked for, or
+// that never stops paging (a total_count of 2^40, full pages forever), is
+// refused after a bounded read instead of read without end.
+func TestHostileListsEnd(t *testing.T) {
+	t.Parallel()
+	room := `{"id":"r","friendly_url":"r","privacy":"private"}`
+	page := func(n int) string {
+		return `{"total_count":1099511627776,"data":[` + strings.TrimSuffix(strings.Repeat(room+",", n), ",") + `]}`
+	}
+	for name, answer := range map[string]string{
+		"a page larger than asked for": page(2000),
+		"full pages without end":       page(pageSize),
+	} {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			requests := 0
+			srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				requests++
+				w.Header().Set("Content-Type", "application/json")
+				fmt.Fprint(w, answer)
+			}))
+			defer srv.Close()
+			c := &Client{BaseURL: srv.URL, TeamID: "team-1", Key: testKey, HTTP: srv.Client()}
+			rooms, err := c.Rooms(context.Background())
+			if !errors.Is(err, ErrTooLarge) || rooms != nil {
+				t.Fatalf("got %d rooms, %v; want ErrTooLarge", len(rooms), err)
+			}
+			if requests > maxItems/pageSize+1 {
+				t.Errorf("%d requests; want at most %d", requests, maxItems/pageSize+1)
+			}
+		})
+	}
+}

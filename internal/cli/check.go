@@ -74,6 +74,8 @@ func check(ctx context.Context, args []string, env Env) int {
 // checkRemote adds what the Digital Samba team says of the file. An API
 // that cannot be read is a problem: the file is then not known to be right.
 func (r *checkReport) checkRemote(ctx context.Context, cfg *config.Config) {
+	ctx, cancel := context.WithTimeout(ctx, remoteDeadline)
+	defer cancel()
 	st, err := team.Read(ctx, team.Client(cfg))
 	if err != nil {
 		r.Valid = false

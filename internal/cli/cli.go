@@ -39,6 +39,10 @@ func Run(ctx context.Context, args []string, env Env) int {
 	if len(args) > 0 && args[0] != "" && args[0][0] != '-' {
 		cmd, args = args[0], args[1:]
 	}
+	if cmd != "serve" && cmd != "demo" {
+		// The servers write JSON logs, which escape what they carry.
+		env.Stdout, env.Stderr = terminal{env.Stdout}, terminal{env.Stderr}
+	}
 	switch cmd {
 	case "serve":
 		return serve(ctx, args, env)

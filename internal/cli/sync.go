@@ -24,6 +24,8 @@ func syncTeam(ctx context.Context, args []string, env Env) int {
 	if !ok {
 		return exitProblem
 	}
+	ctx, cancel := context.WithTimeout(ctx, remoteDeadline)
+	defer cancel()
 	api := team.Client(cfg)
 	st, err := team.Read(ctx, api)
 	if err != nil {
