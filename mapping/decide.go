@@ -61,7 +61,7 @@ func (rule *Rule) decide(p *Person) (Decision, bool) {
 		}
 	}
 	for i := range rule.emails {
-		if rule.emails[i].matches(p, rule.Deny) {
+		if rule.emails[i].matches(p) {
 			d.Matched, d.Matcher, d.kind = p.email, rule.emails[i].text, byEmail
 			return d, true
 		}

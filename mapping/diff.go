@@ -210,7 +210,7 @@ func emailKinds(pats []emailPattern) []string {
 	slices.Sort(out)
 	// Last, so that a kind of change is shown with a plain address when
 	// one shows it.
-	return append(out, `"unreadable"@`+elsewhere)
+	return append(out, "not@an@address."+elsewhere)
 }
 
 // errTooManyKinds says a room's patterns are too many to compare exactly.

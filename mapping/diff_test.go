@@ -47,7 +47,7 @@ func TestDiffFindsEachKindOfChange(t *testing.T) {
 }
 
 // TestDiffNeedsPeopleOfTwoKinds: changes only a person in two groups, or
-// with an unreadable address, shows.
+// in a group and at a domain, shows.
 func TestDiffNeedsPeopleOfTwoKinds(t *testing.T) {
 	t.Parallel()
 	tests := []struct {
@@ -58,10 +58,14 @@ func TestDiffNeedsPeopleOfTwoKinds(t *testing.T) {
 			"      - {groups: [a], role: moderator}\n      - {groups: [b], role: attendee}\n",
 			"      - {groups: [b], role: attendee}\n      - {groups: [a], role: moderator}\n",
 			[]string{"moderator->attendee"}},
-		{"a deny by address becomes a role: an unreadable address now attends",
+		{"a deny by address becomes a role: that address alone changes",
 			"      - {emails: [ann@example.com], deny: true}\n      - {everyone: true, role: attendee}\n",
 			"      - {emails: [ann@example.com], role: speaker}\n      - {everyone: true, role: attendee}\n",
-			[]string{"deny->attendee", "deny->speaker"}},
+			[]string{"deny->speaker"}},
+		{"a rule by domain and one by group swapped: someone at the domain in the group changes",
+			"      - {emails: [\"*@example.com\"], role: speaker}\n      - {groups: [a], role: moderator}\n",
+			"      - {groups: [a], role: moderator}\n      - {emails: [\"*@example.com\"], role: speaker}\n",
+			[]string{"speaker->moderator"}},
 	}
 	for _, tt := range tests {
 		_, got := diffKinds(t, mustParse(t, roomsOf(tt.old)), mustParse(t, roomsOf(tt.new)))

@@ -4,24 +4,28 @@ import (
 	"fmt"
 	"strings"
 	"unicode"
+	"unicode/utf8"
+
+	"golang.org/x/net/idna"
 )
 
-// Emails compare as mail does, not as Unicode does: only ASCII letters
-// fold (a Kelvin sign is not a k), and a domain's trailing dot, which names
-// the same domain, is dropped. An address roomgate cannot read one way only
-// (not ASCII, quoted, a comment, two @, an empty label, control
-// characters) is unreadable: it matches no emails of a rule that lets
-// people in, and is covered by every emails of a rule that keeps people out,
-// so such an address never wins access and never escapes a deny.
+// Emails compare as mail does, not as Unicode does. A domain compares in
+// its ASCII form (IDNA, as resolvers look it up: bücher.example is
+// xn--bcher-kva.example), without a trailing dot, which names the same
+// domain. A local part compares as written but for the case of ASCII
+// letters (a Kelvin sign is not a k). An address that cannot be read as an
+// address at all (two @, a comment, control characters, a domain IDNA
+// refuses) matches no emails of any rule: its domain is unknown, so no
+// rule can say it covers it.
 
 // emailPattern is an email matcher compiled at Parse time: an address, or
-// *@domain for everyone whose address ends in @domain. Both compare
-// ignoring ASCII letter case; the domain must be the whole domain
-// (*@example.com does not cover bob@mail.example.com).
+// *@domain for everyone whose address ends in @domain. Both compare as
+// above; the domain must be the whole domain (*@example.com does not cover
+// bob@mail.example.com).
 type emailPattern struct {
 	text   string // as written
-	exact  string // lower-cased address; "" for a domain pattern
-	domain string // lower-cased domain of a *@domain pattern; "" for an address
+	exact  string // normalEmail's form; "" for a domain pattern
+	domain string // normalDomain's form of a *@domain pattern; "" for an address
 }
 
 // compileEmail checks and compiles an email pattern. The error is the
@@ -62,26 +66,32 @@ func compileEmail(s string) (emailPattern, error) {
 }
 
 func badEmail(s string) error {
-	return fmt.Errorf("%q is not an address roomgate reads one way only: use ASCII (an international domain as xn--, its punycode), no quotes, comments or empty labels", s)
+	return fmt.Errorf("%q is not an address roomgate can read: no quotes, comments, control characters or empty labels, and a domain IDNA accepts", s)
 }
 
-// normalEmail returns the address in the one form roomgate compares: ASCII
-// letters lower-cased, the domain without a trailing dot. ok is false for an
-// address that is not that simple (see above), whose reading would depend on
-// who reads it.
+// normalEmail returns the address in the one form roomgate compares: the
+// local part with its ASCII letters lower-cased, the domain in ASCII (see
+// normalDomain). ok is false for what cannot be read as an address.
 func normalEmail(s string) (norm, domain string, ok bool) {
-	at := strings.IndexByte(s, '@')
-	if at <= 0 || at != strings.LastIndexByte(s, '@') {
+	at := strings.LastIndexByte(s, '@')
+	if at <= 0 || at > 64 || !utf8.ValidString(s) {
 		return "", "", false
 	}
 	local := s[:at]
-	for i := 0; i < len(local); i++ {
-		if c := local[i]; c <= ' ' || c >= 0x7f || strings.IndexByte(`"\(),:;<>[]`, c) >= 0 {
+	control := func(c rune) bool { return c < ' ' || c == 0x7f || c >= 0x80 && c <= 0x9f }
+	if len(local) >= 2 && local[0] == '"' && local[len(local)-1] == '"' {
+		// RFC 5321 4.1.2: a quoted local part may hold what a plain one
+		// cannot, even an @; it compares as written.
+		if strings.ContainsFunc(local[1:len(local)-1], func(c rune) bool { return control(c) || c == '"' || c == '\\' }) {
 			return "", "", false
 		}
-	}
-	if local[0] == '.' || local[len(local)-1] == '.' || strings.Contains(local, "..") {
-		return "", "", false
+	} else {
+		if strings.ContainsFunc(local, func(c rune) bool { return control(c) || strings.ContainsRune(` "\(),:;<>[]@`, c) }) {
+			return "", "", false
+		}
+		if local[0] == '.' || local[len(local)-1] == '.' || strings.Contains(local, "..") {
+			return "", "", false
+		}
 	}
 	domain, ok = normalDomain(s[at+1:])
 	if !ok {
@@ -90,16 +100,22 @@ func normalEmail(s string) (norm, domain string, ok bool) {
 	return asciiLower(local) + "@" + domain, domain, true
 }
 
-// normalDomain lower-cases an ASCII domain and drops one trailing dot; ok
-// is false unless it is labels of letters, digits and '-' between dots.
+// normalDomain returns d in ASCII as IDNA looks it up (UTS 46: case and
+// width folded, international labels as xn--), without one trailing dot;
+// ok is false when IDNA refuses it or it is not labels of letters, digits
+// and '-' between dots.
 func normalDomain(d string) (string, bool) {
 	d = strings.TrimSuffix(d, ".")
 	if d == "" || len(d) > 253 {
 		return "", false
 	}
+	a, err := idna.Lookup.ToASCII(d)
+	if err != nil || a == "" || strings.HasSuffix(a, ".") {
+		return "", false
+	}
 	label := 0
-	for i := 0; i < len(d); i++ {
-		switch c := d[i]; {
+	for i := 0; i < len(a); i++ {
+		switch c := a[i]; {
 		case c == '.':
 			if label == 0 {
 				return "", false
@@ -111,7 +127,7 @@ func normalDomain(d string) (string, bool) {
 			return "", false
 		}
 	}
-	return asciiLower(d), label > 0
+	return asciiLower(a), label > 0
 }
 
 // asciiLower lower-cases ASCII letters only, without allocating when there
@@ -131,18 +147,11 @@ func asciiLower(s string) string {
 	return s
 }
 
-// matches reports whether the person's email matches e, in a rule that
-// keeps people out when deny. A person without an email matches no email
-// pattern; one whose address is unreadable matches every pattern of a deny
-// rule and none of any other.
-func (e *emailPattern) matches(p *Person, deny bool) bool {
-	if p == nil {
-		return false
-	}
-	if p.unreadable {
-		return deny
-	}
-	if p.lower == "" {
+// matches reports whether the person's email matches e. A person without
+// an email, or with one that cannot be read as an address, matches no
+// email pattern.
+func (e *emailPattern) matches(p *Person) bool {
+	if p == nil || p.lower == "" {
 		return false
 	}
 	if e.domain != "" {

@@ -9,6 +9,7 @@ import (
 	"unicode/utf8"
 
 	"go.yaml.in/yaml/v3"
+	"golang.org/x/net/idna"
 	"golang.org/x/tools/txtar"
 )
 
@@ -121,11 +122,35 @@ func fuzzRooms(src string) (rooms *yaml.Node, ok bool) {
 	return rooms, err == nil
 }
 
-// simpleAddress is an address read one way only, as the rule language
-// defines it: ASCII, one @, a local part of dot-separated atoms without
-// quotes or comments, a domain of letters, digits and '-' in labels, with
-// perhaps one trailing dot.
-var simpleAddress = regexp.MustCompile(`^[!#-'*+\-/-9=?A-Z^-~]+(\.[!#-'*+\-/-9=?A-Z^-~]+)*@([A-Za-z0-9-]+\.)*[A-Za-z0-9-]+\.?$`)
+// plainLocal and quotedLocal are the local parts an address may have, as
+// the rule language defines them: dot-separated runs without specials,
+// spaces or controls, or a quoted string without quotes, backslashes or
+// controls.
+var (
+	plainLocal  = regexp.MustCompile(`^[^\x00-\x20\x7f-\x{9f}"\\(),:;<>\[\]@.]+(\.[^\x00-\x20\x7f-\x{9f}"\\(),:;<>\[\]@.]+)*$`)
+	quotedLocal = regexp.MustCompile(`^"[^\x00-\x1f\x7f-\x{9f}"\\]*"$`)
+	asciiDomain = regexp.MustCompile(`^([a-z0-9-]+\.)*[a-z0-9-]+$`)
+)
+
+// readAddress reads email as the rule language defines it: ok false when
+// it is no address; else the local part with ASCII letters lowered and the
+// domain as IDNA looks it up.
+func readAddress(email string) (local, domain string, ok bool) {
+	at := strings.LastIndex(email, "@")
+	if at < 0 || !utf8.ValidString(email) || at > 64 {
+		return "", "", false
+	}
+	local = email[:at]
+	if !plainLocal.MatchString(local) && !quotedLocal.MatchString(local) {
+		return "", "", false
+	}
+	d := strings.TrimSuffix(email[at+1:], ".")
+	a, err := idna.Lookup.ToASCII(d)
+	if d == "" || err != nil || !asciiDomain.MatchString(lowerASCII(a)) {
+		return "", "", false
+	}
+	return lowerASCII(local), lowerASCII(a), true
+}
 
 // lowerASCII lower-cases the ASCII letters of s and nothing else.
 func lowerASCII(s string) string {
@@ -141,8 +166,7 @@ func lowerASCII(s string) string {
 // naiveRule is the index of the first rule that covers the person, read
 // straight from the rule language's definition; -1 when none does.
 func naiveRule(room *Room, groups []string, email string, oracle map[string]*regexp.Regexp) int {
-	unreadable := email != "" && !simpleAddress.MatchString(email)
-	email = strings.TrimSuffix(lowerASCII(email), ".")
+	local, domain, readable := readAddress(email)
 	for i, rule := range room.Rules {
 		if rule.Everyone {
 			return i
@@ -160,18 +184,14 @@ func naiveRule(room *Room, groups []string, email string, oracle map[string]*reg
 			}
 		}
 		for _, e := range rule.Emails {
-			e = strings.TrimSuffix(lowerASCII(e), ".")
-			if unreadable && rule.Deny {
-				return i
-			}
-			if email == "" || unreadable {
+			if !readable {
 				continue
 			}
-			if domain, ok := strings.CutPrefix(e, "*@"); ok {
-				if at := strings.LastIndexByte(email, '@'); at >= 0 && email[at+1:] == domain {
+			if d, ok := strings.CutPrefix(e, "*@"); ok {
+				if _, pd, _ := readAddress("x@" + d); pd == domain {
 					return i
 				}
-			} else if email == e {
+			} else if pl, pd, _ := readAddress(e); pl == local && pd == domain {
 				return i
 			}
 		}

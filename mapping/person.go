@@ -18,11 +18,8 @@ type Person struct {
 	revOf  []string            // revOf[i] is the group rev[i] spells
 	rkeys  []uint64            // keyOf each of rev
 	email  string              // as given
-	lower  string              // normalEmail's form; "" when there is none, or it is unreadable
+	lower  string              // normalEmail's form; "" when there is none, or it cannot be read as an address
 	domain string              // the domain of lower
-	// unreadable is an email that normalEmail cannot read one way only:
-	// it matches the emails of deny rules only.
-	unreadable bool
 
 	// Reset's scratch space, kept for the next Reset.
 	pairs   []revPair
@@ -33,9 +30,9 @@ type Person struct {
 type revPair struct{ rev, group string }
 
 // NewPerson indexes a person's groups and email. Empty group names are
-// dropped, as are repeats; an empty email is no email (it never matches an
-// email pattern); an email that cannot be read one way only matches only
-// the emails of deny rules (see normalEmail).
+// dropped, as are repeats; an empty email is no email, and so is one that
+// cannot be read as an address (see normalEmail): neither matches an email
+// pattern.
 func NewPerson(groups []string, email string) *Person {
 	p := &Person{}
 	p.Reset(groups, email)
@@ -47,12 +44,9 @@ func NewPerson(groups []string, email string) *Person {
 // allocation, the reversed names, instead of a map and six slices. Nothing
 // may use p while it is reset; what a Decision on p holds stays valid.
 func (p *Person) Reset(groups []string, email string) {
-	p.email, p.lower, p.domain, p.unreadable = email, "", "", false
+	p.email, p.lower, p.domain = email, "", ""
 	if email != "" {
-		var ok bool
-		if p.lower, p.domain, ok = normalEmail(email); !ok {
-			p.unreadable = true
-		}
+		p.lower, p.domain, _ = normalEmail(email)
 	}
 	if p.set == nil {
 		p.set = make(map[string]struct{}, len(groups))

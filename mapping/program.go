@@ -161,11 +161,8 @@ func (r *Room) first(p *Person, at time.Time) Decision {
 				continue
 			}
 			switch {
-			case p.unreadable:
-				if !rule.Deny {
-					continue // an unreadable address wins no access
-				}
-			case p.lower == "",
+			case p.lower == "", // none, or not an address
+
 				o.kind == opEmail && p.lower != o.text,
 				o.kind == opDomain && p.domain != o.text:
 				continue

@@ -58,7 +58,6 @@ type coverIndex struct {
 	globs    []ruleGlob     // the group patterns that are not literals, in rule order
 	groups   map[string]int // memo: a group pattern -> its first covering rule
 	emails   map[string]int // memo: an email pattern -> its first covering rule
-	denyMail int            // the first deny rule with emails
 }
 
 type ruleGlob struct {
@@ -68,7 +67,7 @@ type ruleGlob struct {
 
 func newCoverIndex(rules []Rule) *coverIndex {
 	n := len(rules)
-	ix := &coverIndex{rules: rules, everyone: n, denyMail: n, literal: map[string]int{}, groups: map[string]int{}, emails: map[string]int{}}
+	ix := &coverIndex{rules: rules, everyone: n, literal: map[string]int{}, groups: map[string]int{}, emails: map[string]int{}}
 	for i := range rules {
 		r := &rules[i]
 		if !r.Until.IsZero() {
@@ -76,9 +75,6 @@ func newCoverIndex(rules []Rule) *coverIndex {
 		}
 		if r.Everyone && ix.everyone == n {
 			ix.everyone = i
-		}
-		if r.Deny && len(r.emails) > 0 && ix.denyMail == n {
-			ix.denyMail = i
 		}
 		for k := range r.globs {
 			g := &r.globs[k]
@@ -161,12 +157,6 @@ func (ix *coverIndex) coveredBy(j int) []*Rule {
 		if !use(ix.group(&later.globs[k])) {
 			return nil
 		}
-	}
-	// An unreadable address is covered by every emails of a deny rule and by
-	// no emails of another (normalEmail), so the emails of a deny rule are
-	// covered only where an earlier deny rule has emails too.
-	if later.Deny && len(later.emails) > 0 && ix.denyMail >= j {
-		return nil
 	}
 	for k := range later.emails {
 		if !use(ix.email(&later.emails[k])) {
