@@ -82,13 +82,23 @@ func (s *Server) serveBackchannelLogout(w http.ResponseWriter, r *http.Request) 
 		refuse("invalid_request", errors.New("gateway: logout token replayed (jti already used)"))
 		return
 	}
+	// 2.7: a sid ends that session of the provider's; a sub alone, every
+	// session of the person. With both, the sessions that remember no sid
+	// (cookies from before sessions kept it) are the person's too.
 	rev := store.Revocation{Kind: store.KindSession, Value: lt.SID, At: s.now(), Expires: s.now().Add(s.cfg.Session.Lifetime)}
-	if lt.SID == "" {
-		rev.Kind, rev.Value = store.KindSubject, lt.Subject
+	revs := []store.Revocation{rev}
+	switch {
+	case lt.SID == "":
+		revs[0].Kind, revs[0].Value = store.KindSubject, lt.Subject
+	case lt.Subject != "":
+		rev.Kind, rev.Value = store.KindSubjectWithoutSession, lt.Subject
+		revs = append(revs, rev)
 	}
-	if err := s.revoke(r.Context(), rev, "back-channel logout", requestID(r)); err != nil {
-		refuse("temporarily_unavailable", err)
-		return
+	for _, rev := range revs {
+		if err := s.revoke(r.Context(), rev, "back-channel logout", requestID(r)); err != nil {
+			refuse("temporarily_unavailable", err)
+			return
+		}
 	}
 	w.WriteHeader(http.StatusOK)
 }

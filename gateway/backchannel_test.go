@@ -90,6 +90,40 @@ func TestBackchannelLogout(t *testing.T) {
 	e.roomToken(first(e.enter(b2, "/standup")), "daily-standup")
 }
 
+// TestLogoutTokenEndsSessionsWithoutSid: a logout token with sid and sub
+// ends that sid's session and the person's sessions that remember no sid
+// (cookies from before sessions kept one), but not their other sids.
+func TestLogoutTokenEndsSessionsWithoutSid(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	e.provider.SetUser(user("ada", "ada@example.com", "eng-leads")) // no sid
+	old := e.browser()
+	e.roomToken(first(e.enter(old, "/standup")), "daily-standup")
+	e.provider.SetUser(sidUser("ada", "sid-2"))
+	other := e.browser()
+	e.roomToken(first(e.enter(other, "/standup")), "daily-standup")
+	e.provider.SetUser(sidUser("ada", "sid-1"))
+	b := e.browser()
+	e.roomToken(first(e.enter(b, "/standup")), "daily-standup")
+
+	tok, err := e.provider.LogoutToken("ada", "sid-1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if resp := oidctest.SendLogout(t, e.url("/auth/backchannel-logout"), tok); resp.StatusCode != http.StatusOK {
+		t.Fatalf("logout token: %d; want 200", resp.StatusCode)
+	}
+	if entersAt(t, e.gw, b, e.url("")) {
+		t.Error("the session of the token's sid still enters")
+	}
+	if entersAt(t, e.gw, old, e.url("")) {
+		t.Error("a session without a sid outlived a logout token naming its person")
+	}
+	if !entersAt(t, e.gw, other, e.url("")) {
+		t.Error("a session with another sid was ended too")
+	}
+}
+
 // TestLogoutTokensThatMustFail: every way a logout token can be wrong is
 // refused with 400, and the session goes on.
 func TestLogoutTokensThatMustFail(t *testing.T) {

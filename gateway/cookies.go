@@ -41,16 +41,6 @@ func cookieName(name string, secure bool) string {
 	return name
 }
 
-// pathCookieName is cookieName for a cookie limited to one path, which
-// __Host- forbids (browsers drop such a cookie): __Secure- still keeps it to
-// https.
-func pathCookieName(name string, secure bool) string {
-	if secure {
-		return "__Secure-" + name
-	}
-	return name
-}
-
 // loginTTL is how long a person has to finish signing in at the provider.
 const loginTTL = 10 * time.Minute
 
@@ -246,8 +236,11 @@ func cookieBytes(name, value string) int { return len(name) + 1 + len(value) + 2
 //   - the refresh token (path /), to re-check groups without showing the
 //     person anything. Without it, re-checks are silent sign-ins
 //     (prompt=none), which work everywhere but take a trip to the provider.
-//   - the ID token (path /auth/logout only), as the id_token_hint of logout
-//     at the provider. Without it, logout names roomgate by client_id.
+//   - the ID token, as the id_token_hint of logout at the provider.
+//     Without it, logout names roomgate by client_id.
+//
+// Both are __Host- cookies on https (path /, no domain), so no sibling
+// subdomain can plant or shadow them.
 //
 // Both are bound to the session's subject, so a leftover cookie can never
 // serve another person's session.
@@ -259,9 +252,6 @@ type grants struct {
 	now     func() time.Time
 }
 
-// hintPath is the only path the ID token cookie is sent to.
-const hintPath = "/auth/logout"
-
 func newGrants(cfg config.Session, secure bool, now func() time.Time) (*grants, error) {
 	seal, err := newSealer(cfg.Secrets, "roomgate grant")
 	if err != nil {
@@ -270,21 +260,17 @@ func newGrants(cfg config.Session, secure bool, now func() time.Time) (*grants, 
 	return &grants{
 		seal:    seal,
 		refresh: cookieName("roomgate_refresh", secure),
-		hint:    pathCookieName("roomgate_hint", secure),
+		hint:    cookieName("roomgate_hint", secure),
 		secure:  secure,
 		now:     now,
 	}, nil
 }
 
 func (g *grants) cookie(name, value string, maxAge int) *http.Cookie {
-	path := "/"
-	if name == g.hint {
-		path = hintPath
-	}
 	return &http.Cookie{
 		Name:     name,
 		Value:    value,
-		Path:     path,
+		Path:     "/",
 		MaxAge:   maxAge,
 		HttpOnly: true,
 		Secure:   g.secure,

@@ -3,6 +3,7 @@ package gateway
 import (
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"strings"
 	"testing"
 	"time"
@@ -137,7 +138,7 @@ func TestGrantsThatDoNotFit(t *testing.T) {
 			if refreshKept != tt.wantRefresh || hintKept != tt.wantHint {
 				t.Errorf("kept refresh %v, hint %v; want %v, %v", refreshKept, hintKept, tt.wantRefresh, tt.wantHint)
 			}
-			r := httptest.NewRequest(http.MethodPost, hintPath, nil)
+			r := httptest.NewRequest(http.MethodPost, "/auth/logout", nil)
 			for _, h := range w.Result().Header.Values("Set-Cookie") {
 				if len(h) > maxCookieBytes {
 					t.Errorf("Set-Cookie of %d bytes: %.60s...", len(h), h)
@@ -147,11 +148,8 @@ func TestGrantsThatDoNotFit(t *testing.T) {
 				if c.MaxAge > 0 {
 					r.AddCookie(c)
 				}
-				if c.Name == g.refresh && c.Path != "/" || c.Name == g.hint && c.Path != hintPath {
-					t.Errorf("cookie %s has path %q", c.Name, c.Path)
-				}
-				if !strings.HasPrefix(c.Name, "__Host-") && !(strings.HasPrefix(c.Name, "__Secure-") && c.Path != "/") {
-					t.Errorf("cookie %s on https lacks the prefix its path allows", c.Name)
+				if c.Path != "/" || !strings.HasPrefix(c.Name, "__Host-") {
+					t.Errorf("cookie %s on https: path %q; want a __Host- cookie for /", c.Name, c.Path)
 				}
 			}
 			if got := g.refreshToken(r, id); (got != "" && got == tt.refresh) != tt.wantRefresh {
@@ -167,9 +165,10 @@ func TestGrantsThatDoNotFit(t *testing.T) {
 	}
 }
 
-// TestCookiePrefixes: on https every cookie carries the strongest prefix
-// its path allows. Browsers drop a __Host- cookie whose path is not /, so
-// the cookies limited to one path are __Secure-.
+// TestCookiePrefixes: on https every cookie is a __Host- cookie (path /, no
+// domain), so no sibling subdomain can plant or shadow one: not even the
+// signed-out marker, which would make the signed-out page claim that the
+// provider ended a session.
 func TestCookiePrefixes(t *testing.T) {
 	t.Parallel()
 	now := time.Unix(1_800_000_000, 0)
@@ -194,18 +193,18 @@ func TestCookiePrefixes(t *testing.T) {
 	if err := logins.save(w, httptest.NewRequest(http.MethodGet, "/", nil), &loginState{State: randomToken(), Started: now.Unix()}); err != nil {
 		t.Fatal(err)
 	}
+	u, _ := url.Parse("https://meet.example.com")
+	http.SetCookie(w, (&Server{cfg: &config.Config{Server: config.Server{PublicURL: u}}}).signOutMarker("1", 60))
 	cookies := w.Result().Cookies()
-	if len(cookies) != 4 {
-		t.Fatalf("%d cookies; want session, refresh, hint and login", len(cookies))
+	if len(cookies) != 5 {
+		t.Fatalf("%d cookies; want session, refresh, hint, login and the signed-out marker", len(cookies))
 	}
 	for _, c := range cookies {
 		switch {
 		case !c.Secure || !c.HttpOnly || c.Domain != "":
 			t.Errorf("cookie %s: Secure %v, HttpOnly %v, Domain %q; want Secure, HttpOnly, no Domain", c.Name, c.Secure, c.HttpOnly, c.Domain)
-		case c.Path == "/" && !strings.HasPrefix(c.Name, "__Host-"):
-			t.Errorf("cookie %s for path / lacks __Host-", c.Name)
-		case c.Path != "/" && !strings.HasPrefix(c.Name, "__Secure-"):
-			t.Errorf("cookie %s for path %s: got prefix %q; want __Secure- (browsers drop __Host- there)", c.Name, c.Path, c.Name[:min(len(c.Name), 9)])
+		case c.Path != "/" || !strings.HasPrefix(c.Name, "__Host-"):
+			t.Errorf("cookie %s for path %s; want a __Host- cookie for /", c.Name, c.Path)
 		}
 	}
 }

@@ -83,10 +83,11 @@ func (s *Server) serveSignedOut(w http.ResponseWriter, r *http.Request) {
 }
 
 // signOutMarker is the short-lived cookie that says this browser's logout
-// continued at the provider.
+// continued at the provider. It is a __Host- cookie on https, so a sibling
+// subdomain cannot plant one to make the page claim what did not happen.
 func (s *Server) signOutMarker(value string, maxAge int) *http.Cookie {
 	secure := s.cfg.Server.PublicURL.Scheme == "https"
-	return &http.Cookie{Name: pathCookieName("roomgate_signout", secure), Value: value, Path: signedOutPath,
+	return &http.Cookie{Name: cookieName("roomgate_signout", secure), Value: value, Path: "/",
 		MaxAge: maxAge, HttpOnly: true, Secure: secure, SameSite: http.SameSiteLaxMode}
 }
 

@@ -98,7 +98,7 @@ func TestLogoutAtProvider(t *testing.T) {
 			if page := body(t, resp); resp.StatusCode != http.StatusOK || !strings.Contains(page, tt.wantText) {
 				t.Errorf("status %d; want 200 with %q:\n%s", resp.StatusCode, tt.wantText, page)
 			}
-			for _, path := range []string{"/", hintPath} {
+			for _, path := range []string{"/", "/auth/logout"} {
 				for _, name := range []string{"roomgate_session", "roomgate_refresh", "roomgate_hint"} {
 					if e.hasCookie(b, path, name) {
 						t.Errorf("%s still sent to %s after logout", name, path)

@@ -83,10 +83,14 @@ func (r *Revocations) Latest(user, subject, sid string) (time.Time, bool) {
 	now := r.now().UnixNano()
 	var latest int64
 	found := false
-	for _, k := range [3]struct {
+	noSID := subject
+	if sid != "" {
+		noSID = ""
+	}
+	for _, k := range [4]struct {
 		kind  Kind
 		value string
-	}{{KindUser, user}, {KindSubject, subject}, {KindSession, sid}} {
+	}{{KindUser, user}, {KindSubject, subject}, {KindSession, sid}, {KindSubjectWithoutSession, noSID}} {
 		if k.value == "" {
 			continue
 		}

@@ -22,6 +22,10 @@ const (
 	KindUser    Kind = "user"    // the session's user id (the token's ud): roomgate revoke
 	KindSubject Kind = "subject" // the provider's sub: back-channel logout without sid
 	KindSession Kind = "sid"     // the provider's session id: back-channel logout
+	// KindSubjectWithoutSession is the provider's sub, for the sessions
+	// that remember no sid (signed in before sessions kept it): a logout
+	// token with both sid and sub ends those too.
+	KindSubjectWithoutSession Kind = "sub-without-sid"
 )
 
 // Revocation ends every session of Kind Value that signed in before At. It
