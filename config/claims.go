@@ -34,8 +34,8 @@ func (c Claims) RuleGroups(groups []string) []string {
 }
 
 // RuleEmail returns the email the rules see: the address as sent, or, when
-// it is longer than any real address, only "@domain", which mapping reads
-// as an unreadable address: it wins no access and escapes no deny.
+// it is longer than any real address, only "@domain", which is no address
+// to mapping: it matches no emails rule.
 func (c Claims) RuleEmail(email string) string {
 	if len(email) <= maxEmailBytes {
 		return email

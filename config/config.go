@@ -42,6 +42,9 @@ type Config struct {
 	// Warnings are what is allowed but probably wrong, such as a public_url
 	// in clear text; check prints them and serve logs them.
 	Warnings mapping.Problems `yaml:"-"`
+	// Variables are the names of the environment variables the file
+	// reads (${VAR}), sorted.
+	Variables []string `yaml:"-"`
 }
 
 // Settings is a copy of c without its rules and tests: what a long-lived

@@ -2,6 +2,7 @@ package config
 
 import (
 	"fmt"
+	"maps"
 	"net/netip"
 	"net/url"
 	"os"
@@ -31,9 +32,14 @@ type Options struct {
 	// explain and diff run where only the rules are. The Config is then
 	// not one to serve with.
 	RulesOnly bool
-	// Now is the clock for what depends on the moment: rule tests without
-	// at, and rules whose until has passed. Nil means time.Now.
+	// Now is the clock for the one thing that depends on the moment: the
+	// warning that a rule's until has passed. Nil means time.Now.
 	Now func() time.Time
+	// Offline reads the file without the environment: ${VAR}s are not
+	// looked up, and their values are not checked (check -offline, for CI
+	// without secrets). Config.Variables lists their names. The Config is
+	// then not one to serve with.
+	Offline bool
 }
 
 // rulesOnly reports whether a problem at path matters for deciding.
@@ -81,10 +87,12 @@ func read(file string, doc *yaml.Node, opts Options) (*Config, error) {
 	if doc != nil && len(doc.Content) > 0 {
 		root = doc.Content[0]
 	}
-	expandEnv(r, root, opts.LookupEnv)
+	unknown := map[*yaml.Node]bool{}
+	r.Unknown = func(n *yaml.Node) bool { return unknown[n] }
+	vars := expandEnv(r, root, opts.LookupEnv, opts.Offline, unknown)
 
 	top := r.Fields(root, "", keysOf[Config]()...)
-	cfg := &Config{File: file}
+	cfg := &Config{File: file, Variables: vars}
 	cfg.Server = readServer(r, top["server"])
 	cfg.OIDC = readOIDC(r, top["oidc"])
 	cfg.Session = readSession(r, top["session"])
@@ -121,7 +129,7 @@ func read(file string, doc *yaml.Node, opts Options) (*Config, error) {
 			problems = append(problems, mapping.AsProblems(err)...)
 		}
 		cfg.Tests = tests
-		problems = append(problems, rules.RunTests(tests, opts.Now(), cfg.OIDC.Claims.Person)...)
+		problems = append(problems, rules.RunTests(tests, cfg.OIDC.Claims.Person)...)
 		cfg.Warnings = append(cfg.Warnings, rules.Warnings()...)
 	}
 	if len(problems) > 0 {
@@ -146,19 +154,26 @@ func syntaxProblem(file string, err error) mapping.Problem {
 
 var envRef = regexp.MustCompile(`\$\{([A-Za-z_][A-Za-z0-9_]*)\}`)
 
-// expandEnv replaces ${VAR} in every scalar value. It works on values, not on
-// the file's text, so a variable's content can never change the file's
-// structure. A missing variable is a problem; an empty one is allowed (and
-// caught by the field's own checks).
-func expandEnv(r *yamlnode.Reader, n *yaml.Node, lookup func(string) (string, bool)) {
-	w := envWalk{r: r, lookup: lookup}
+// expandEnv replaces ${VAR} in every scalar value, and returns the names
+// of the variables, sorted. It works on values, not on the file's text, so
+// a variable's content can never change the file's structure. A missing
+// variable is one problem: its node goes into unknown, whose values no
+// other check judges. An empty one is allowed (and caught by the field's
+// own checks). Offline, no variable is looked up and every node with one
+// is unknown.
+func expandEnv(r *yamlnode.Reader, n *yaml.Node, lookup func(string) (string, bool), offline bool, unknown map[*yaml.Node]bool) []string {
+	w := envWalk{r: r, lookup: lookup, offline: offline, unknown: unknown, names: map[string]bool{}}
 	w.walk(n)
+	return slices.Sorted(maps.Keys(w.names))
 }
 
 // envWalk is expandEnv under way.
 type envWalk struct {
-	r      *yamlnode.Reader
-	lookup func(string) (string, bool)
+	r       *yamlnode.Reader
+	lookup  func(string) (string, bool)
+	offline bool
+	unknown map[*yaml.Node]bool
+	names   map[string]bool
 	// at is where the walk is in the file, made into a field path only
 	// for a problem: a rule file of 10,000 rooms has a million nodes.
 	at []envStep
@@ -192,15 +207,24 @@ func (w *envWalk) walk(n *yaml.Node) {
 			return
 		}
 		path := w.path()
+		unknown := w.offline
 		n.Value = envRef.ReplaceAllStringFunc(n.Value, func(ref string) string {
 			name := ref[2 : len(ref)-1]
+			w.names[name] = true
+			if w.offline {
+				return ref
+			}
 			v, ok := w.lookup(name)
 			if !ok {
 				w.r.Problemf(n, path, "environment variable %s is not set", name)
-				return ref // keep the reference, so no second problem says "empty"
+				unknown = true
+				return ref
 			}
 			return v
 		})
+		if unknown {
+			w.unknown[n] = true
+		}
 		n.Tag = "!!str"
 		n.Style = 0
 	}

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"strings"
 	"testing"
+	"time"
 )
 
 const testedRooms = `rooms:
@@ -103,5 +104,62 @@ func TestRuleTestsReadGroupsAsServeDoes(t *testing.T) {
 	file = strings.Replace(file, "group_names: last", "group_names: full", 1)
 	if _, err := Parse("config.yaml", []byte(file), Options{LookupEnv: goodEnv}); err == nil || !strings.Contains(err.Error(), "got deny") {
 		t.Errorf("group_names: full: got %v; want the test to fail", err)
+	}
+}
+
+// TestRuleTestsDecideAlikeEveryDay: a test whose outcome could depend on
+// the moment (opening hours, or an until on a rule that could decide) must
+// say at; one whose outcome cannot needs none. Either way, what check says
+// of a file does not depend on the day it runs.
+func TestRuleTestsDecideAlikeEveryDay(t *testing.T) {
+	t.Parallel()
+	rooms := `rooms:
+  - path: standup
+    room: daily-standup
+    open:
+      timezone: Europe/Berlin
+      weekly:
+        - {days: [fri], from: "09:00", to: "10:00"}
+    rules:
+      - {groups: [eng-leads], role: moderator}
+  - path: retro
+    room: retro
+    rules:
+      - {groups: [interns], role: attendee, until: 2027-03-31}
+      - {groups: [eng], role: speaker}
+`
+	file := strings.Replace(validFile, validFile[strings.Index(validFile, "rooms:"):], rooms, 1) + `tests:
+  - name: leads at the stand-up
+    person: {groups: [eng-leads]}
+    expect: {standup: moderator}
+  - name: interns at the retro
+    person: {groups: [interns]}
+    expect: {retro: attendee}
+  - name: engineers at the retro
+    person: {groups: [eng]}
+    expect: {retro: speaker}
+  - name: leads on a Friday
+    person: {groups: [eng-leads]}
+    at: "2026-12-11T09:30:00+01:00"
+    expect: {standup: moderator}
+`
+	for _, day := range []string{"2026-12-11T09:30:00+01:00", "2026-12-12T18:00:00+01:00", "2028-01-01T00:00:00Z"} {
+		now, _ := time.Parse(time.RFC3339, day)
+		_, err := Parse("config.yaml", []byte(file), Options{LookupEnv: goodEnv, Now: func() time.Time { return now }})
+		got := fmt.Sprint(err)
+		for _, want := range []string{
+			`tests[0] "leads at the stand-up": standup: the room has opening hours, so the outcome depends on the moment; add the moment to decide at, such as at:`,
+			`tests[1] "interns at the retro": retro: rules[0] (config.yaml:`,
+		} {
+			if !strings.Contains(got, want) {
+				t.Errorf("on %s: %v\nwant a problem %s", day, got, want)
+			}
+		}
+		if strings.Contains(got, "engineers at the retro") || strings.Contains(got, "leads on a Friday") {
+			t.Errorf("on %s: a test whose outcome cannot depend on the moment, or that says at, is a problem: %v", day, got)
+		}
+		if !strings.Contains(got, "config.yaml:") {
+			t.Errorf("problems without file:line: %v", got)
+		}
 	}
 }

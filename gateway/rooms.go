@@ -217,6 +217,9 @@ func (s *Server) audit(r *http.Request, id *identity, room *mapping.Room, d mapp
 		slog.String("client_ip", s.clientIP(r)),
 		slog.String("user_id", id.UserID),
 		slog.String("email", id.Email),
+		// The groups the rules saw (those some rule can use, as the session
+		// keeps them, so bounded), in a form explain -groups takes.
+		slog.Any("groups", groupsForLog(id.Groups)),
 		slog.String("room_path", room.Path),
 		slog.String("room", room.Room),
 		slog.String("outcome", outcome),
@@ -226,6 +229,14 @@ func (s *Server) audit(r *http.Request, id *identity, room *mapping.Room, d mapp
 		slog.String("jti", jti),
 	)
 	h.Handle(r.Context(), rec)
+}
+
+// groupsForLog is groups, never null.
+func groupsForLog(groups []string) []string {
+	if groups == nil {
+		return []string{}
+	}
+	return groups
 }
 
 // roomLinks are the rooms id may enter now, for the 404 page. It decides

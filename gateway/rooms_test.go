@@ -1,8 +1,10 @@
 package gateway
 
 import (
+	"encoding/json"
 	"fmt"
 	"net/http"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -361,5 +363,31 @@ func TestBranding(t *testing.T) {
 	if !strings.Contains(page, `<span class="brand">Acme Meet</span>`) || !strings.Contains(page, `<img class="logo" src="/assets/acme.svg"`) ||
 		!strings.Contains(page, "· Acme Meet</title>") || strings.Contains(page, ">roomgate<") {
 		t.Errorf("the page does not carry the brand:\n%s", page)
+	}
+}
+
+// TestAuditLineNamesTheGroupsTheRulesSaw: the decision's audit line holds
+// the groups the rules decided on, those some rule uses, as a JSON list
+// that explain -groups takes as it is.
+func TestAuditLineNamesTheGroupsTheRulesSaw(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	e.provider.SetUser(user("ada", "ada@example.com", "eng-leads", "chess-club", "a,comma"))
+	resp, _ := e.enter(e.browser(), "/standup")
+	e.roomToken(resp, "daily-standup")
+	id := resp.Header.Get("X-Request-Id")
+	var line struct {
+		Groups []string `json:"groups"`
+		Role   string   `json:"role"`
+	}
+	for _, l := range strings.Split(e.logs.String(), "\n") {
+		if strings.Contains(l, `"msg":"decision"`) && strings.Contains(l, id) {
+			if err := json.Unmarshal([]byte(l), &line); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	if !slices.Equal(line.Groups, []string{"eng-leads"}) || line.Role != "moderator" {
+		t.Errorf("audit line groups %q, role %q; want [eng-leads] (no rule uses the others), moderator", line.Groups, line.Role)
 	}
 }

@@ -5,11 +5,14 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"time"
 )
 
 // Diff compares two rule sets, room by room, and finds who gains or loses
 // what: for every room in either set, each kind of person whose outcome
-// (allowed or not, and the role) changes, as one concrete person.
+// (allowed or not, and the role) changes at some moment, as one concrete
+// person and, where the rooms' hours or untils make the moment matter, one
+// concrete moment (DecideAt).
 //
 // It is sound: every person it returns decides differently under the two
 // sets (Decide says so). It is complete: if any person at all decides
@@ -22,7 +25,9 @@ import (
 // covers a person is the earliest rule that covers one of their groups or
 // their email, so a person's pair of decisions (old, new) is already the
 // pair of a person made of at most two of those: the one that decides under
-// the old rules and the one that decides under the new.
+// the old rules and the one that decides under the new. Over time, the
+// decisions hold still between the boundaries that moments finds, so a
+// moment in each stretch between them stands for all of it.
 func Diff(old, new *RuleSet) (*Changes, error) {
 	c := &Changes{}
 	for _, o := range old.Rooms() {
@@ -31,9 +36,12 @@ func Diff(old, new *RuleSet) (*Changes, error) {
 			c.Removed = append(c.Removed, o)
 			continue
 		}
-		rc, err := diffRoom(o, n)
-		if err != nil {
-			return nil, err
+		rc := RoomChange{Old: o, New: n}
+		if !sameDecisions(o, n) {
+			var err error
+			if rc, err = diffRoom(o, n); err != nil {
+				return nil, err
+			}
 		}
 		if len(rc.People) > 0 || o.Room != n.Room {
 			c.Rooms = append(c.Rooms, rc)
@@ -67,9 +75,21 @@ type RoomChange struct {
 // PersonChange is one concrete person whose outcome changes, and the
 // decisions of both sets.
 type PersonChange struct {
-	Groups   []string // as the rules see them
-	Email    string   // "" for none
+	Groups   []string  // as the rules see them
+	Email    string    // "" for none
+	At       time.Time // the moment of both decisions (DecideAt); zero when the rooms decide alike at every moment (Decide)
 	Old, New Decision
+}
+
+// Zone is the clock to write a change's moment on: the new room's, else
+// the old one's, else UTC.
+func (rc RoomChange) Zone() *time.Location {
+	for _, r := range [2]*Room{rc.New, rc.Old} {
+		if r != nil && r.Open != nil {
+			return r.Open.Zone
+		}
+	}
+	return time.UTC
 }
 
 // Outcome says a decision's outcome in a word: the role, or deny.
@@ -106,6 +126,13 @@ func diffRoom(o, n *Room) (RoomChange, error) {
 		return rc, fmt.Errorf("mapping: room %s: %w", o.Path, err)
 	}
 	mails := emailKinds(emails)
+	at, err := moments(o, n)
+	if err != nil {
+		return rc, fmt.Errorf("mapping: room %s: %w", o.Path, err)
+	}
+	if at == nil {
+		at = []time.Time{{}}
+	}
 	// People of no atom, one atom, or two (at most one of them an email).
 	type atom struct {
 		group, email string
@@ -117,7 +144,7 @@ func diffRoom(o, n *Room) (RoomChange, error) {
 	for _, e := range mails {
 		atoms = append(atoms, atom{email: e})
 	}
-	kinds := map[[4]int]bool{}
+	kinds := map[[6]int]bool{}
 	try := func(as ...atom) {
 		var gs []string
 		email := ""
@@ -129,16 +156,18 @@ func diffRoom(o, n *Room) (RoomChange, error) {
 			}
 		}
 		p := NewPerson(gs, email)
-		od, nd := o.Decide(p), n.Decide(p)
-		if od.Allowed == nd.Allowed && od.Role == nd.Role {
-			return
+		for _, t := range at {
+			od, nd := o.DecideAt(p, t), n.DecideAt(p, t)
+			if od.Allowed == nd.Allowed && od.Role == nd.Role {
+				continue
+			}
+			key := [6]int{ruleIndex(od), ruleIndex(nd), boolInt(od.Allowed), boolInt(nd.Allowed), boolInt(od.Closed), boolInt(nd.Closed)}
+			if kinds[key] {
+				continue
+			}
+			kinds[key] = true
+			rc.People = append(rc.People, PersonChange{Groups: p.Groups(), Email: email, At: t, Old: od, New: nd})
 		}
-		key := [4]int{ruleIndex(od), ruleIndex(nd), boolInt(od.Allowed), boolInt(nd.Allowed)}
-		if kinds[key] {
-			return
-		}
-		kinds[key] = true
-		rc.People = append(rc.People, PersonChange{Groups: p.Groups(), Email: email, Old: od, New: nd})
 	}
 	try()
 	for i := range atoms {
@@ -153,6 +182,22 @@ func diffRoom(o, n *Room) (RoomChange, error) {
 		}
 	}
 	return rc, nil
+}
+
+// sameDecisions reports whether o and n decide alike for everyone at every
+// moment because they say the same: the same rules and hours, wherever in
+// the file they stand. Most rooms of a change are untouched.
+func sameDecisions(o, n *Room) bool {
+	if !slices.EqualFunc(o.Rules, n.Rules, func(a, b Rule) bool {
+		return slices.Equal(a.Groups, b.Groups) && slices.Equal(a.Emails, b.Emails) && a.Everyone == b.Everyone &&
+			a.Role == b.Role && a.Deny == b.Deny && a.Early == b.Early && a.Until.Equal(b.Until)
+	}) {
+		return false
+	}
+	if o.Open == nil || n.Open == nil {
+		return o.Open == nil && n.Open == nil
+	}
+	return o.Open.Zone.String() == n.Open.Zone.String() && slices.Equal(o.Open.Weekly, n.Open.Weekly) && slices.Equal(o.Open.Dates, n.Open.Dates)
 }
 
 func ruleIndex(d Decision) int {

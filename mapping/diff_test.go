@@ -6,6 +6,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 )
 
 func roomsOf(rules string) string {
@@ -99,7 +100,7 @@ func diffKinds(t *testing.T, old, new *RuleSet) (*Changes, []string) {
 func checkReallyChanges(t *testing.T, rc RoomChange, pc PersonChange) {
 	t.Helper()
 	p := NewPerson(pc.Groups, pc.Email)
-	od, nd := rc.Old.Decide(p), rc.New.Decide(p)
+	od, nd := rc.Old.DecideAt(p, pc.At), rc.New.DecideAt(p, pc.At)
 	if od != pc.Old || nd != pc.New || (od.Allowed == nd.Allowed && od.Role == nd.Role) {
 		t.Errorf("room %s: person %q %q: got %s then %s; Diff said %s then %s, a change", rc.Old.Path, pc.Groups, pc.Email, Outcome(od), Outcome(nd), Outcome(pc.Old), Outcome(pc.New))
 	}
@@ -221,5 +222,131 @@ func TestDiffComplete(t *testing.T) {
 	}
 	if checked < 300 || changed < 100 {
 		t.Errorf("checked %d pairs, %d with changes; the test would prove little", checked, changed)
+	}
+}
+
+// TestDiffOverTime: edits that change who may enter only at some moments
+// are listed, each with a moment at which explain -at gives the old
+// outcome under the old rules and the new one under the new.
+func TestDiffOverTime(t *testing.T) {
+	t.Parallel()
+	room := func(open, rules string) string {
+		return "rooms:\n  - path: standup\n    room: standup\n" + open + "    rules:\n" + rules
+	}
+	fri := "    open:\n      timezone: Europe/Berlin\n      weekly:\n        - {days: [fri], from: \"09:00\", to: \"10:00\"}\n"
+	every := "    open:\n      timezone: Europe/Berlin\n      weekly:\n        - {days: [mon, tue, wed, thu, fri, sat, sun], from: \"09:00\", to: \"10:00\"}\n"
+	leads := "      - {groups: [leads], role: moderator}\n"
+	tests := []struct {
+		name, old, new string
+		want           string // "old->new" of one change
+	}{
+		{"an until moved from 2021 to 2099",
+			room("", leads+"      - {groups: [interns], role: attendee, until: 2021-03-31}\n"),
+			room("", leads+"      - {groups: [interns], role: attendee, until: 2099-03-31}\n"),
+			"deny->attendee"},
+		{"a room's open removed", room(fri, leads), room("", leads), "deny->moderator"},
+		{"days widened from fri to every day", room(fri, leads), room(every, leads), "deny->moderator"},
+		{"early added", room(fri, leads), room(fri, "      - {groups: [leads], role: moderator, early: 15m}\n"), "deny->moderator"},
+		{"a one-off date added", room(fri, leads),
+			room(fri+"      dates:\n        - {from: \"2027-01-06T15:00\", to: \"2027-01-06T16:00\"}\n", leads), "deny->moderator"},
+		{"the time zone changed", room(fri, leads), room(strings.Replace(fri, "Europe/Berlin", "America/New_York", 1), leads), "moderator->deny"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			c, got := diffKinds(t, mustParse(t, tt.old), mustParse(t, tt.new))
+			if !slices.Contains(got, tt.want) {
+				t.Fatalf("changes %q; want %s among them", got, tt.want)
+			}
+			for _, pc := range c.Rooms[0].People {
+				if pc.At.IsZero() {
+					t.Errorf("a change over time without its moment: %+v", pc)
+				}
+			}
+		})
+	}
+	same := room(fri, leads)
+	if c, _ := diffKinds(t, mustParse(t, same), mustParse(t, "\n\n"+same)); !c.None() {
+		t.Errorf("the same hours and rules, moved down the file: %+v; want no change", c.Rooms)
+	}
+}
+
+// TestDiffCompleteOverTime draws small rule sets with opening hours,
+// untils and early, and checks Diff against brute force over people and
+// moments: every 15 minutes across the weeks around the rules' dates.
+func TestDiffCompleteOverTime(t *testing.T) {
+	t.Parallel()
+	r := rand.New(rand.NewPCG(5, 23))
+	groups := []string{"a", "b", "a*"}
+	hours := []string{"09:00", "09:30", "10:00", "17:00", "23:30"}
+	makeRoom := func() string {
+		var b strings.Builder
+		b.WriteString("rooms:\n  - path: standup\n    room: standup\n")
+		if r.IntN(4) != 0 {
+			b.WriteString("    open:\n      timezone: UTC\n")
+			if r.IntN(3) != 0 {
+				days := []string{"mon", "tue", "wed", "thu", "fri", "sat", "sun"}
+				from, to := hours[r.IntN(len(hours))], hours[r.IntN(len(hours))]
+				fmt.Fprintf(&b, "      weekly:\n        - {days: [%s], from: %q, to: %q}\n", days[r.IntN(7)], from, to)
+			}
+			if r.IntN(2) == 0 {
+				fmt.Fprintf(&b, "      dates:\n        - {from: \"2027-01-%02dT%s\", to: \"2027-01-%02dT%s\"}\n", 4+r.IntN(3), hours[r.IntN(3)], 7+r.IntN(2), hours[3])
+			}
+		}
+		b.WriteString("    rules:\n")
+		for range 1 + r.IntN(3) {
+			m := []string{fmt.Sprintf("groups: [%q]", groups[r.IntN(len(groups))]), []string{"role: moderator", "role: attendee", "deny: true"}[r.IntN(3)]}
+			if r.IntN(3) == 0 {
+				m = append(m, fmt.Sprintf("until: 2027-01-%02d", 3+r.IntN(6)))
+			}
+			if r.IntN(3) == 0 && !strings.Contains(m[1], "deny") {
+				m = append(m, []string{"early: 15m", "early: 45m"}[r.IntN(2)])
+			}
+			b.WriteString("      - {" + strings.Join(m, ", ") + "}\n")
+		}
+		return b.String()
+	}
+	people := [][]string{nil, {"a"}, {"b"}, {"ab"}, {"a", "b"}, {"ab", "b"}}
+	start := time.Date(2026, 12, 20, 0, 0, 0, 0, time.UTC)
+	checked, changed := 0, 0
+	for range 1000 {
+		oldSrc, newSrc := makeRoom(), makeRoom()
+		old, errO := parseSource(t, oldSrc)
+		new, errN := parseSource(t, newSrc)
+		if errO != nil || errN != nil {
+			continue
+		}
+		checked++
+		c, err := Diff(old, new)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, rc := range c.Rooms {
+			for _, pc := range rc.People {
+				checkReallyChanges(t, rc, pc)
+			}
+		}
+		o, _ := old.Lookup("standup")
+		n, _ := new.Lookup("standup")
+		found := false
+		for at := start; at.Before(start.Add(5*7*24*time.Hour)) && !found; at = at.Add(15 * time.Minute) {
+			for _, gs := range people {
+				p := NewPerson(gs, "")
+				od, nd := o.DecideAt(p, at), n.DecideAt(p, at)
+				if od.Allowed != nd.Allowed || od.Role != nd.Role {
+					found = true
+					if len(c.Rooms) == 0 {
+						t.Fatalf("groups %q at %s: %s then %s, but Diff lists no change\nold:\n%s\nnew:\n%s", gs, at, Outcome(od), Outcome(nd), oldSrc, newSrc)
+					}
+					break
+				}
+			}
+		}
+		if found {
+			changed++
+		}
+	}
+	if checked < 200 || changed < 50 {
+		t.Errorf("%d pairs checked, %d changed; the test would prove little", checked, changed)
 	}
 }

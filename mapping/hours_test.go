@@ -291,3 +291,26 @@ func BenchmarkDecideWithoutHours(b *testing.B) {
 		room.DecideAt(p, at)
 	}
 }
+
+// TestEarlyWithoutHoursWarns: early on a room without open: has no effect,
+// which check says, naming the rule, without failing.
+func TestEarlyWithoutHoursWarns(t *testing.T) {
+	t.Parallel()
+	rs := mustParse(t, `rooms:
+  - path: standup
+    room: standup
+    rules:
+      - {groups: [leads], role: moderator, early: 15m}
+  - path: retro
+    room: retro
+    open:
+      timezone: UTC
+      weekly: [{days: [fri], from: "09:00", to: "10:00"}]
+    rules:
+      - {groups: [leads], role: moderator, early: 15m}
+`)
+	w := rs.Warnings()
+	if len(w) != 1 || !strings.Contains(w[0].Error(), "config.yaml:5: rooms[0].rules[0].early: early has no effect") {
+		t.Errorf("warnings %v; want one for rooms[0].rules[0].early at config.yaml:5", w)
+	}
+}

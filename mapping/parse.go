@@ -153,6 +153,14 @@ func (p *parser) room(n *yaml.Node, a at) *Room {
 		p.zone = room.Open.Zone
 	}
 	room.Rules = p.rules(n, rules, a)
+	if room.Open == nil {
+		for i := range room.Rules {
+			if r := &room.Rules[i]; r.Early > 0 {
+				p.warnings = append(p.warnings, Problem{File: p.file, Line: r.Pos.Line, Path: a.ruleAt(i).field("early").String(),
+					Msg: "early has no effect: the room has no open: hours, so it is open all the time; remove early, or give the room hours"})
+			}
+		}
+	}
 	return room
 }
 

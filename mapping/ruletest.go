@@ -32,8 +32,9 @@ type Test struct {
 	Groups []string // as the provider sends them (before oidc.claims.group_names)
 	Email  string
 	// At is the moment the test decides at, from at: (RFC 3339); zero
-	// when the test gives none, which means "whenever it runs". Rooms
-	// without opening hours decide alike at every moment.
+	// when the test gives none. A test without it decides with the rules
+	// alone, and is a problem where the moment could change its outcome,
+	// so that a test never starts failing by itself on a later day.
 	At     time.Time
 	Expect []Expectation // in file order
 }
@@ -146,9 +147,12 @@ func roomList(rs *RuleSet) string {
 //
 //	config.yaml:88: tests[2] "contractors never enter": standup: got attendee (rules[2], config.yaml:19); want deny
 //
-// Each test decides at its At, or at now when it has none, through
-// DecideAt: opening hours and until count.
-func (rs *RuleSet) RunTests(tests []Test, now time.Time, person func(groups []string, email string) *Person) Problems {
+// Each test decides at its At through DecideAt: opening hours and until
+// count. A test without At decides with the rules alone, and where the
+// room has opening hours, or a rule that could decide has until, it is a
+// problem that asks for an at: what check says is then the same on every
+// day.
+func (rs *RuleSet) RunTests(tests []Test, person func(groups []string, email string) *Person) Problems {
 	var ps Problems
 	for i := range tests {
 		t := &tests[i]
@@ -158,11 +162,14 @@ func (rs *RuleSet) RunTests(tests []Test, now time.Time, person func(groups []st
 			if !ok {
 				continue // ParseTests reported it
 			}
-			at := t.At
-			if at.IsZero() {
-				at = now
+			if t.At.IsZero() {
+				if why := room.timeMatters(p); why != "" {
+					ps = append(ps, Problem{File: t.Pos.File, Line: t.Pos.Line, Path: t.String(),
+						Msg: fmt.Sprintf("%s: %s, so the outcome depends on the moment; add the moment to decide at, such as at: \"2026-12-07T09:30:00+01:00\"", e.Room, why)})
+					continue
+				}
 			}
-			d := room.DecideAt(p, at)
+			d := room.DecideAt(p, t.At)
 			if d.Allowed == !e.Deny && (e.Deny || d.Role == e.Role) {
 				continue
 			}
@@ -175,6 +182,26 @@ func (rs *RuleSet) RunTests(tests []Test, now time.Time, person func(groups []st
 		}
 	}
 	return ps
+}
+
+// timeMatters says why p's decision in r can depend on the moment, or ""
+// when it cannot: the room has opening hours, or a rule that covers p
+// before one without until decides has until.
+func (r *Room) timeMatters(p *Person) string {
+	if r.Open != nil {
+		return "the room has opening hours"
+	}
+	for i := range r.Rules {
+		rule := &r.Rules[i]
+		if _, ok := rule.decide(p); !ok {
+			continue
+		}
+		if rule.Until.IsZero() {
+			return ""
+		}
+		return rule.String() + " has until"
+	}
+	return ""
 }
 
 // gotOf says what a decision gave, with the rule that made it.

@@ -22,15 +22,20 @@ func check(ctx context.Context, args []string, env Env) int {
 	path := fs.String("config", "config.yaml", "configuration `file`")
 	format := fs.String("format", "text", "output: text, json or github")
 	remote := fs.Bool("remote", false, "also check the file against the Digital Samba team (digitalsamba.api_url)")
+	offline := fs.Bool("offline", false, "check everything but the values of ${VAR}s, without the environment (for CI without secrets); their names are listed")
 	if fs.Parse(args) != nil {
+		return exitProblem
+	}
+	if *offline && *remote {
+		fmt.Fprintln(env.Stderr, "roomgate check: -remote needs the developer key, which -offline does not read; use one or the other")
 		return exitProblem
 	}
 	if *format != "text" && *format != "json" && *format != "github" {
 		fmt.Fprintf(env.Stderr, "roomgate check: -format: want text, json or github, found %q\n", *format)
 		return exitProblem
 	}
-	cfg, err := config.Load(*path, config.Options{LookupEnv: env.LookupEnv, Reserved: gateway.ReservedPaths()})
-	r := checkReport{File: *path, Problems: []finding{}, Warnings: []finding{}}
+	cfg, err := config.Load(*path, config.Options{LookupEnv: env.LookupEnv, Reserved: gateway.ReservedPaths(), Offline: *offline})
+	r := checkReport{File: *path, Offline: *offline, Problems: []finding{}, Warnings: []finding{}}
 	switch ps := mapping.AsProblems(err); {
 	case ps != nil:
 		for _, p := range ps {
@@ -45,6 +50,7 @@ func check(ctx context.Context, args []string, env Env) int {
 			r.Rules += len(room.Rules)
 		}
 		r.Tests = len(cfg.Tests)
+		r.Variables = cfg.Variables
 		for _, w := range cfg.Warnings {
 			r.Warnings = append(r.Warnings, findingOf(w))
 		}
@@ -96,14 +102,18 @@ func (r *checkReport) checkRemote(ctx context.Context, cfg *config.Config) {
 
 // checkReport is check's outcome; -format json prints it as it is.
 type checkReport struct {
-	File     string    `json:"file"`
-	Valid    bool      `json:"valid"`
-	Rooms    int       `json:"rooms"`
-	Rules    int       `json:"rules"`
-	Tests    int       `json:"tests"`
-	Remote   bool      `json:"remote,omitempty"` // checked against the team too
-	Problems []finding `json:"problems"`
-	Warnings []finding `json:"warnings"`
+	File    string `json:"file"`
+	Valid   bool   `json:"valid"`
+	Rooms   int    `json:"rooms"`
+	Rules   int    `json:"rules"`
+	Tests   int    `json:"tests"`
+	Remote  bool   `json:"remote,omitempty"` // checked against the team too
+	Offline bool   `json:"offline,omitempty"`
+	// Variables are the environment variables the file reads; offline,
+	// their values were not checked.
+	Variables []string  `json:"variables,omitempty"`
+	Problems  []finding `json:"problems"`
+	Warnings  []finding `json:"warnings"`
 }
 
 // finding is one problem or warning: where, and what.
@@ -144,6 +154,9 @@ func (r *checkReport) writeText(out, errw io.Writer) {
 		remote = ", and with the Digital Samba team"
 	}
 	fmt.Fprintf(out, "%s: valid (%d rooms, %d rules%s)%s\n", r.File, r.Rooms, r.Rules, tests, remote)
+	if r.Offline && len(r.Variables) > 0 {
+		fmt.Fprintf(out, "offline: the values of %s are not checked; set them where roomgate runs\n", strings.Join(r.Variables, ", "))
+	}
 	for _, w := range r.Warnings {
 		fmt.Fprintln(out, "warning:", w.text())
 	}

@@ -78,7 +78,7 @@ func usage(w io.Writer) {
 
 commands:
   serve   [-config F]        run the gateway (the default command)
-  check   [-config F] [-format text|json|github] [-remote]
+  check   [-config F] [-format text|json|github] [-remote | -offline]
                              validate the file and run its rule tests (-remote: against the team too)
   sync    [-config F] [-apply]
                              the plan that makes the Digital Samba team match the file; -apply carries it out

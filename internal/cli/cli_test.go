@@ -192,3 +192,60 @@ func TestCheckFormats(t *testing.T) {
 		t.Errorf("valid file with a warning: exit %d, %+v, %v", code, r, err)
 	}
 }
+
+// TestCheckOffline: check -offline validates a file in CI, where the
+// secrets are not: it passes on a valid file without the environment,
+// lists the variables, and still finds every problem that is not in their
+// values. Without -offline, each missing variable is one problem.
+func TestCheckOffline(t *testing.T) {
+	t.Parallel()
+	none := func(string) (string, bool) { return "", false }
+	runEnv := func(lookup func(string) (string, bool), args ...string) (int, string) {
+		var out, errb bytes.Buffer
+		code := Run(context.Background(), args, Env{Stdout: &out, Stderr: &errb, LookupEnv: lookup})
+		return code, out.String() + errb.String()
+	}
+	// A rotation list and a store URL from variables, as the README shows.
+	file := strings.Replace(testConfig, `secret: "${SESSION_SECRET}"`, `secret: ["${SESSION_SECRET_NEW}", "${SESSION_SECRET_OLD}"]`, 1) +
+		"store:\n  redis:\n    url: \"${REDIS_URL}\"\n"
+	good := writeConfig(t, file)
+	code, out := runEnv(none, "check", "-offline", "-config", good)
+	if code != exitOK || !strings.Contains(out, "valid (1 rooms") ||
+		!strings.Contains(out, "DS_DEVELOPER_KEY, OIDC_CLIENT_SECRET, REDIS_URL, SESSION_SECRET_NEW, SESSION_SECRET_OLD") {
+		t.Errorf("check -offline without the environment: exit %d\n%s", code, out)
+	}
+	code, out = runEnv(none, "check", "-offline", "-format", "json", "-config", good)
+	var r checkReport
+	if err := json.Unmarshal([]byte(out), &r); err != nil || code != exitOK || !r.Offline || len(r.Variables) != 5 {
+		t.Errorf("check -offline -format json: exit %d, %v\n%s", code, err, out)
+	}
+
+	bad := writeConfig(t, strings.Replace(file, "role: moderator", "role: moderater", 1))
+	if code, out := runEnv(none, "check", "-offline", "-config", bad); code != exitProblem || !strings.Contains(out, "moderater") || strings.Contains(out, "not set") {
+		t.Errorf("check -offline of a file with a problem: exit %d\n%s", code, out)
+	}
+
+	code, out = runEnv(none, "check", "-config", good)
+	if code != exitProblem || strings.Count(out, "is not set") != 5 || strings.Contains(out, "too short") || strings.Contains(out, "not a Redis URL") ||
+		!strings.Contains(out, ": 5 problems") {
+		t.Errorf("check without the environment: exit %d; want one problem per missing variable\n%s", code, out)
+	}
+	if code, out := runEnv(none, "check", "-offline", "-remote", "-config", good); code != exitProblem || !strings.Contains(out, "-offline") {
+		t.Errorf("check -offline -remote: exit %d\n%s", code, out)
+	}
+}
+
+// TestExplainTakesLoggedGroups: the groups of an audit line, a JSON list,
+// go to explain -groups as they are, names with commas included.
+func TestExplainTakesLoggedGroups(t *testing.T) {
+	t.Parallel()
+	path := writeConfig(t, strings.Replace(testConfig, "      - groups: [eng-leads]", "      - groups: [\"eng,leads\"]", 1))
+	code, stdout, stderr := run(t, "explain", "-config", path, "-room", "standup", "-groups", `["eng,leads"]`, "-format", "json")
+	var got explainJSON
+	if err := json.Unmarshal([]byte(stdout), &got); err != nil || code != exitOK || got.Rooms[0].Role != "moderator" {
+		t.Errorf("explain -groups '[\"eng,leads\"]': exit %d %v %+v\n%s", code, err, got, stderr)
+	}
+	if code, _, stderr := run(t, "explain", "-config", path, "-groups", `["unclosed"`); code != exitProblem || !strings.Contains(stderr, "-groups") {
+		t.Errorf("a broken JSON list: exit %d\n%s", code, stderr)
+	}
+}

@@ -8,6 +8,7 @@ import (
 	"os"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/roomgate/roomgate/config"
 	"github.com/roomgate/roomgate/mapping"
@@ -85,14 +86,26 @@ func ruleText(d mapping.Decision) string {
 	return d.Reason()
 }
 
-func personText(pc mapping.PersonChange) string {
+func personText(rc mapping.RoomChange, pc mapping.PersonChange) string {
 	s := "groups [" + strings.Join(pc.Groups, ", ") + "]"
 	if pc.Email != "" {
 		s += ", email " + fmt.Sprintf("%q", pc.Email)
 	} else {
 		s += ", no email"
 	}
+	if m := momentText(rc, pc); m != "" {
+		s += ", at " + m
+	}
 	return s
+}
+
+// momentText is the change's moment on the room's clock, as explain -at
+// takes it; "" when the moment does not matter.
+func momentText(rc mapping.RoomChange, pc mapping.PersonChange) string {
+	if pc.At.IsZero() {
+		return ""
+	}
+	return pc.At.In(rc.Zone()).Format(time.RFC3339)
 }
 
 func writeDiffText(w io.Writer, c *mapping.Changes, named []namedRoom) {
@@ -106,7 +119,7 @@ func writeDiffText(w io.Writer, c *mapping.Changes, named []namedRoom) {
 			fmt.Fprintf(w, "  Digital Samba room %q → %q: everyone it admits enters another room\n", rc.Old.Room, rc.New.Room)
 		}
 		for _, pc := range rc.People {
-			fmt.Fprintf(w, "  %s: %s\n", change(pc.Old, pc.New), personText(pc))
+			fmt.Fprintf(w, "  %s: %s\n", change(pc.Old, pc.New), personText(rc, pc))
 			fmt.Fprintf(w, "      before: %s\n", ruleText(pc.Old))
 			fmt.Fprintf(w, "      after:  %s\n", ruleText(pc.New))
 		}
@@ -160,6 +173,7 @@ type diffChangeJSON struct {
 	To     string       `json:"to"`
 	Groups []string     `json:"groups"`
 	Email  string       `json:"email,omitempty"`
+	Moment string       `json:"moment,omitempty"` // RFC 3339 on the room's clock, for explain -at; absent when the moment does not matter
 	Old    decisionJSON `json:"old"`
 	New    decisionJSON `json:"new"`
 }
@@ -189,7 +203,7 @@ func writeDiffJSON(w io.Writer, c *mapping.Changes, named []namedRoom) {
 				groups = []string{}
 			}
 			r.Changes = append(r.Changes, diffChangeJSON{From: mapping.Outcome(pc.Old), To: mapping.Outcome(pc.New),
-				Groups: groups, Email: pc.Email, Old: decisionOf(pc.Old), New: decisionOf(pc.New)})
+				Groups: groups, Email: pc.Email, Moment: momentText(rc, pc), Old: decisionOf(pc.Old), New: decisionOf(pc.New)})
 		}
 		out.Rooms = append(out.Rooms, r)
 	}

@@ -20,7 +20,7 @@ func explain(args []string, env Env) int {
 	fs := newFlags("explain", env)
 	path := fs.String("config", "config.yaml", "configuration `file`")
 	roomPath := fs.String("room", "", "room `path`, e.g. standup; every room when left out")
-	groups := fs.String("groups", "", "the person's groups as the provider sends them, comma-separated")
+	groups := fs.String("groups", "", "the person's groups as the provider sends them, comma-separated, or a JSON list as an audit line's groups")
 	email := fs.String("email", "", "the person's email")
 	at := fs.String("at", "", "the `moment` to decide at, RFC 3339 with an offset (2026-12-09T09:30:00+01:00); default now")
 	format := fs.String("format", "text", "output: text or json")
@@ -61,11 +61,10 @@ func explain(args []string, env Env) int {
 		}
 		rooms = []*mapping.Room{room}
 	}
-	var gs []string
-	for _, g := range strings.Split(*groups, ",") {
-		if g = strings.TrimSpace(g); g != "" {
-			gs = append(gs, g)
-		}
+	gs, err := groupList(*groups)
+	if err != nil {
+		fmt.Fprintln(env.Stderr, "roomgate explain: -groups:", err)
+		return exitProblem
 	}
 	p := cfg.OIDC.Claims.Person(gs, *email)
 	answers := make([]answer, len(rooms))
@@ -168,4 +167,23 @@ func writeExplainJSON(w io.Writer, p *mapping.Person, at time.Time, answers []an
 	enc := json.NewEncoder(w)
 	enc.SetIndent("", "  ")
 	enc.Encode(out)
+}
+
+// groupList reads -groups: a comma-separated list, or a JSON list of
+// strings (as an audit line's groups, copied whole), which may hold names
+// with commas.
+func groupList(s string) ([]string, error) {
+	var gs []string
+	if strings.HasPrefix(strings.TrimSpace(s), "[") {
+		if err := json.Unmarshal([]byte(s), &gs); err != nil {
+			return nil, fmt.Errorf("not a JSON list of group names: %v", err)
+		}
+		return gs, nil
+	}
+	for _, g := range strings.Split(s, ",") {
+		if g = strings.TrimSpace(g); g != "" {
+			gs = append(gs, g)
+		}
+	}
+	return gs, nil
 }

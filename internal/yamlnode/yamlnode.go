@@ -22,10 +22,17 @@ type Reader struct {
 	// Report receives each problem as it is found: the line of its node (0
 	// when it has none), the field path, and the message.
 	Report func(line int, path, msg string)
+	// Unknown, when set, names the nodes whose value is not known (an
+	// environment variable not read): a problem with such a node's value
+	// is not reported, since it says nothing about the file.
+	Unknown func(n *yaml.Node) bool
 }
 
 // Problemf records a problem at node n (which may be nil) and field path.
 func (r *Reader) Problemf(n *yaml.Node, path, format string, args ...any) {
+	if n != nil && r.Unknown != nil && r.Unknown(n) {
+		return
+	}
 	line := 0
 	if n != nil {
 		line = n.Line
