@@ -11,7 +11,6 @@ import (
 	"time"
 
 	"github.com/roomgate/roomgate/config"
-	"github.com/roomgate/roomgate/internal/jsonlog"
 	"github.com/roomgate/roomgate/internal/metrics"
 	"github.com/roomgate/roomgate/internal/oidctest"
 	"github.com/roomgate/roomgate/internal/store"
@@ -50,7 +49,7 @@ func benchGatewayWith(b *testing.B, revoked *store.Revocations) (*Server, *http.
 		b.Fatal(err)
 	}
 	gw, err := New(cfg, Deps{
-		Logger:      slog.New(jsonlog.NewHandler(jsonlog.NewGroupWriter(io.Discard), nil)),
+		Logger:      slog.New(slog.NewJSONHandler(io.Discard, nil)),
 		HTTPClient:  p.Client(),
 		Revocations: revoked,
 		Metrics:     metrics.New(),

@@ -8,7 +8,6 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
-	"net/textproto"
 	"slices"
 	"strings"
 	"time"
@@ -70,45 +69,35 @@ type loginState struct {
 	Silent   bool   // a re-check with prompt=none; see serveCallback
 }
 
-// loginStore reads and writes loginState cookies. On https they are
-// __Host- cookies, which a browser takes only from this host, so a page on a
-// sibling subdomain cannot plant a sign-in of its own choosing (login CSRF);
-// __Host- requires the path /, so they come with every request while they
-// live, which is why they are small and few.
+// loginStore reads and writes loginState cookies, through a sealedStore.
+// On https they are __Host- cookies, which a browser takes only from this
+// host, so a page on a sibling subdomain cannot plant a sign-in of its own
+// choosing (login CSRF); __Host- requires the path /, so they come with
+// every request while they live, which is why they are small and few.
 type loginStore struct {
-	seal   *sealer
+	store  *sealedStore
 	prefix string
-	secure bool
 	now    func() time.Time
 }
 
 func newLoginStore(secrets []string, secure bool, now func() time.Time) (*loginStore, error) {
-	seal, err := newSealer(secrets, "roomgate login")
+	store, err := newSealedStore(secrets, "roomgate login", secure)
 	if err != nil {
 		return nil, err
 	}
-	return &loginStore{seal: seal, prefix: cookieName("roomgate_login_", secure), secure: secure, now: now}, nil
+	return &loginStore{store: store, prefix: cookieName("roomgate_login_", secure), now: now}, nil
 }
 
-func (l *loginStore) cookie(state, value string, maxAge int) *http.Cookie {
-	return &http.Cookie{
-		Name:     l.prefix + state,
-		Value:    value,
-		Path:     "/",
-		MaxAge:   maxAge,
-		HttpOnly: true,
-		Secure:   l.secure,
-		// Lax, not Strict: the provider's redirect back is a cross-site
-		// top-level navigation, and the cookie must come with it.
-		SameSite: http.SameSiteLaxMode,
-	}
+// forget removes the login cookie of state.
+func (l *loginStore) forget(w http.ResponseWriter, state string) {
+	l.store.write(nil, w, l.prefix+state, nil, -1)
 }
 
 // maxLoginCookieBytes is the most one pending sign-in adds to the Cookie
 // header: its name, '=', the sealed value and "; ".
 func (l *loginStore) maxLoginCookieBytes() int {
 	ls := loginState{State: randomToken(), Nonce: randomToken(), Verifier: strings.Repeat("v", 43), Return: "/" + strings.Repeat("r", maxReturnPath-1), Started: 1 << 40, Silent: true}
-	return cookieBytes(l.prefix+ls.State, l.seal.seal(l.prefix+ls.State, ls.encode()))
+	return l.store.cookieBytes(l.prefix+ls.State, len(ls.encode()))
 }
 
 // encode lays ls out as a version byte, a flag byte, the start time and
@@ -156,7 +145,7 @@ func (l *loginStore) pending(r *http.Request) (live []*loginState, stale []strin
 		if !ok {
 			continue
 		}
-		if ls := l.read(state, c); ls != nil {
+		if ls := l.read(r, state); ls != nil {
 			live = append(live, ls)
 		} else {
 			stale = append(stale, state)
@@ -166,17 +155,17 @@ func (l *loginStore) pending(r *http.Request) (live []*loginState, stale []strin
 	return live, stale
 }
 
-// read opens the login cookie c of state; nil when it is not a live
-// sign-in of this gateway.
-func (l *loginStore) read(state string, c *http.Cookie) *loginState {
+// read opens r's login cookie of state; nil when it is not a live sign-in
+// of this gateway.
+func (l *loginStore) read(r *http.Request, state string) *loginState {
 	if !isToken(state) {
 		return nil
 	}
-	plain, ok := l.seal.open(c.Name, c.Value)
-	if !ok {
+	sess, _ := l.store.Get(r, l.prefix+state)
+	if sess.IsNew {
 		return nil
 	}
-	ls, ok := decodeLoginState(state, plain)
+	ls, ok := decodeLoginState(state, payload(sess))
 	if !ok {
 		return nil
 	}
@@ -195,15 +184,13 @@ func (l *loginStore) save(w http.ResponseWriter, r *http.Request, ls *loginState
 	}
 	live, stale := l.pending(r)
 	for _, state := range stale {
-		http.SetCookie(w, l.cookie(state, "", -1))
+		l.forget(w, state)
 	}
 	for len(live) >= maxPendingLogins {
-		http.SetCookie(w, l.cookie(live[0].State, "", -1))
+		l.forget(w, live[0].State)
 		live = live[1:]
 	}
-	name := l.prefix + ls.State
-	http.SetCookie(w, l.cookie(ls.State, l.seal.seal(name, ls.encode()), int(loginTTL/time.Second)))
-	return nil
+	return l.store.write(r, w, l.prefix+ls.State, ls.encode(), int(loginTTL/time.Second))
 }
 
 // take returns the sign-in in progress for state and forgets it, with the
@@ -213,22 +200,18 @@ func (l *loginStore) take(w http.ResponseWriter, r *http.Request, state string) 
 	_, stale := l.pending(r)
 	for _, s := range stale {
 		if s != state {
-			http.SetCookie(w, l.cookie(s, "", -1))
+			l.forget(w, s)
 		}
 	}
 	if !isToken(state) {
 		return nil
 	}
-	c, err := r.Cookie(l.prefix + state)
-	if err != nil {
+	if _, err := r.Cookie(l.prefix + state); err != nil {
 		return nil
 	}
-	http.SetCookie(w, l.cookie(state, "", -1))
-	return l.read(state, c)
+	l.forget(w, state)
+	return l.read(r, state)
 }
-
-// cookieBytes is what a cookie adds to a Cookie header: "name=value; ".
-func cookieBytes(name, value string) int { return len(name) + 1 + len(value) + 2 }
 
 // grants keeps the provider's tokens that a session uses later, each in its
 // own encrypted cookie, and only when it fits in one (maxCookieBytes):
@@ -245,37 +228,23 @@ func cookieBytes(name, value string) int { return len(name) + 1 + len(value) + 2
 // Both are bound to the session's subject, so a leftover cookie can never
 // serve another person's session.
 type grants struct {
-	seal    *sealer
+	store   *sealedStore
 	refresh string // cookie names
 	hint    string
-	secure  bool
 	now     func() time.Time
 }
 
 func newGrants(cfg config.Session, secure bool, now func() time.Time) (*grants, error) {
-	seal, err := newSealer(cfg.Secrets, "roomgate grant")
+	store, err := newSealedStore(cfg.Secrets, "roomgate grant", secure)
 	if err != nil {
 		return nil, err
 	}
 	return &grants{
-		seal:    seal,
+		store:   store,
 		refresh: cookieName("roomgate_refresh", secure),
 		hint:    cookieName("roomgate_hint", secure),
-		secure:  secure,
 		now:     now,
 	}, nil
-}
-
-func (g *grants) cookie(name, value string, maxAge int) *http.Cookie {
-	return &http.Cookie{
-		Name:     name,
-		Value:    value,
-		Path:     "/",
-		MaxAge:   maxAge,
-		HttpOnly: true,
-		Secure:   g.secure,
-		SameSite: http.SameSiteLaxMode,
-	}
 }
 
 // set stores token for the session of id in cookie name when it adds at
@@ -283,33 +252,31 @@ func (g *grants) cookie(name, value string, maxAge int) *http.Cookie {
 // token, or one too big, removes the cookie.
 func (g *grants) set(w http.ResponseWriter, name string, id *identity, token string, room int) (int, error) {
 	if token == "" {
-		http.SetCookie(w, g.cookie(name, "", -1))
-		return 0, nil
+		return 0, g.store.write(nil, w, name, nil, -1)
 	}
 	// The subject first, after its length, then the token: the cookie
 	// serves only the session of the person it was kept for.
 	plain := binary.AppendUvarint(nil, uint64(len(id.Subject)))
 	plain = append(append(plain, id.Subject...), token...)
-	v := g.seal.seal(name, plain)
-	c := g.cookie(name, v, int(id.Expires-g.now().Unix()))
-	if n := cookieBytes(name, v); len(c.String()) <= maxCookieBytes && n <= room {
-		http.SetCookie(w, c)
-		return n, nil
+	if n := g.store.cookieBytes(name, len(plain)); n <= room {
+		err := g.store.write(nil, w, name, plain, int(id.Expires-g.now().Unix()))
+		if err == nil {
+			return n, nil
+		}
+		if !errors.Is(err, errCookieTooLarge) {
+			return 0, err
+		}
 	}
-	http.SetCookie(w, g.cookie(name, "", -1))
-	return 0, nil
+	return 0, g.store.write(nil, w, name, nil, -1)
 }
 
 // get returns the token in cookie name if it belongs to subject.
 func (g *grants) get(r *http.Request, name, subject string) string {
-	c, err := r.Cookie(name)
-	if err != nil {
+	sess, _ := g.store.Get(r, name)
+	if sess.IsNew {
 		return ""
 	}
-	plain, ok := g.seal.open(name, c.Value)
-	if !ok {
-		return ""
-	}
+	plain := payload(sess)
 	n, k := binary.Uvarint(plain)
 	if k <= 0 || n > uint64(len(plain)-k) || string(plain[k:k+int(n)]) != subject {
 		return ""
@@ -347,24 +314,6 @@ func (g *grants) idToken(r *http.Request, id *identity) string {
 
 // clear removes both cookies.
 func (g *grants) clear(w http.ResponseWriter) {
-	http.SetCookie(w, g.cookie(g.refresh, "", -1))
-	http.SetCookie(w, g.cookie(g.hint, "", -1))
-}
-
-// cookieValue is the value of the first cookie called name that r carries,
-// as r.Cookie finds it for the values roomgate sets (base64url, never
-// quoted), without parsing every cookie into a new http.Cookie: the
-// session is read on every room entry.
-func cookieValue(r *http.Request, name string) (string, bool) {
-	for _, line := range r.Header["Cookie"] {
-		for line != "" {
-			var part string
-			part, line, _ = strings.Cut(line, ";")
-			k, v, ok := strings.Cut(textproto.TrimString(part), "=")
-			if ok && k == name {
-				return v, true
-			}
-		}
-	}
-	return "", false
+	g.store.write(nil, w, g.refresh, nil, -1)
+	g.store.write(nil, w, g.hint, nil, -1)
 }

@@ -50,32 +50,20 @@ func (s *Server) withHeaders(next http.Handler) http.Handler {
 		"frame-ancestors 'none'",
 		"base-uri 'none'",
 	}, "; ")
-	// The values are built once and shared by every answer: each slice has
-	// no room to grow, so a handler's Add copies it instead of writing into
-	// it, and Set replaces it. That spares the hot path an allocation per
-	// header per request.
-	fixed := map[string][]string{
-		"Content-Security-Policy": {csp},
-		"X-Content-Type-Options":  {"nosniff"},
-		"X-Frame-Options":         {"DENY"},
-		"Referrer-Policy":         {"no-referrer"},
-		"Cache-Control":           {"no-store"},
+	fixed := map[string]string{
+		"Content-Security-Policy": csp,
+		"X-Content-Type-Options":  "nosniff",
+		"X-Frame-Options":         "DENY",
+		"Referrer-Policy":         "no-referrer",
+		"Cache-Control":           "no-store",
 	}
 	if s.cfg.Server.PublicURL.Scheme == "https" {
-		fixed["Strict-Transport-Security"] = []string{"max-age=31536000"}
-	}
-	type header struct {
-		key   string
-		value []string
-	}
-	var headers []header // a slice, not the map: ranging over a map costs more
-	for k, v := range fixed {
-		headers = append(headers, header{k, v[:1:1]})
+		fixed["Strict-Transport-Security"] = "max-age=31536000"
 	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		h := w.Header()
-		for _, f := range headers {
-			h[f.key] = f.value
+		for k, v := range fixed {
+			h.Set(k, v)
 		}
 		next.ServeHTTP(w, r)
 	})
@@ -87,38 +75,33 @@ func (s *Server) withHeaders(next http.Handler) http.Handler {
 // metrics under its route and status, and in the access log (method,
 // route, status, milliseconds and the id a person may read out from a
 // page), unless an audit line was written for it (a room entry's
-// decision), which carries the same id. It allocates once for all of that
-// (see exchange).
+// decision), which carries the same id.
 func (s *Server) withRequest(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
-		x := &exchange{}
-		x.w.ResponseWriter = w
-		x.ctx.Context = r.Context()
 		var b [8]byte
 		rand.Read(b[:])
-		x.ctx.id = hex.EncodeToString(b[:])
-		x.idHeader[0] = x.ctx.id
-		w.Header()["X-Request-Id"] = x.idHeader[:]
-		r = r.WithContext(&x.ctx)
+		info := &requestInfo{id: hex.EncodeToString(b[:])}
+		w.Header().Set("X-Request-Id", info.id)
+		r = r.WithContext(context.WithValue(r.Context(), requestKey{}, info))
+		sw := &statusWriter{ResponseWriter: w}
 		served := false
 		defer func() {
 			if !served {
 				// next panicked past withRecover (http.ErrAbortHandler):
 				// the connection is cut, and counted as a 500.
 				s.metrics.Request(r.Pattern, http.StatusInternalServerError, time.Since(start))
-				return
 			}
 		}()
-		next.ServeHTTP(&x.w, r)
+		next.ServeHTTP(sw, r)
 		served = true
-		code := x.w.code
+		code := sw.code
 		if code == 0 {
 			code = http.StatusOK
 		}
 		took := time.Since(start)
 		s.metrics.Request(r.Pattern, code, took)
-		if x.ctx.audited {
+		if info.audited {
 			return // the decision's audit line is this request's line
 		}
 		route := r.Pattern
@@ -126,7 +109,7 @@ func (s *Server) withRequest(next http.Handler) http.Handler {
 			route = "unmatched"
 		}
 		s.log.LogAttrs(r.Context(), slog.LevelInfo, "request",
-			slog.String("request_id", x.ctx.id),
+			slog.String("request_id", info.id),
 			slog.String("method", r.Method),
 			slog.String("route", route),
 			slog.Int("status", code),
@@ -135,35 +118,15 @@ func (s *Server) withRequest(next http.Handler) http.Handler {
 	})
 }
 
-// exchange is what withRequest keeps of one request, in one allocation:
-// the writer that remembers the status, the context that holds the id,
-// and the id's header value.
-type exchange struct {
-	w        statusWriter
-	ctx      requestContext
-	idHeader [1]string
-}
-
-// requestContext is the request's context with its id, and whether an
-// audit line was written for it (see Server.audit).
-type requestContext struct {
-	context.Context
+// requestInfo is what withRequest keeps of one request: its id, and
+// whether an audit line was written for it (see Server.audit).
+type requestInfo struct {
 	id      string
 	audited bool
 }
 
-type ctxKey int
-
-const requestIDKey ctxKey = iota
-
-// Value returns the requestContext itself for requestIDKey: a pointer, so
-// asking for the id allocates nothing.
-func (c *requestContext) Value(key any) any {
-	if key == requestIDKey {
-		return c
-	}
-	return c.Context.Value(key)
-}
+// requestKey is the context key of a request's requestInfo.
+type requestKey struct{}
 
 // requestID is the id withRequest gave r.
 func requestID(r *http.Request) string {
@@ -173,9 +136,9 @@ func requestID(r *http.Request) string {
 	return ""
 }
 
-// requestOf is the context withRequest gave r, or nil outside it.
-func requestOf(r *http.Request) *requestContext {
-	c, _ := r.Context().Value(requestIDKey).(*requestContext)
+// requestOf is what withRequest keeps of r, or nil outside it.
+func requestOf(r *http.Request) *requestInfo {
+	c, _ := r.Context().Value(requestKey{}).(*requestInfo)
 	return c
 }
 

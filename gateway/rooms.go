@@ -5,7 +5,6 @@ import (
 	"log/slog"
 	"net/http"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/roomgate/roomgate/internal/metrics"
@@ -58,10 +57,7 @@ func (s *Server) serveRoom(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	now := s.now()
-	p := people.Get().(*mapping.Person)
-	p.Reset(id.Groups, id.Email)
-	d := room.DecideAt(p, now)
-	people.Put(p)
+	d := room.DecideAt(mapping.NewPerson(id.Groups, id.Email), now)
 	if !d.Allowed {
 		reason := metrics.DenialNoRule
 		switch {
@@ -77,7 +73,11 @@ func (s *Server) serveRoom(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, http.StatusForbidden, page, nil)
 		return
 	}
-	location, jti := s.tokens.entry(id, room.Room, d.Role, openingEnd(room, d, now, s.tokens.ttl))
+	location, jti, err := s.tokens.entry(id, room.Room, d.Role, openingEnd(room, d, now, s.tokens.ttl))
+	if err != nil {
+		s.fail(w, r, http.StatusInternalServerError, pageInternal, err)
+		return
+	}
 	s.metrics.RoomEntry(room.Path, d.Role)
 	s.audit(r, id, room, d, jti)
 	// No body: http.Redirect would add a page with the URL, token and all,
@@ -85,10 +85,6 @@ func (s *Server) serveRoom(w http.ResponseWriter, r *http.Request) {
 	w.Header()["Location"] = []string{location}
 	w.WriteHeader(http.StatusFound)
 }
-
-// people are the Persons room entries decide on, kept between requests
-// so that indexing someone's groups reuses memory (Person.Reset).
-var people = sync.Pool{New: func() any { return new(mapping.Person) }}
 
 // returnPathOf is where a sign-in started at a single-segment path returns: the
 // path, when it could be a room's, else the room list.
@@ -185,33 +181,19 @@ func (s *Server) audit(r *http.Request, id *identity, room *mapping.Room, d mapp
 	if d.Allowed {
 		outcome = "allow"
 	}
-	// The reason and the rule's place, built in one buffer and cut from
-	// one string.
-	var buf [256]byte
-	b := buf[:0]
-	if d.Closed {
-		b = append(b, "closed: "...)
-	}
-	b = d.AppendReason(b)
-	cut := len(b)
+	var rule string
 	if d.Rule != nil {
-		b, _ = d.Rule.Pos.AppendText(b)
+		rule = d.Rule.Pos.String()
 	}
-	text := string(b)
-	reason, rule := text[:cut], text[cut:]
-	// The record goes straight to the handler: typed attributes spare the
-	// boxing of key/value pairs, and a record without a caller's pc spares
-	// the stack walk slog.Logger makes for one.
-	h := s.log.Handler()
-	if !h.Enabled(r.Context(), slog.LevelInfo) {
-		return
+	reason := d.Reason()
+	if d.Closed {
+		reason = "closed: " + reason
 	}
 	var requestID string
 	if c := requestOf(r); c != nil {
 		requestID, c.audited = c.id, true
 	}
-	rec := slog.NewRecord(time.Now(), slog.LevelInfo, "decision", 0)
-	rec.AddAttrs(
+	s.log.LogAttrs(r.Context(), slog.LevelInfo, "decision",
 		slog.Bool("audit", true),
 		slog.String("request_id", requestID),
 		slog.String("client_ip", s.clientIP(r)),
@@ -228,7 +210,6 @@ func (s *Server) audit(r *http.Request, id *identity, room *mapping.Room, d mapp
 		slog.String("reason", reason),
 		slog.String("jti", jti),
 	)
-	h.Handle(r.Context(), rec)
 }
 
 // groupsForLog is groups, never null.

@@ -51,29 +51,15 @@ func (s *sealer) seal(name string, plain []byte) string {
 
 // open returns what seal sealed for name, trying every key.
 func (s *sealer) open(name, value string) ([]byte, bool) {
-	return s.openInto(nil, []byte(name), value)
-}
-
-// openInto is open for the hot path: the cookie's name comes as bytes made
-// once, and the value is decoded and opened in buf's memory, which the
-// result shares (grown when it is too small).
-func (s *sealer) openInto(buf, name []byte, value string) ([]byte, bool) {
-	n := base64.RawURLEncoding.DecodedLen(len(value))
-	if cap(buf) < 2*n {
-		buf = make([]byte, 0, 2*n)
-	}
-	raw, err := base64.RawURLEncoding.AppendDecode(buf[:0], []byte(value))
+	raw, err := base64.RawURLEncoding.DecodeString(value)
 	if err != nil {
 		return nil, false
 	}
-	// Opened beside the ciphertext, not over it: a key that fails must
-	// leave it whole for the next.
-	dst := buf[len(raw):len(raw)]
 	for _, a := range s.aeads {
 		if len(raw) < a.NonceSize()+a.Overhead() {
 			return nil, false
 		}
-		if plain, err := a.Open(dst, raw[:a.NonceSize()], raw[a.NonceSize():], name); err == nil {
+		if plain, err := a.Open(nil, raw[:a.NonceSize()], raw[a.NonceSize():], []byte(name)); err == nil {
 			return plain, true
 		}
 	}

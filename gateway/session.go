@@ -5,39 +5,34 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
-	"sync"
 	"sync/atomic"
 	"time"
-
-	"github.com/gorilla/sessions"
 
 	"github.com/roomgate/roomgate/config"
 	"github.com/roomgate/roomgate/mapping"
 )
 
-// sessionStore keeps a session in a cookie sealed with AES-256-GCM (see
-// sealer), so any replica holding the same secrets can serve any person:
-// the identity in one cookie, and the provider's refresh token and ID token,
-// when they fit, in their own (see grants). Opening the cookie is on every
-// room entry, so it is one AEAD already keyed and one base64 pass.
+// sessionStore keeps a session in a cookie sealed with AES-256-GCM,
+// through gorilla/sessions (sealedStore), so any replica holding the same
+// secrets can serve any person: the identity in one cookie, and the
+// provider's refresh token and ID token, when they fit, in their own (see
+// grants).
 type sessionStore struct {
-	seal      *sealer
-	opts      sessions.Options // the cookie's attributes; MaxAge is set per session
-	name      string
-	nameBytes []byte // name, made once: the AEAD's additional data
-	lifetime  time.Duration
-	now       func() time.Time
-	grants    *grants
-	view      atomic.Pointer[groupView] // for the rule set serving now
-	previous  atomic.Pointer[groupView] // for the one before, while requests that began with it may run
-	keep      time.Duration             // how long previous is kept: keepPrevious
-	budget    int                       // Cookie header bytes for the session and its grants
+	store    *sealedStore
+	name     string
+	lifetime time.Duration
+	now      func() time.Time
+	grants   *grants
+	view     atomic.Pointer[groupView] // for the rule set serving now
+	previous atomic.Pointer[groupView] // for the one before, while requests that began with it may run
+	keep     time.Duration             // how long previous is kept: keepPrevious
+	budget   int                       // Cookie header bytes for the session and its grants
 }
 
 // newSessionStore makes the session store; budget is how much of the
 // Cookie header the session and its token cookies may take together.
 func newSessionStore(cfg config.Session, secure bool, now func() time.Time, budget int) (*sessionStore, error) {
-	seal, err := newSealer(cfg.Secrets, "roomgate session")
+	store, err := newSealedStore(cfg.Secrets, "roomgate session", secure)
 	if err != nil {
 		return nil, err
 	}
@@ -45,39 +40,26 @@ func newSessionStore(cfg config.Session, secure bool, now func() time.Time, budg
 	if err != nil {
 		return nil, err
 	}
-	name := cookieName("roomgate_session", secure)
 	return &sessionStore{
-		seal:      seal,
-		opts:      sessions.Options{Path: "/", HttpOnly: true, Secure: secure, SameSite: http.SameSiteLaxMode},
-		name:      name,
-		nameBytes: []byte(name),
-		lifetime:  cfg.Lifetime,
-		now:       now,
-		grants:    grants,
-		keep:      keepPrevious,
-		budget:    budget,
+		store:    store,
+		name:     cookieName("roomgate_session", secure),
+		lifetime: cfg.Lifetime,
+		now:      now,
+		grants:   grants,
+		keep:     keepPrevious,
+		budget:   budget,
 	}, nil
 }
-
-// openBuffers hold a session cookie while load opens it: the whole Cookie
-// header is at most 4 KB, and a cookie needs twice its size (see openInto).
-var openBuffers = sync.Pool{New: func() any { b := make([]byte, 0, 8<<10); return &b }}
 
 // load returns the person signed in on r, or nil. A missing, tampered,
 // truncated, old-key or expired cookie all mean "signed out", never an error.
 // The identity's Groups are empty until a groupView unpacks them.
 func (s *sessionStore) load(r *http.Request) *identity {
-	value, ok := cookieValue(r, s.name)
-	if !ok {
+	sess, _ := s.store.Get(r, s.name) // never fails: a bad cookie is a new session
+	if sess.IsNew {
 		return nil
 	}
-	buf := openBuffers.Get().(*[]byte)
-	defer openBuffers.Put(buf)
-	plain, ok := s.seal.openInto(*buf, s.nameBytes, value)
-	if !ok {
-		return nil
-	}
-	id, err := decodeIdentity(plain) // copies what it keeps
+	id, err := decodeIdentity(payload(sess))
 	if err != nil || id.UserID == "" || s.now().Unix() >= id.Expires {
 		return nil
 	}
@@ -89,24 +71,21 @@ func (s *sessionStore) load(r *http.Request) *identity {
 // It fails rather than set a cookie a browser would drop, which would send
 // the person round the sign-in for ever, or one that would leave no room
 // in the header for the sign-ins in progress.
-func (s *sessionStore) save(w http.ResponseWriter, _ *http.Request, id *identity) (int, error) {
-	encoded := s.seal.seal(s.name, encodeIdentity(id))
-	opts := s.opts
-	opts.MaxAge = int(id.Expires - s.now().Unix())
-	c := sessions.NewCookie(s.name, encoded, &opts)
-	n := cookieBytes(s.name, encoded)
-	if len(c.String()) > maxCookieBytes || n > s.budget {
+func (s *sessionStore) save(w http.ResponseWriter, r *http.Request, id *identity) (int, error) {
+	plain := encodeIdentity(id)
+	n := s.store.cookieBytes(s.name, len(plain))
+	if n > s.budget {
 		return 0, fmt.Errorf("gateway: session of %d groups, %d bytes: %w", len(id.Groups), n, errCookieTooLarge)
 	}
-	http.SetCookie(w, c)
+	if err := s.store.write(r, w, s.name, plain, int(id.Expires-s.now().Unix())); err != nil {
+		return 0, fmt.Errorf("gateway: session of %d groups: %w", len(id.Groups), err)
+	}
 	return n, nil
 }
 
 // clear ends the session in the browser, with the provider's tokens.
 func (s *sessionStore) clear(w http.ResponseWriter) {
-	opts := s.opts
-	opts.MaxAge = -1
-	http.SetCookie(w, sessions.NewCookie(s.name, "", &opts))
+	s.store.write(nil, w, s.name, nil, -1)
 	s.grants.clear(w)
 }
 

@@ -23,7 +23,6 @@ import (
 
 	"github.com/roomgate/roomgate/config"
 	"github.com/roomgate/roomgate/gateway"
-	"github.com/roomgate/roomgate/internal/jsonlog"
 	"github.com/roomgate/roomgate/internal/oidctest"
 	"github.com/roomgate/roomgate/internal/redistest"
 	"github.com/roomgate/roomgate/internal/reload"
@@ -153,7 +152,7 @@ func newSite(t *testing.T) *site {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { devnull.Close() })
-	logger := slog.New(jsonlog.NewHandler(jsonlog.NewGroupWriter(devnull), slog.LevelInfo))
+	logger := slog.New(slog.NewJSONHandler(devnull, nil))
 	deps := gateway.Deps{Logger: logger, HTTPClient: p.Client()}
 	if *storeKind == "redis" {
 		// A shared store, and a thousand live revocations of other people

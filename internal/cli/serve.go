@@ -14,7 +14,6 @@ import (
 
 	"github.com/roomgate/roomgate/config"
 	"github.com/roomgate/roomgate/gateway"
-	"github.com/roomgate/roomgate/internal/jsonlog"
 	"github.com/roomgate/roomgate/internal/metrics"
 	"github.com/roomgate/roomgate/internal/reload"
 	"github.com/roomgate/roomgate/internal/store"
@@ -141,15 +140,24 @@ func serveMetrics(ctx context.Context, ln net.Listener, m *metrics.Metrics, logg
 	}
 }
 
-// newLogger writes JSON lines to stderr, the lines of requests served
-// together in one write (jsonlog.GroupWriter); each line is written before
-// the request it tells of is answered.
+// newLogger writes JSON lines to stderr with slog's own handler: one
+// write(2) a line, made before the request it tells of is answered, so a
+// crash loses no audit line of a token a browser got.
 func newLogger(env Env, level string) (*slog.Logger, error) {
 	var l slog.Level
 	if err := l.UnmarshalText([]byte(level)); err != nil {
 		return nil, fmt.Errorf("-log-level: want debug, info, warn or error, found %q", level)
 	}
-	return slog.New(jsonlog.NewHandler(jsonlog.NewGroupWriter(env.Stderr), l)), nil
+	return slog.New(slog.NewJSONHandler(env.Stderr, &slog.HandlerOptions{Level: l, ReplaceAttr: readableDurations})), nil
+}
+
+// readableDurations writes durations as people read them ("20s"), not as
+// slog's nanoseconds.
+func readableDurations(_ []string, a slog.Attr) slog.Attr {
+	if a.Value.Kind() == slog.KindDuration {
+		return slog.String(a.Key, a.Value.Duration().String())
+	}
+	return a
 }
 
 // openStore opens the revocation store cfg names: Redis when store.redis.url
