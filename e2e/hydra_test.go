@@ -65,7 +65,7 @@ func TestHydraBackchannelLogout(t *testing.T) {
 		"redirect_uris":              []string{gwURL + "/auth/callback"},
 		"post_logout_redirect_uris":  []string{gwURL + "/auth/signed-out"},
 		"token_endpoint_auth_method": "client_secret_basic",
-		// What an admin registers for roomgate (README, Providers).
+		// What an admin registers for roomgate (docs/providers.md).
 		"backchannel_logout_uri":              gwURL + "/auth/backchannel-logout",
 		"backchannel_logout_session_required": true,
 	}

@@ -90,7 +90,7 @@ func BenchmarkEnterRoom(b *testing.B) {
 
 // BenchmarkEnterRoomWithRevocations is BenchmarkEnterRoom with a store
 // configured and 10,000 live revocations of other people in memory: what a
-// revocation list costs the hot path (issue: within 5 % of none).
+// revocation list costs the hot path (within 5 % of none).
 func BenchmarkEnterRoomWithRevocations(b *testing.B) {
 	v := store.NewRevocations(store.NewMemory(), nil, nil)
 	now := time.Now()

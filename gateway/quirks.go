@@ -10,7 +10,7 @@ import (
 )
 
 // What real providers do differently, and what roomgate does about it. The
-// README has a section per provider with its setup steps.
+// docs/providers.md has a section per provider with its setup steps.
 //
 //   - Keycloak sends groups as paths (/eng/leads) when its mapper's "Full
 //     group path" is on: oidc.claims.group_names chooses the full path or

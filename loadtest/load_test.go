@@ -39,7 +39,7 @@ var (
 	storeKind  = flag.String("store", "memory", "the revocation store: memory, or redis (a redis-server of the test's own, with 1,000 live revocations)")
 )
 
-// Targets of issue 6, at 64 connections.
+// Targets of the in-process hot path, at 64 connections.
 const (
 	minThroughputRatio = 0.5 // hot path requests/s over the bare handler's
 	maxP99Ratio        = 2.0 // hot path p99 over the bare handler's
@@ -309,7 +309,7 @@ func pickGenerator(t *testing.T) generator {
 }
 
 // TestLoad measures the hot path and the bare handler in alternating
-// rounds of the same run, and holds the hot path to issue 6's targets.
+// rounds of the same run, and holds the hot path to its targets.
 func TestLoad(t *testing.T) {
 	s := newSite(t)
 	gen := pickGenerator(t)

@@ -186,7 +186,7 @@ func (tg *target) during(run func()) int {
 // its log in a file, against a bare net/http 302 process and against
 // oauth2-proxy's /oauth2/auth, both signed in through the same provider, in
 // alternating rounds of one run: first with every server pinned to CPU 0 and
-// wrk on CPU 1, then unpinned. It holds roomgate to issue 15's targets.
+// wrk on CPU 1, then unpinned. It holds roomgate to the floors above.
 func TestProcesses(t *testing.T) {
 	wrk, err := exec.LookPath("wrk")
 	if err != nil {

@@ -205,7 +205,7 @@ func TestCheckOffline(t *testing.T) {
 		code := Run(context.Background(), args, Env{Stdout: &out, Stderr: &errb, LookupEnv: lookup})
 		return code, out.String() + errb.String()
 	}
-	// A rotation list and a store URL from variables, as the README shows.
+	// A rotation list and a store URL from variables, as docs/security.md shows.
 	file := strings.Replace(testConfig, `secret: "${SESSION_SECRET}"`, `secret: ["${SESSION_SECRET_NEW}", "${SESSION_SECRET_OLD}"]`, 1) +
 		"store:\n  redis:\n    url: \"${REDIS_URL}\"\n"
 	good := writeConfig(t, file)
