@@ -4,7 +4,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/roomgate/roomgate/internal/rulestest"
+	"github.com/roomgate/roomgate/internal/rulegen"
 )
 
 // BenchmarkParseLargeFile reads and validates a whole configuration with
@@ -15,7 +15,7 @@ import (
 //	go test -run '^$' -bench ParseLargeFile -benchmem ./config
 func BenchmarkParseLargeFile(b *testing.B) {
 	head, _, _ := strings.Cut(validFile, "rooms:\n")
-	data := []byte(head + "rooms:\n" + rulestest.Rooms(10000, 20))
+	data := []byte(head + "rooms:\n" + rulegen.Rooms(10000, 20))
 	b.SetBytes(int64(len(data)))
 	b.ReportAllocs()
 	for b.Loop() {

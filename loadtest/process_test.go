@@ -22,7 +22,7 @@ import (
 	"time"
 
 	"github.com/roomgate/roomgate/internal/oidctest"
-	"github.com/roomgate/roomgate/internal/rulestest"
+	"github.com/roomgate/roomgate/internal/rulegen"
 )
 
 var (
@@ -213,7 +213,7 @@ func TestProcesses(t *testing.T) {
 	gwAddr, bareAddr, o2pAddr := addrs[0], addrs[1], addrs[2]
 	p.SetRedirectURI("http://"+gwAddr+"/auth/callback", "http://"+o2pAddr+"/oauth2/callback")
 	conf := filepath.Join(t.TempDir(), "roomgate.yaml")
-	if err := os.WriteFile(conf, []byte(configFile(gwAddr, p, rooms+rulestest.Rooms(*large, 20))), 0o600); err != nil {
+	if err := os.WriteFile(conf, []byte(configFile(gwAddr, p, rooms+rulegen.Rooms(*large, 20))), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	cookieSecret := make([]byte, 32)

@@ -5,12 +5,12 @@ import (
 	"runtime"
 	"testing"
 
-	"github.com/roomgate/roomgate/internal/rulestest"
+	"github.com/roomgate/roomgate/internal/rulegen"
 )
 
 // largeRooms is a rooms section of n rooms of rules rules each
-// (rulestest.Rooms).
-func largeRooms(n, rules int) string { return "rooms:\n" + rulestest.Rooms(n, rules) }
+// (rulegen.Rooms).
+func largeRooms(n, rules int) string { return "rooms:\n" + rulegen.Rooms(n, rules) }
 
 // directoryGroups are 1,000 groups of one person, none of which any rule of
 // largeRooms names except those added by the caller.

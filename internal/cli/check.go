@@ -34,7 +34,9 @@ func check(ctx context.Context, args []string, env Env) int {
 		fmt.Fprintf(env.Stderr, "roomgate check: -format: want text, json or github, found %q\n", *format)
 		return exitProblem
 	}
-	cfg, err := config.Load(*path, config.Options{LookupEnv: env.LookupEnv, Reserved: gateway.ReservedPaths(), Offline: *offline})
+	opts := configOptions(env)
+	opts.Offline = *offline
+	cfg, err := config.Load(*path, opts)
 	r := checkReport{File: *path, Offline: *offline, Problems: []finding{}, Warnings: []finding{}}
 	switch ps := mapping.AsProblems(err); {
 	case ps != nil:

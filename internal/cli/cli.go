@@ -138,13 +138,22 @@ func newFlags(name string, env Env) *flag.FlagSet {
 
 // loadConfig loads the file and prints every problem in it.
 func loadConfig(path string, env Env) (*config.Config, bool) {
-	return load(path, env, config.Options{LookupEnv: env.LookupEnv, Reserved: gateway.ReservedPaths()})
+	return load(path, env, configOptions(env))
+}
+
+// configOptions are the options every command reads the file with: the
+// environment for ${VAR}, and the gateway's own paths, which no room may
+// take.
+func configOptions(env Env) config.Options {
+	return config.Options{LookupEnv: env.LookupEnv, Reserved: gateway.ReservedPaths()}
 }
 
 // loadRules loads what deciding needs of the file (config.Options.RulesOnly):
 // secrets may be absent from the environment.
 func loadRules(path string, env Env) (*config.Config, bool) {
-	return load(path, env, config.Options{LookupEnv: env.LookupEnv, Reserved: gateway.ReservedPaths(), RulesOnly: true})
+	opts := configOptions(env)
+	opts.RulesOnly = true
+	return load(path, env, opts)
 }
 
 func load(path string, env Env, opts config.Options) (*config.Config, bool) {

@@ -77,7 +77,7 @@ func serve(ctx context.Context, args []string, env Env) int {
 	defer signal.Stop(hup)
 	watcher := &reload.Watcher{
 		Path:             *path,
-		Options:          config.Options{LookupEnv: env.LookupEnv, Reserved: gateway.ReservedPaths()},
+		Options:          configOptions(env),
 		Running:          cfg.Settings(),
 		Apply:            gw.SetRules,
 		Logger:           logger,

@@ -3,7 +3,7 @@ package reload
 import (
 	"testing"
 
-	"github.com/roomgate/roomgate/internal/rulestest"
+	"github.com/roomgate/roomgate/internal/rulegen"
 	"github.com/roomgate/roomgate/mapping"
 )
 
@@ -14,7 +14,7 @@ import (
 //	go test -run '^$' -bench ReloadLargeFile -benchtime 5x ./internal/reload
 func BenchmarkReloadLargeFile(b *testing.B) {
 	h := newHarness(b, b.TempDir(), roomsFile("standup"), true)
-	writeFile(b, h.path, file{rooms: rulestest.Rooms(10000, 20)})
+	writeFile(b, h.path, file{rooms: rulegen.Rooms(10000, 20)})
 	h.w.Apply = func(rs *mapping.RuleSet) {
 		rs.GroupPatterns()
 		rs.Fingerprint()

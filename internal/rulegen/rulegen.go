@@ -1,7 +1,7 @@
-// Package rulestest writes large rule files for benchmarks and load tests,
+// Package rulegen writes large rule files for benchmarks and load tests,
 // shaped like a big company's, so that every measurement of "10,000 rooms
 // of 20 rules" reads the same file.
-package rulestest
+package rulegen
 
 import (
 	"fmt"
