@@ -14,7 +14,7 @@ RUN go mod download
 COPY . .
 ARG VERSION=dev
 RUN CGO_ENABLED=0 GOOS=linux go build -trimpath \
-      -ldflags "-s -w -X github.com/roomgate/roomgate/internal/cli.Version=${VERSION}" \
+      -ldflags "-s -w -X github.com/roomgate/roomgate/cmd.Version=${VERSION}" \
       -o /out/roomgate .
 
 # distroless/static: CA certificates, no shell, no package manager; roomgate

@@ -8,7 +8,7 @@ import (
 	"os/signal"
 	"syscall"
 
-	"github.com/roomgate/roomgate/internal/cli"
+	"github.com/roomgate/roomgate/cmd"
 )
 
 func main() {
@@ -17,7 +17,7 @@ func main() {
 	// gracefully); after it, signals do what they always do, so a second
 	// Ctrl-C ends any command at once.
 	context.AfterFunc(ctx, stop)
-	code := cli.Run(ctx, os.Args[1:], cli.Env{Stdout: os.Stdout, Stderr: os.Stderr, LookupEnv: os.LookupEnv})
+	code := cmd.Run(ctx, os.Args[1:], cmd.Env{Stdout: os.Stdout, Stderr: os.Stderr, LookupEnv: os.LookupEnv})
 	stop()
 	os.Exit(code)
 }

@@ -15,8 +15,8 @@ import (
 	"go.yaml.in/yaml/v3"
 	"golang.org/x/text/language"
 
-	"github.com/roomgate/roomgate/internal/yamlnode"
 	"github.com/roomgate/roomgate/mapping"
+	"github.com/roomgate/roomgate/yamlnode"
 )
 
 // Options are what Load needs from outside the file.

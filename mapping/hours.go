@@ -9,7 +9,7 @@ import (
 
 	"go.yaml.in/yaml/v3"
 
-	"github.com/roomgate/roomgate/internal/yamlnode"
+	"github.com/roomgate/roomgate/yamlnode"
 )
 
 // Hours are a room's opening hours, compiled: outside them a room admits

@@ -5,7 +5,7 @@ import (
 
 	"go.yaml.in/yaml/v3"
 
-	"github.com/roomgate/roomgate/internal/yamlnode"
+	"github.com/roomgate/roomgate/yamlnode"
 )
 
 // Reading a file of ten thousand rooms touches a million nodes, and nearly

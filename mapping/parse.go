@@ -9,7 +9,7 @@ import (
 
 	"go.yaml.in/yaml/v3"
 
-	"github.com/roomgate/roomgate/internal/yamlnode"
+	"github.com/roomgate/roomgate/yamlnode"
 )
 
 // Options is what the rest of the configuration says about rooms.

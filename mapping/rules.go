@@ -6,7 +6,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/roomgate/roomgate/internal/yamlnode"
+	"github.com/roomgate/roomgate/yamlnode"
 	"go.yaml.in/yaml/v3"
 )
 

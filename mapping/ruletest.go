@@ -9,7 +9,7 @@ import (
 
 	"go.yaml.in/yaml/v3"
 
-	"github.com/roomgate/roomgate/internal/yamlnode"
+	"github.com/roomgate/roomgate/yamlnode"
 )
 
 // Test is one rule test of the file's tests section: a person, and what

@@ -1,7 +1,7 @@
-// Package cli is roomgate's command line: it parses arguments, loads the
+// Package cmd is roomgate's command line: it parses arguments, loads the
 // configuration and runs one command. main only calls Run, so every command
 // is testable in process.
-package cli
+package cmd
 
 import (
 	"context"
@@ -22,7 +22,7 @@ const (
 	exitDenied  = 2 // explain: the person would not get in
 )
 
-// Version is set at build time with -ldflags "-X github.com/roomgate/roomgate/internal/cli.Version=v1.2.3";
+// Version is set at build time with -ldflags "-X github.com/roomgate/roomgate/cmd.Version=v1.2.3";
 // otherwise the module version from the build info is used.
 var Version = ""
 
