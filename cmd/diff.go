@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"slices"
 	"strings"
 	"time"
 
@@ -49,7 +48,7 @@ func diff(args []string, env Env) int {
 		fmt.Fprintln(env.Stderr, "roomgate diff:", err)
 		return exitProblem
 	}
-	var named []namedRoom
+	var named []mapping.NamedRoom
 	if *peopleFile != "" {
 		f, err := os.Open(*peopleFile)
 		if err != nil {
@@ -108,7 +107,7 @@ func momentText(rc mapping.RoomChange, pc mapping.PersonChange) string {
 	return pc.At.In(rc.Zone()).Format(time.RFC3339)
 }
 
-func writeDiffText(w io.Writer, c *mapping.Changes, named []namedRoom) {
+func writeDiffText(w io.Writer, c *mapping.Changes, named []mapping.NamedRoom) {
 	if c.None() {
 		fmt.Fprintln(w, "no decision changes")
 		return
@@ -147,11 +146,11 @@ func writeDiffText(w io.Writer, c *mapping.Changes, named []namedRoom) {
 
 // diffJSON is diff's -format json: one object.
 type diffJSON struct {
-	Changed bool           `json:"changed"`
-	Rooms   []diffRoomJSON `json:"rooms"`
-	Added   []roomRefJSON  `json:"added"`
-	Removed []roomRefJSON  `json:"removed"`
-	People  []namedRoom    `json:"people,omitempty"`
+	Changed bool                `json:"changed"`
+	Rooms   []diffRoomJSON      `json:"rooms"`
+	Added   []roomRefJSON       `json:"added"`
+	Removed []roomRefJSON       `json:"removed"`
+	People  []mapping.NamedRoom `json:"people,omitempty"`
 }
 
 type roomRefJSON struct {
@@ -193,7 +192,7 @@ func decisionOf(d mapping.Decision) decisionJSON {
 	return j
 }
 
-func writeDiffJSON(w io.Writer, c *mapping.Changes, named []namedRoom) {
+func writeDiffJSON(w io.Writer, c *mapping.Changes, named []mapping.NamedRoom) {
 	out := diffJSON{Changed: !c.None(), Rooms: []diffRoomJSON{}, Added: []roomRefJSON{}, Removed: []roomRefJSON{}, People: named}
 	for _, rc := range c.Rooms {
 		r := diffRoomJSON{Path: rc.Old.Path, OldAt: rc.Old.Pos.String(), NewAt: rc.New.Pos.String(), OldRoom: rc.Old.Room, NewRoom: rc.New.Room, Changes: []diffChangeJSON{}}
@@ -218,18 +217,6 @@ func writeDiffJSON(w io.Writer, c *mapping.Changes, named []namedRoom) {
 	enc.Encode(out)
 }
 
-// namedRoom is, for one room, the named people whose outcome changes,
-// grouped by change.
-type namedRoom struct {
-	Path    string        `json:"path"`
-	Changes []namedChange `json:"changes"`
-}
-
-type namedChange struct {
-	Change string   `json:"change"` // "attendee → deny"
-	People []string `json:"people"` // their ids, in file order
-}
-
 // directoryPerson is one line of a -people file.
 type directoryPerson struct {
 	ID     string   `json:"id"`
@@ -237,91 +224,35 @@ type directoryPerson struct {
 	Email  string   `json:"email"`
 }
 
-// namedChanges decides every person of r (JSON lines) under both files, in
-// the rooms Diff found changing and the rooms added or removed (where
-// "deny" stands for no room), each through its own file's reading of
-// claims. People with the same groups and an email no rule tells apart are
-// decided once.
-func namedChanges(r io.Reader, oldCfg, newCfg *config.Config, c *mapping.Changes) ([]namedRoom, error) {
-	type pair struct{ old, new *mapping.Room }
-	var rooms []pair
-	for _, rc := range c.Rooms {
-		rooms = append(rooms, pair{rc.Old, rc.New})
-	}
-	for _, room := range c.Added {
-		rooms = append(rooms, pair{nil, room})
-	}
-	for _, room := range c.Removed {
-		rooms = append(rooms, pair{room, nil})
-	}
-	classes := mapping.NewEmailClasses(oldCfg.Rules, newCfg.Rules)
-	decide := func(room *mapping.Room, p *mapping.Person) mapping.Decision {
-		if room == nil {
-			return mapping.Decision{}
-		}
-		return room.Decide(p)
-	}
-	cache := map[string][]string{} // person's kind -> change per room ("" for none)
-	counts := make([]map[string][]string, len(rooms))
-	for i := range counts {
-		counts[i] = map[string][]string{}
-	}
-	sc := bufio.NewScanner(r)
-	sc.Buffer(make([]byte, 0, 64<<10), 16<<20)
-	line := 0
-	for sc.Scan() {
-		line++
-		if strings.TrimSpace(sc.Text()) == "" {
-			continue
-		}
-		var dp directoryPerson
-		if err := json.Unmarshal(sc.Bytes(), &dp); err != nil {
-			return nil, fmt.Errorf("line %d: %v", line, err)
-		}
-		if dp.ID == "" {
-			return nil, fmt.Errorf("line %d: no id", line)
-		}
-		groups := slices.Clone(dp.Groups)
-		slices.Sort(groups)
-		key := strings.Join(groups, "\x00") + "\x01" + classes.Of(dp.Email)
-		got, ok := cache[key]
-		if !ok {
-			po, pn := oldCfg.OIDC.Claims.Person(dp.Groups, dp.Email), newCfg.OIDC.Claims.Person(dp.Groups, dp.Email)
-			got = make([]string, len(rooms))
-			for i, rp := range rooms {
-				od, nd := decide(rp.old, po), decide(rp.new, pn)
-				if od.Allowed != nd.Allowed || od.Role != nd.Role {
-					got[i] = change(od, nd)
-				}
+// namedChanges reads r (JSON lines of directoryPerson) and counts, per
+// room that changes, the people whose outcome changes (mapping.Named),
+// each read under each file's claims.
+func namedChanges(r io.Reader, oldCfg, newCfg *config.Config, c *mapping.Changes) ([]mapping.NamedRoom, error) {
+	var readErr error
+	people := func(yield func(mapping.NamedPerson) bool) {
+		sc := bufio.NewScanner(r)
+		sc.Buffer(make([]byte, 0, 64<<10), 16<<20)
+		line := 0
+		for sc.Scan() {
+			line++
+			if strings.TrimSpace(sc.Text()) == "" {
+				continue
 			}
-			cache[key] = got
-		}
-		for i, ch := range got {
-			if ch != "" {
-				counts[i][ch] = append(counts[i][ch], dp.ID)
+			var dp directoryPerson
+			if err := json.Unmarshal(sc.Bytes(), &dp); err != nil {
+				readErr = fmt.Errorf("line %d: %v", line, err)
+				return
+			}
+			if dp.ID == "" {
+				readErr = fmt.Errorf("line %d: no id", line)
+				return
+			}
+			if !yield(mapping.NamedPerson{ID: dp.ID, Groups: dp.Groups, Email: dp.Email}) {
+				return
 			}
 		}
+		readErr = sc.Err()
 	}
-	if err := sc.Err(); err != nil {
-		return nil, err
-	}
-	var out []namedRoom
-	for i, rp := range rooms {
-		if len(counts[i]) == 0 {
-			continue
-		}
-		path := ""
-		if rp.old != nil {
-			path = rp.old.Path
-		} else {
-			path = rp.new.Path
-		}
-		nr := namedRoom{Path: path}
-		for ch, ids := range counts[i] {
-			nr.Changes = append(nr.Changes, namedChange{Change: ch, People: ids})
-		}
-		slices.SortFunc(nr.Changes, func(a, b namedChange) int { return strings.Compare(a.Change, b.Change) })
-		out = append(out, nr)
-	}
-	return out, nil
+	named := c.Named(people, oldCfg.Rules, newCfg.Rules, oldCfg.OIDC.Claims.Person, newCfg.OIDC.Claims.Person)
+	return named, readErr
 }

@@ -65,9 +65,9 @@ func TestDiffCommand(t *testing.T) {
 	if code != exitChanged || !got.Changed || len(got.Rooms) != 1 || len(got.Added) != 1 {
 		t.Fatalf("json: exit %d, %+v", code, got)
 	}
-	wantPeople := fmt.Sprint([]namedRoom{
-		{Path: "standup", Changes: []namedChange{{Change: "moderator → deny", People: []string{"bob", "cy"}}}},
-		{Path: "retro", Changes: []namedChange{{Change: "deny → attendee", People: []string{"ada", "bob", "cy", "dan"}}}},
+	wantPeople := fmt.Sprint([]mapping.NamedRoom{
+		{Path: "standup", Changes: []mapping.NamedChange{{Change: "moderator → deny", People: []string{"bob", "cy"}}}},
+		{Path: "retro", Changes: []mapping.NamedChange{{Change: "deny → attendee", People: []string{"ada", "bob", "cy", "dan"}}}},
 	})
 	if fmt.Sprint(got.People) != wantPeople {
 		t.Errorf("people: %v; want %v", got.People, wantPeople)

@@ -3,6 +3,7 @@ package mapping
 import (
 	"errors"
 	"fmt"
+	"iter"
 	"slices"
 	"strings"
 	"time"
@@ -437,4 +438,97 @@ func (c *EmailClasses) Of(email string) string {
 		return "@" + domain
 	}
 	return "other"
+}
+
+// NamedPerson is someone of a directory: an id, and groups and email as
+// the provider sends them.
+type NamedPerson struct {
+	ID     string
+	Groups []string
+	Email  string
+}
+
+// NamedRoom is, for one room, the named people whose outcome changes,
+// grouped by change.
+type NamedRoom struct {
+	Path    string        `json:"path"`
+	Changes []NamedChange `json:"changes"`
+}
+
+// NamedChange is one change of outcome and who it happens to.
+type NamedChange struct {
+	Change string   `json:"change"` // "attendee → deny"
+	People []string `json:"people"` // their ids, in the order they came
+}
+
+// Named decides each of people in every room of c (changed, added and
+// removed) under old and new, each read through its own set's person (the
+// claims' reading of groups and email), and returns per room the people
+// whose outcome changes, by change. People with the same groups and an
+// email no rule tells apart decide alike, so each such kind is decided
+// once.
+func (c *Changes) Named(people iter.Seq[NamedPerson], old, new *RuleSet, oldPerson, newPerson func(groups []string, email string) *Person) []NamedRoom {
+	type pair struct{ old, new *Room }
+	var rooms []pair
+	for _, rc := range c.Rooms {
+		rooms = append(rooms, pair{rc.Old, rc.New})
+	}
+	for _, room := range c.Added {
+		rooms = append(rooms, pair{nil, room})
+	}
+	for _, room := range c.Removed {
+		rooms = append(rooms, pair{room, nil})
+	}
+	classes := NewEmailClasses(old, new)
+	decide := func(room *Room, p *Person) Decision {
+		if room == nil {
+			return Decision{}
+		}
+		return room.Decide(p)
+	}
+	cache := map[string][]string{} // a person's kind -> their change per room ("" for none)
+	counts := make([]map[string][]string, len(rooms))
+	for i := range counts {
+		counts[i] = map[string][]string{}
+	}
+	for np := range people {
+		groups := slices.Clone(np.Groups)
+		slices.Sort(groups)
+		key := strings.Join(groups, "\x00") + "\x01" + classes.Of(np.Email)
+		got, ok := cache[key]
+		if !ok {
+			po, pn := oldPerson(np.Groups, np.Email), newPerson(np.Groups, np.Email)
+			got = make([]string, len(rooms))
+			for i, rp := range rooms {
+				od, nd := decide(rp.old, po), decide(rp.new, pn)
+				if od.Allowed != nd.Allowed || od.Role != nd.Role {
+					got[i] = Outcome(od) + " → " + Outcome(nd)
+				}
+			}
+			cache[key] = got
+		}
+		for i, ch := range got {
+			if ch != "" {
+				counts[i][ch] = append(counts[i][ch], np.ID)
+			}
+		}
+	}
+	var out []NamedRoom
+	for i, rp := range rooms {
+		if len(counts[i]) == 0 {
+			continue
+		}
+		nr := NamedRoom{}
+		if rp.old != nil {
+			nr.Path = rp.old.Path
+		} else {
+			nr.Path = rp.new.Path
+		}
+		for ch, ids := range counts[i] {
+			nr.Changes = append(nr.Changes, NamedChange{Change: ch, People: ids})
+		}
+		slices.SortFunc(nr.Changes, func(a, b NamedChange) int { return strings.Compare(a.Change, b.Change) })
+		out = append(out, nr)
+	}
+	return out
 }
