@@ -152,31 +152,6 @@ func (s *Server) serveCallback(w http.ResponseWriter, r *http.Request) {
 	http.Redirect(w, r, ls.Return, http.StatusFound)
 }
 
-// startSession writes the session cookie for id and keeps the provider's
-// tokens that fit.
-func (s *Server) startSession(w http.ResponseWriter, r *http.Request, id *identity, v *groupView, refreshToken, idToken string) error {
-	v.pack(id)
-	used, err := s.sessions.save(w, r, id)
-	if err != nil {
-		return err
-	}
-	_, _, err = s.sessions.grants.save(w, id, refreshToken, idToken, s.sessions.budget-used)
-	return err
-}
-
-// sessionFailed answers a sign-in or re-check whose session could not be
-// saved. A person whose groups do not fit in a session is told so, and the
-// session they had ends: nothing is decided on groups that could not be
-// kept.
-func (s *Server) sessionFailed(w http.ResponseWriter, r *http.Request, err error) {
-	if errors.Is(err, errCookieTooLarge) {
-		s.sessions.clear(w)
-		s.fail(w, r, http.StatusInternalServerError, pageGroupsTooLarge, err)
-		return
-	}
-	s.fail(w, r, http.StatusInternalServerError, pageInternal, err)
-}
-
 // signInRefused answers a callback that carries an error from the provider.
 // A silent re-check that the provider cannot answer without the person
 // (OIDC Core 3.1.2.6) becomes a normal sign-in; any other refusal of a

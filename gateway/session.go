@@ -205,3 +205,28 @@ func decodeIdentity(src []byte) (*identity, error) {
 	}
 	return id, nil
 }
+
+// startSession writes the session cookie for id and keeps the provider's
+// tokens that fit.
+func (s *Server) startSession(w http.ResponseWriter, r *http.Request, id *identity, v *groupView, refreshToken, idToken string) error {
+	v.pack(id)
+	used, err := s.sessions.save(w, r, id)
+	if err != nil {
+		return err
+	}
+	_, _, err = s.sessions.grants.save(w, id, refreshToken, idToken, s.sessions.budget-used)
+	return err
+}
+
+// sessionFailed answers a sign-in or re-check whose session could not be
+// saved. A person whose groups do not fit in a session is told so, and the
+// session they had ends: nothing is decided on groups that could not be
+// kept.
+func (s *Server) sessionFailed(w http.ResponseWriter, r *http.Request, err error) {
+	if errors.Is(err, errCookieTooLarge) {
+		s.sessions.clear(w)
+		s.fail(w, r, http.StatusInternalServerError, pageGroupsTooLarge, err)
+		return
+	}
+	s.fail(w, r, http.StatusInternalServerError, pageInternal, err)
+}
