@@ -90,21 +90,24 @@ func TestBackchannelLogout(t *testing.T) {
 	e.roomToken(first(e.enter(b2, "/standup")), "daily-standup")
 }
 
+// signedIn signs u in at the provider and into the stand-up, in a
+// browser of its own.
+func (e *env) signedIn(u oidctest.User) *oidctest.Browser {
+	e.provider.SetUser(u)
+	b := e.browser()
+	e.roomToken(first(e.enter(b, "/standup")), "daily-standup")
+	return b
+}
+
 // TestLogoutTokenEndsSessionsWithoutSid: a logout token with sid and sub
 // ends that sid's session and the person's sessions that remember no sid
 // (cookies from before sessions kept one), but not their other sids.
 func TestLogoutTokenEndsSessionsWithoutSid(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t)
-	e.provider.SetUser(user("ada", "ada@example.com", "eng-leads")) // no sid
-	old := e.browser()
-	e.roomToken(first(e.enter(old, "/standup")), "daily-standup")
-	e.provider.SetUser(sidUser("ada", "sid-2"))
-	other := e.browser()
-	e.roomToken(first(e.enter(other, "/standup")), "daily-standup")
-	e.provider.SetUser(sidUser("ada", "sid-1"))
-	b := e.browser()
-	e.roomToken(first(e.enter(b, "/standup")), "daily-standup")
+	old := e.signedIn(user("ada", "ada@example.com", "eng-leads")) // no sid
+	other := e.signedIn(sidUser("ada", "sid-2"))
+	b := e.signedIn(sidUser("ada", "sid-1"))
 
 	tok, err := e.provider.LogoutToken("ada", "sid-1")
 	if err != nil {
