@@ -9,40 +9,14 @@ import (
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/roomgate/roomgate/internal/testconfig"
 )
 
-const testConfig = `server:
-  public_url: "https://meet.example.com"
-oidc:
-  issuer: "https://login.example.com"
-  client_id: roomgate
-  client_secret: "${OIDC_CLIENT_SECRET}"
-session:
-  secret: "${SESSION_SECRET}"
-digitalsamba:
-  team_id: team-1
-  url: "https://acme.digitalsamba.com"
-  developer_key: "${DS_DEVELOPER_KEY}"
-rooms:
-  - path: standup
-    room: daily-standup
-    rules:
-      - groups: [eng-leads]
-        role: moderator
-      - emails: ["*@contractor.example"]
-        deny: true
-      - groups: ["eng-*"]
-        role: attendee
-`
+var testConfig = testconfig.File(testconfig.Standup)
 
-func lookup(k string) (string, bool) {
-	v, ok := map[string]string{
-		"OIDC_CLIENT_SECRET": "s",
-		"SESSION_SECRET":     strings.Repeat("x", 40),
-		"DS_DEVELOPER_KEY":   "k",
-	}[k]
-	return v, ok
-}
+// lookup is the environment testConfig needs.
+var lookup = testconfig.Env
 
 func writeConfig(t *testing.T, content string) string {
 	t.Helper()

@@ -7,29 +7,17 @@ import (
 	"testing"
 	"time"
 
+	"github.com/roomgate/roomgate/internal/testconfig"
 	"github.com/roomgate/roomgate/mapping"
 )
 
-const validFile = `server:
-  public_url: "https://meet.example.com"
-  trusted_proxies: ["10.1.0.0/16", "192.168.1.7"]
-oidc:
-  issuer: "https://login.example.com/realms/acme"
-  client_id: roomgate
-  client_secret: "${OIDC_CLIENT_SECRET}"
-session:
-  secret: "${SESSION_SECRET}"
-digitalsamba:
-  team_id: team-1
-  url: "https://acme.digitalsamba.com"
-  developer_key: "${DS_DEVELOPER_KEY}"
-rooms:
-  - path: standup
+// validFile is the shared test configuration, with two trusted proxies.
+var validFile = strings.Replace(testconfig.File(`  - path: standup
     room: daily-standup
     rules:
       - groups: [eng]
         role: attendee
-`
+`), "  public_url: \"https://meet.example.com\"\n", "  public_url: \"https://meet.example.com\"\n  trusted_proxies: [\"10.1.0.0/16\", \"192.168.1.7\"]\n", 1)
 
 func env(vars map[string]string) func(string) (string, bool) {
 	return func(k string) (string, bool) {
@@ -38,11 +26,7 @@ func env(vars map[string]string) func(string) (string, bool) {
 	}
 }
 
-var goodEnv = env(map[string]string{
-	"OIDC_CLIENT_SECRET": "client-secret",
-	"SESSION_SECRET":     strings.Repeat("s", 32),
-	"DS_DEVELOPER_KEY":   "developer-key",
-})
+var goodEnv = testconfig.Env
 
 func TestParseValid(t *testing.T) {
 	t.Parallel()

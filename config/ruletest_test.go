@@ -5,19 +5,11 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/roomgate/roomgate/internal/testconfig"
 )
 
-const testedRooms = `rooms:
-  - path: standup
-    room: daily-standup
-    rules:
-      - groups: [eng-leads]
-        role: moderator
-      - emails: ["*@contractor.example"]
-        deny: true
-      - groups: ["eng-*"]
-        role: attendee
-`
+var testedRooms = "rooms:\n" + testconfig.Standup
 
 func withTests(tests string) string {
 	return strings.Replace(validFile, validFile[strings.Index(validFile, "rooms:"):], testedRooms, 1) + "tests:\n" + tests

@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/roomgate/roomgate/config"
+	"github.com/roomgate/roomgate/internal/testconfig"
 	"github.com/roomgate/roomgate/mapping"
 )
 
@@ -50,21 +51,8 @@ func (f file) String() string {
 	if secretVar == "" {
 		secretVar = "OIDC_CLIENT_SECRET"
 	}
-	return `server:
-  listen: "` + listen + `"
-  public_url: "https://meet.example.com"
-oidc:
-  issuer: "https://login.example.com/realms/acme"
-  client_id: roomgate
-  client_secret: "${` + secretVar + `}"
-session:
-  secret: "${SESSION_SECRET}"
-digitalsamba:
-  team_id: team-1
-  url: "https://acme.digitalsamba.com"
-  developer_key: "${DS_DEVELOPER_KEY}"
-rooms:
-` + f.rooms
+	head := testconfig.With("server", `  listen: "`+listen+`"`)
+	return strings.Replace(head, "${OIDC_CLIENT_SECRET}", "${"+secretVar+"}", 1) + f.rooms
 }
 
 // roomsFile has one room per path, each open to everyone as attendee.
