@@ -36,7 +36,7 @@ type Env struct {
 // args starts with a flag) and returns the process exit status.
 func Run(ctx context.Context, args []string, env Env) int {
 	cmd := "serve"
-	if len(args) > 0 && args[0] != "" && args[0][0] != '-' {
+	if len(args) > 0 && (args[0] != "" && args[0][0] != '-' || args[0] == "-h" || args[0] == "-help" || args[0] == "--help") {
 		cmd, args = args[0], args[1:]
 	}
 	if cmd != "serve" && cmd != "demo" {
@@ -63,7 +63,7 @@ func Run(ctx context.Context, args []string, env Env) int {
 	case "version":
 		fmt.Fprintln(env.Stdout, "roomgate", version())
 		return exitOK
-	case "help", "-h", "--help":
+	case "help", "-h", "-help", "--help":
 		usage(env.Stdout)
 		return exitOK
 	default:

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"net"
 	"os"
 	"path/filepath"
 	"slices"
@@ -221,5 +222,32 @@ func TestExplainTakesLoggedGroups(t *testing.T) {
 	}
 	if code, _, stderr := run(t, "explain", "-config", path, "-groups", `["unclosed"`); code != exitProblem || !strings.Contains(stderr, "-groups") {
 		t.Errorf("a broken JSON list: exit %d\n%s", code, stderr)
+	}
+}
+
+// TestHelp: -h, -help, --help and help print the command list and exit 0.
+func TestHelp(t *testing.T) {
+	t.Parallel()
+	for _, arg := range []string{"-h", "-help", "--help", "help"} {
+		code, stdout, _ := run(t, arg)
+		if code != exitOK || !strings.Contains(stdout, "commands:") || !strings.Contains(stdout, "healthcheck") {
+			t.Errorf("roomgate %s: exit %d\n%s", arg, code, stdout)
+		}
+	}
+}
+
+// TestBusyPortNamesTheKey: a listen address in use says which key moves
+// it.
+func TestBusyPortNamesTheKey(t *testing.T) {
+	t.Parallel()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	path := writeConfig(t, strings.Replace(testConfig, "server:\n", "server:\n  listen: \""+ln.Addr().String()+"\"\n  metrics_listen: \"127.0.0.1:0\"\n", 1))
+	code, _, stderr := run(t, "serve", "-config", path)
+	if code != exitProblem || !strings.Contains(stderr, "server.listen") || !strings.Contains(stderr, path) {
+		t.Errorf("serve on a busy port: exit %d\n%s", code, stderr)
 	}
 }

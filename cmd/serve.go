@@ -57,7 +57,7 @@ func serve(ctx context.Context, args []string, env Env) int {
 	}
 	ln, err := net.Listen("tcp", cfg.Server.Listen)
 	if err != nil {
-		fmt.Fprintln(env.Stderr, "roomgate:", err)
+		fmt.Fprintln(env.Stderr, "roomgate: server.listen:", err, "(change server.listen in", *path+")")
 		return exitProblem
 	}
 	background, stopBackground := context.WithCancel(ctx)
@@ -65,7 +65,7 @@ func serve(ctx context.Context, args []string, env Env) int {
 	mln, err := net.Listen("tcp", cfg.Server.MetricsListen)
 	if err != nil {
 		ln.Close()
-		fmt.Fprintln(env.Stderr, "roomgate: server.metrics_listen:", err)
+		fmt.Fprintln(env.Stderr, "roomgate: server.metrics_listen:", err, "(change server.metrics_listen in", *path+")")
 		return exitProblem
 	}
 	logger.Info("metrics served apart", "metrics_listen", mln.Addr().String())

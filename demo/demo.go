@@ -24,7 +24,9 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"os/exec"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/roomgate/roomgate/config"
@@ -226,10 +228,28 @@ demo/config.yaml; each decision is logged with the rule that made it.
 The demo's Digital Samba team has a REST API too (%[4]s). Check the rules
 against it, and see the plan that brings the team in line, in another
 terminal:
-  roomgate check -remote -config %[5]s
-  roomgate sync -config %[5]s          (add -apply to carry it out)
+  %[6]s check -remote -config %[5]s
+  %[6]s sync -config %[5]s          (add -apply to carry it out)
 
 Secrets are random for this run and nothing is kept. Ctrl-C stops the demo.
 
-`, base, idpPath, roomPath, apiPath, cliConfig)
+`, base, idpPath, roomPath, apiPath, cliConfig, selfCommand(os.Args[0]))
+}
+
+// selfCommand is how to run this program again, as the person started it:
+// "go run ." for a binary go run built, the bare name for one found on
+// the PATH, else the path it was started by.
+func selfCommand(arg0 string) string {
+	if strings.Contains(filepath.ToSlash(arg0), "/go-build") {
+		return "go run ."
+	}
+	if !strings.ContainsRune(arg0, filepath.Separator) {
+		return arg0
+	}
+	if found, err := exec.LookPath(filepath.Base(arg0)); err == nil {
+		if a, b := filepath.Clean(found), filepath.Clean(arg0); a == b {
+			return filepath.Base(arg0)
+		}
+	}
+	return arg0
 }

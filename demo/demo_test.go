@@ -441,3 +441,18 @@ func TestRunTeamAPI(t *testing.T) {
 		t.Errorf("%s: %v, mode %v; want a file only its owner reads", path, err, info.Mode())
 	}
 }
+
+// TestSelfCommand: the demo prints commands as the person can run them.
+func TestSelfCommand(t *testing.T) {
+	t.Parallel()
+	for arg0, want := range map[string]string{
+		"/tmp/go-build123456/b001/exe/roomgate": "go run .",
+		"roomgate":                              "roomgate",
+		"./roomgate":                            "./roomgate",
+		"/opt/roomgate/bin/roomgate":            "/opt/roomgate/bin/roomgate",
+	} {
+		if got := selfCommand(arg0); got != want {
+			t.Errorf("selfCommand(%q) = %q; want %q", arg0, got, want)
+		}
+	}
+}

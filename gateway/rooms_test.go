@@ -257,6 +257,9 @@ func TestOpeningHours(t *testing.T) {
 	b := e.browser()
 	resp, _ := e.enter(b, "/standup")
 	page := body(t, resp)
+	if strings.Contains(page, "Error 403") || !strings.Contains(page, "Closed now") {
+		t.Errorf("the closed page is headed as an error:\n%s", page)
+	}
 	if resp.StatusCode != http.StatusForbidden || !strings.Contains(page, "opens at "+from.Format("15:04")+" UTC, in 42 minutes") ||
 		!strings.Contains(page, "You may enter") || strings.Contains(page, "keep you out") || strings.Contains(page, "no rule") {
 		t.Errorf("closed room: status %d; want 403 saying when it opens, and that they may enter then:\n%s", resp.StatusCode, page)
