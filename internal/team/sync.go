@@ -47,7 +47,7 @@ func MakePlan(cfg *config.Config, st *State) *Plan {
 		ds := st.room(room.Room)
 		if ds == nil {
 			if !creatable(room.Room) {
-				p.Problems = append(p.Problems, fmt.Sprintf("%s: room %q is not in the team and cannot be created by that name (a friendly URL has 3 to 32 letters, digits or '-')", room.Pos, room.Room))
+				p.Problems = append(p.Problems, fmt.Sprintf("%s: room %q is not in the team; %s", room.Pos, room.Room, missingRoom(room.Room)))
 				continue
 			}
 			if len(roles) == 0 {
@@ -97,6 +97,15 @@ func leastPrivileged(roles []string, st *State) string {
 		}
 	}
 	return best
+}
+
+// missingRoom says, the same way for check -remote and sync, what to do
+// about a room the team does not have.
+func missingRoom(room string) string {
+	if creatable(room) {
+		return "roomgate sync creates it (or fix room:)"
+	}
+	return "sync cannot create it: a room it creates is named by a friendly URL of 3 to 32 letters, digits or '-', and this is not one (an id names a room that must exist). Create the room in Digital Samba and name it in room: by its friendly URL or id"
 }
 
 func creatable(s string) bool {

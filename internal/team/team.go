@@ -99,7 +99,7 @@ func Check(cfg *config.Config, st *State) (problems, warnings mapping.Problems) 
 		ds := st.room(room.Room)
 		if ds == nil {
 			p := at(room, path+".room")
-			p.Msg = fmt.Sprintf("the team has no room %q (by friendly URL or id); create it with roomgate sync, or fix room:", room.Room)
+			p.Msg = fmt.Sprintf("the team has no room %q (by friendly URL or id); %s", room.Room, missingRoom(room.Room))
 			problems = append(problems, p)
 			continue
 		}

@@ -213,3 +213,42 @@ func TestTenThousandRooms(t *testing.T) {
 		t.Errorf("%d requests for 10,000 rooms; want about 104 (100 pages of rooms, the roles)", n)
 	}
 }
+
+// TestMissingRoomAdviceAgrees: for a room the team lacks, check -remote and
+// sync say the same thing: sync creates a room named by a friendly URL,
+// and for a room named by id says plainly that it cannot.
+func TestMissingRoomAdviceAgrees(t *testing.T) {
+	t.Parallel()
+	_, cfg := setup(t, `  - path: standup
+    room: daily-standup
+    rules: [{groups: [leads], role: moderator}]
+  - path: all-hands
+    room: 7f9c2b1e-0000-4000-8000-000000000001
+    rules: [{everyone: true, role: attendee}]
+`)
+	st, err := Read(context.Background(), Client(cfg))
+	if err != nil {
+		t.Fatal(err)
+	}
+	problems, _ := Check(cfg, st)
+	plan := MakePlan(cfg, st)
+	checkSays := problems.Error()
+	syncSays := strings.Join(plan.Problems, "\n")
+	if !strings.Contains(checkSays, `"daily-standup" (by friendly URL or id); roomgate sync creates it`) {
+		t.Errorf("check -remote on a room sync can create:\n%s", checkSays)
+	}
+	if len(plan.Steps) != 1 || plan.Steps[0].Room != "daily-standup" {
+		t.Errorf("sync plans %+v; want to create daily-standup alone", plan.Steps)
+	}
+	advice := missingRoom("7f9c2b1e-0000-4000-8000-000000000001")
+	for name, said := range map[string]string{"check -remote": checkSays, "sync": syncSays} {
+		for _, line := range strings.Split(said, "\n") {
+			if strings.Contains(line, "7f9c2b1e") && (!strings.Contains(line, advice) || strings.Contains(line, "sync creates it")) {
+				t.Errorf("%s on a room named by id: %s\nwant %q", name, line, advice)
+			}
+		}
+		if !strings.Contains(said, "7f9c2b1e") {
+			t.Errorf("%s says nothing of the room named by id:\n%s", name, said)
+		}
+	}
+}
