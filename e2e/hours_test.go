@@ -26,7 +26,7 @@ func TestChromiumClosedRoom(t *testing.T) {
 		t.Errorf("status: got %d; want 403", status)
 	}
 	text := bodyText(t, ctx)
-	for _, want := range []string{closedTitle + " is closed now", "opens at Thu 1 Jan 2099 09:00 Europe/Berlin, in ", " days", "You may enter"} {
+	for _, want := range []string{closedTitle + " is closed now", "opens on Thu 1 Jan 2099 at 09:00 Europe/Berlin, in ", " days", "You may enter"} {
 		if !strings.Contains(text, want) {
 			t.Errorf("closed page: got %q; want it to say %q", text, want)
 		}
@@ -38,7 +38,7 @@ func TestChromiumClosedRoom(t *testing.T) {
 	if err := chromedp.Do(ctx, chromedp.Navigate(env.gatewayURL+"/")); err != nil {
 		t.Fatal(err)
 	}
-	if text := bodyText(t, ctx); !strings.Contains(text, closedTitle) || !strings.Contains(text, "closed now: opens at Thu 1 Jan 2099 09:00 Europe/Berlin") {
+	if text := bodyText(t, ctx); !strings.Contains(text, closedTitle) || !strings.Contains(text, "closed now: opens on Thu 1 Jan 2099 at 09:00 Europe/Berlin") {
 		t.Errorf("room list: got %q; want the closed room with its opening", text)
 	}
 	if n := len(env.room.Entries()) - before; n != 0 {

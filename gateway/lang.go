@@ -125,7 +125,9 @@ func (cs *catalogs) t(c *catalog, key string, args ...string) string {
 }
 
 // opens says when a closed room opens for someone whose rule says early,
-// in the room's zone and in words: "09:25 Europe/Berlin", "in 42 minutes".
+// in the room's zone and in words, with the preposition the language puts
+// before a time or a day: "at 09:25 Europe/Berlin" or "on Fri 11 Dec at
+// 09:25 Europe/Berlin" ("am Fr., 11. Dez., um 09:25"), and "in 42 minutes".
 func (cs *catalogs) opens(c *catalog, h *mapping.Hours, now time.Time, early time.Duration) (when, in string, ok bool) {
 	next, ok := h.Next(now)
 	if !ok {
@@ -133,7 +135,7 @@ func (cs *catalogs) opens(c *catalog, h *mapping.Hours, now time.Time, early tim
 	}
 	next = next.Add(-early)
 	lt, ln := next.In(h.Zone), now.In(h.Zone)
-	when = lt.Format("15:04") + " " + h.Zone.String()
+	when = cs.t(c, "time", "time", lt.Format("15:04")) + " " + h.Zone.String()
 	if lt.YearDay() != ln.YearDay() || lt.Year() != ln.Year() {
 		days := strings.Fields(cs.t(c, "weekdays"))
 		months := strings.Fields(cs.t(c, "months"))

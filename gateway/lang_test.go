@@ -7,6 +7,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/roomgate/roomgate/config"
 )
@@ -85,5 +86,60 @@ func TestPagesSpeakThePersonsLanguage(t *testing.T) {
 	req.Header.Set("Accept-Language", "de")
 	if page := body(t, b2.Do(t, req)); !strings.Contains(page, `<html lang="en">`) {
 		t.Errorf("server.languages [en], German browser:\n%s", page)
+	}
+}
+
+// TestGermanReadsAsGerman: a closed room's opening reads as German writes
+// dates ("am Fr., 11. Dez., um 15:45"), the same day as a time ("um
+// 10:42"), and the page asks no one of a gender.
+func TestGermanReadsAsGerman(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, withRooms(""))
+	// Monday 7 December 2026, 10:00 UTC; the room opens on Friday.
+	e.clock.Advance(time.Date(2026, 12, 7, 10, 0, 0, 0, time.UTC).Sub(e.clock.Now()))
+	e.reconfigure(func(c *config.Config) {
+		c.Rules = parseRooms(t, `
+  - path: standup
+    room: daily-standup
+    open:
+      timezone: UTC
+      dates:
+        - {from: "2026-12-11T15:45", to: "2026-12-11T17:00"}
+        - {from: "2026-12-07T10:42", to: "2026-12-07T11:00"}
+    rules:
+      - groups: [eng-leads]
+        role: moderator
+  - path: retro
+    room: retro
+    open:
+      timezone: UTC
+      dates:
+        - {from: "2026-12-11T15:45", to: "2026-12-11T17:00"}
+    rules:
+      - groups: [eng-leads]
+        role: moderator
+  - path: closed-to-her
+    room: closed-to-her
+    rules:
+      - groups: [other]
+        role: moderator
+`)
+	})
+	e.provider.SetUser(user("ada", "ada@example.com", "eng-leads"))
+	b := e.browser()
+	e.enter(b, "/")
+	get := func(path string) string {
+		req := mustGet(t, e.url(path))
+		req.Header.Set("Accept-Language", "de")
+		return body(t, b.Do(t, req))
+	}
+	if page := get("/retro"); !strings.Contains(page, "öffnet am Fr., 11. Dez., um 15:45 UTC") || !strings.Contains(page, "Gerade geschlossen") {
+		t.Errorf("another day, in German:\n%s", page)
+	}
+	if page := get("/standup"); !strings.Contains(page, "öffnet um 10:42 UTC, in 42 Minuten") {
+		t.Errorf("the same day, in German:\n%s", page)
+	}
+	if page := get("/closed-to-her"); strings.Contains(page, "Organisatorin") || !strings.Contains(page, "die Person, die sie organisiert") {
+		t.Errorf("the 403 page asks someone of one gender:\n%s", page)
 	}
 }
