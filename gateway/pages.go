@@ -38,8 +38,9 @@ type problem struct {
 	// offers another account (POST /auth/switch back to Switch).
 	SignedInAs string
 	Switch     string
-	// Links are offered below the text, such as the rooms one may enter.
-	Links []link
+	// Rooms are offered below the text: the rooms one may enter, as the
+	// start page lists them.
+	Rooms []entry
 	opens *opening // for a closed room: {when} and {in} in the person's words
 }
 
@@ -51,7 +52,6 @@ type opening struct {
 }
 
 // link is a link of a page.
-type link struct{ Href, Text string }
 
 var (
 	pageInternal       = problem{Key: "internal"}

@@ -49,7 +49,7 @@ func (s *Server) serveRoom(w http.ResponseWriter, r *http.Request) {
 			}
 		}
 		page := notFoundPage(path)
-		page.Links = s.roomLinks(r, rules, id)
+		page.Rooms = s.roomLinks(r, rules, id)
 		s.fail(w, r, http.StatusNotFound, page, nil)
 		return
 	}
@@ -132,6 +132,29 @@ type entry struct {
 	Opens             string // for a room closed now: when it opens
 }
 
+// roomList is the rooms id may enter, with the role each gives, and for a
+// room closed now when it opens: the start page's list, and the 404
+// page's.
+func (s *Server) roomList(r *http.Request, rules *mapping.RuleSet, id *identity) []entry {
+	p := mapping.NewPerson(id.Groups, id.Email)
+	now := s.now()
+	var rooms []entry
+	for _, room := range rules.Rooms() {
+		switch d := room.DecideAt(p, now); {
+		case d.Allowed:
+			rooms = append(rooms, entry{Path: room.Path, Title: room.Title, Role: d.Role})
+		case d.Closed:
+			e := entry{Path: room.Path, Title: room.Title, Role: d.Rule.Role}
+			c := s.pages.langs.pick(r)
+			if when, in, ok := s.pages.langs.opens(c, room.Open, now, d.Rule.Early); ok {
+				e.Opens = s.pages.langs.t(c, "opens", "when", when, "in", in)
+			}
+			rooms = append(rooms, e)
+		}
+	}
+	return rooms
+}
+
 // serveIndex lists the rooms this person may enter, with the role each
 // would give them.
 func (s *Server) serveIndex(w http.ResponseWriter, r *http.Request) {
@@ -150,22 +173,7 @@ func (s *Server) serveIndex(w http.ResponseWriter, r *http.Request) {
 	if id = s.fresh(w, r, rules, id, "/"); id == nil {
 		return
 	}
-	p := mapping.NewPerson(id.Groups, id.Email)
-	now := s.now()
-	var rooms []entry
-	for _, room := range rules.Rooms() {
-		switch d := room.DecideAt(p, now); {
-		case d.Allowed:
-			rooms = append(rooms, entry{Path: room.Path, Title: room.Title, Role: d.Role})
-		case d.Closed:
-			e := entry{Path: room.Path, Title: room.Title, Role: d.Rule.Role}
-			c := s.pages.langs.pick(r)
-			if when, in, ok := s.pages.langs.opens(c, room.Open, now, d.Rule.Early); ok {
-				e.Opens = s.pages.langs.t(c, "opens", "when", when, "in", in)
-			}
-			rooms = append(rooms, e)
-		}
-	}
+	rooms := s.roomList(r, rules, id)
 	s.render(w, r, http.StatusOK, "index.html", map[string]any{
 		"TitleKey": "index.title",
 		"Name":     displayName(id),
@@ -220,22 +228,15 @@ func groupsForLog(groups []string) []string {
 	return groups
 }
 
-// roomLinks are the rooms id may enter now, for the 404 page. It decides
-// on the groups the session holds, which fresh has not re-checked: a
-// list of links, not an entry.
-func (s *Server) roomLinks(r *http.Request, rules *mapping.RuleSet, id *identity) []link {
+// roomLinks are the rooms of roomList, for the 404 page. It decides on
+// the groups the session holds, which fresh has not re-checked: a list of
+// links, not an entry.
+func (s *Server) roomLinks(r *http.Request, rules *mapping.RuleSet, id *identity) []entry {
 	v := s.sessions.viewOf(rules)
 	if !v.unpack(id) {
 		return nil
 	}
-	p := mapping.NewPerson(id.Groups, id.Email)
-	var links []link
-	for _, room := range rules.Rooms() {
-		if d := room.DecideAt(p, s.now()); d.Allowed {
-			links = append(links, link{Href: "/" + room.Path, Text: room.Title})
-		}
-	}
-	return links
+	return s.roomList(r, rules, id)
 }
 
 // signedInAs names the person as a page tells them who they are signed in

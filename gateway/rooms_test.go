@@ -394,3 +394,53 @@ func TestAuditLineNamesTheGroupsTheRulesSaw(t *testing.T) {
 		t.Errorf("audit line groups %q, role %q; want [eng-leads] (no rule uses the others), moderator", line.Groups, line.Role)
 	}
 }
+
+// TestNotFoundListsTheRoomList: the 404 page offers the rooms the start
+// page lists, closed ones with their next opening.
+func TestNotFoundListsTheRoomList(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, withRooms(""))
+	e.clock.Advance(time.Date(2026, 12, 7, 10, 0, 0, 0, time.UTC).Sub(e.clock.Now()))
+	e.reconfigure(func(c *config.Config) {
+		c.Rules = parseRooms(t, `
+  - path: standup
+    room: daily-standup
+    title: Daily stand-up
+    rules:
+      - groups: [eng-leads]
+        role: moderator
+  - path: retro
+    room: retro
+    title: Sprint retro
+    open:
+      timezone: UTC
+      dates:
+        - {from: "2026-12-11T15:45", to: "2026-12-11T17:00"}
+    rules:
+      - groups: [eng-leads]
+        role: attendee
+  - path: board
+    room: board
+    rules:
+      - groups: [board]
+        role: moderator
+`)
+	})
+	e.provider.SetUser(user("ada", "ada@example.com", "eng-leads"))
+	b := e.browser()
+	index := body(t, first(e.enter(b, "/")))
+	resp := b.Do(t, mustGet(t, e.url("/nope")))
+	page := body(t, resp)
+	if resp.StatusCode != http.StatusNotFound {
+		t.Fatalf("an unknown path: status %d; want 404", resp.StatusCode)
+	}
+	for _, want := range []string{`href="/standup">Daily stand-up</a> <span class="role">moderator</span>`,
+		`href="/retro">Sprint retro</a> <span class="role">attendee</span> <span class="opens">closed now: opens on Fri 11 Dec at 15:45 UTC`} {
+		if !strings.Contains(page, want) || !strings.Contains(index, want) {
+			t.Errorf("the 404 page and the start page do not both list %s:\n%s", want, page)
+		}
+	}
+	if strings.Contains(page, "/board") {
+		t.Errorf("the 404 page lists a room she may not enter:\n%s", page)
+	}
+}
