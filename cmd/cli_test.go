@@ -10,6 +10,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/roomgate/roomgate/internal/testconfig"
 )
@@ -249,5 +250,21 @@ func TestBusyPortNamesTheKey(t *testing.T) {
 	code, _, stderr := run(t, "serve", "-config", path)
 	if code != exitProblem || !strings.Contains(stderr, "server.listen") || !strings.Contains(stderr, path) {
 		t.Errorf("serve on a busy port: exit %d\n%s", code, stderr)
+	}
+}
+
+// TestLogDurationsAreText: no log line carries a duration as bare
+// nanoseconds.
+func TestLogDurationsAreText(t *testing.T) {
+	t.Parallel()
+	var errb bytes.Buffer
+	logger, err := newLogger(Env{Stderr: &errb}, "info")
+	if err != nil {
+		t.Fatal(err)
+	}
+	logger.Info("shutting down", "grace", shutdownGrace)
+	logger.With("retry_in", 5*time.Second).Info("with an attribute")
+	if got := errb.String(); !strings.Contains(got, `"grace":"20s"`) || !strings.Contains(got, `"retry_in":"5s"`) {
+		t.Errorf("durations in the log: %s", got)
 	}
 }
