@@ -10,6 +10,7 @@ package config
 import (
 	"net/netip"
 	"net/url"
+	"strings"
 	"time"
 
 	"github.com/roomgate/roomgate/mapping"
@@ -197,9 +198,29 @@ type DigitalSamba struct {
 	// APIURL is Digital Samba's REST API, for check -remote and sync:
 	// https://api.digitalsamba.com/api/v1 unless set.
 	APIURL *url.URL `yaml:"api_url"`
+	// RoleTitles are the roles' names as pages show them, per role and
+	// language tag: {moderator: {en: Host, de: Moderation}}. A role or
+	// language without one shows the role's own name, which the room token
+	// always carries.
+	RoleTitles map[string]map[string]string `yaml:"role_titles"`
 	// RolesAt is where roles is in the file, for what check -remote says
 	// of them.
 	RolesAt mapping.Pos `yaml:"-"`
+}
+
+// RoleTitle is role's title in the language lang (a tag such as de or
+// de-CH, tried whole, then its base), or the role's own name.
+func (d DigitalSamba) RoleTitle(role, lang string) string {
+	titles := d.RoleTitles[role]
+	if t, ok := titles[lang]; ok {
+		return t
+	}
+	if base, _, ok := strings.Cut(lang, "-"); ok {
+		if t, ok := titles[base]; ok {
+			return t
+		}
+	}
+	return role
 }
 
 // DefaultMetricsListen keeps metrics on the loopback interface.

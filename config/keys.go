@@ -75,8 +75,20 @@ func Keys() []string {
 }
 
 // sameValue compares two values of one configuration field: URLs by what
-// they say, lists member by member, everything else with ==.
+// they say, lists member by member, maps key by key, everything else with
+// ==.
 func sameValue(x, y reflect.Value) bool {
+	if x.Kind() == reflect.Map {
+		if x.Len() != y.Len() {
+			return false
+		}
+		for _, k := range x.MapKeys() {
+			if v := y.MapIndex(k); !v.IsValid() || !sameValue(x.MapIndex(k), v) {
+				return false
+			}
+		}
+		return true
+	}
 	if u, ok := x.Interface().(*url.URL); ok {
 		v := y.Interface().(*url.URL)
 		if u == nil || v == nil {

@@ -42,7 +42,8 @@ func TestEveryKeyIsRead(t *testing.T) {
 		}
 		_, err = Parse("config.yaml", data, Options{LookupEnv: goodEnv})
 		ps := problemsOf(t, err)
-		if !slices.ContainsFunc(ps, func(p string) bool { return strings.Contains(p, ": "+key+": ") }) {
+		// A mapping of names (role_titles) finds "wrong" an unknown name.
+		if !slices.ContainsFunc(ps, func(p string) bool { return strings.Contains(p, ": "+key+": ") || strings.Contains(p, ": "+key+".wrong: ") }) {
 			t.Errorf("%s given a mapping: got problems %q; want one at %s", key, ps, key)
 		}
 	}
@@ -124,6 +125,13 @@ func alter(t *testing.T, key string, v reflect.Value) {
 		grown := reflect.MakeSlice(v.Type(), v.Len(), v.Len()+1)
 		reflect.Copy(grown, v)
 		v.Set(reflect.Append(grown, reflect.Zero(v.Type().Elem())))
+	case v.Kind() == reflect.Map:
+		grown := reflect.MakeMap(v.Type())
+		for _, k := range v.MapKeys() {
+			grown.SetMapIndex(k, v.MapIndex(k))
+		}
+		grown.SetMapIndex(reflect.ValueOf("changed"), reflect.Zero(v.Type().Elem()))
+		v.Set(grown)
 	case v.Type() == reflect.TypeFor[*url.URL]():
 		v.Set(reflect.ValueOf(&url.URL{Scheme: "https", Host: "changed.example.com"}))
 	default:

@@ -485,7 +485,45 @@ func readDigitalSamba(r *yamlnode.Reader, n *yaml.Node) DigitalSamba {
 	if len(d.Roles) == 0 {
 		r.Problemf(f["roles"], p+".roles", "empty; list the team's roles, e.g. [moderator, speaker, attendee]")
 	}
+	d.RoleTitles = readRoleTitles(r, f["role_titles"], p+".role_titles", d.Roles)
 	return d
+}
+
+// readRoleTitles reads role_titles: for each of roles, a mapping of
+// language tags to the title pages show.
+func readRoleTitles(r *yamlnode.Reader, n *yaml.Node, p string, roles []string) map[string]map[string]string {
+	if n == nil {
+		return nil
+	}
+	out := map[string]map[string]string{}
+	for role, ln := range r.Fields(n, p, roles...) {
+		rp := yamlnode.Join(p, role)
+		titles := map[string]string{}
+		var langs []string
+		if m := yamlnode.Resolve(ln); m != nil && m.Kind == yaml.MappingNode {
+			for i := 0; i+1 < len(m.Content); i += 2 {
+				langs = append(langs, m.Content[i].Value)
+			}
+		}
+		for lang, tn := range r.Fields(ln, rp, langs...) {
+			tp := yamlnode.Join(rp, lang)
+			if _, err := language.Parse(lang); err != nil {
+				r.Problemf(tn, tp, "%q is not a language tag such as en or de", lang)
+				continue
+			}
+			t := r.String(tn, tp)
+			switch {
+			case strings.TrimSpace(t) == "":
+				r.Problemf(tn, tp, "empty; leave the language out to show the role's own name")
+			case len(t) > 64:
+				r.Problemf(tn, tp, "longer than 64 bytes; a role's title is a word or two")
+			default:
+				titles[lang] = t
+			}
+		}
+		out[role] = titles
+	}
+	return out
 }
 
 // required reads a text field that must be present and not empty.

@@ -449,3 +449,29 @@ func TestSettings(t *testing.T) {
 		t.Errorf("Settings changed %q; want every setting kept", keys)
 	}
 }
+
+// TestRoleTitles: role_titles name roles of the team, in languages, with
+// short, non-empty titles; every problem has its path.
+func TestRoleTitles(t *testing.T) {
+	t.Parallel()
+	file := strings.Replace(validFile, "digitalsamba:\n", "digitalsamba:\n  role_titles:\n    moderator: {en: Host, de: Moderation}\n    speaker: {de-CH: Sprecher}\n", 1)
+	cfg, err := Parse("config.yaml", []byte(file), Options{LookupEnv: goodEnv})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tt := range []struct{ role, lang, want string }{
+		{"moderator", "de", "Moderation"}, {"moderator", "de-AT", "Moderation"}, {"moderator", "fr", "moderator"},
+		{"speaker", "de-CH", "Sprecher"}, {"attendee", "de", "attendee"},
+	} {
+		if got := cfg.DigitalSamba.RoleTitle(tt.role, tt.lang); got != tt.want {
+			t.Errorf("RoleTitle(%s, %s) = %q; want %q", tt.role, tt.lang, got, tt.want)
+		}
+	}
+	bad := strings.Replace(validFile, "digitalsamba:\n", "digitalsamba:\n  role_titles:\n    moderater: {en: Host}\n    speaker: {\"not a tag!\": X, de: \"\"}\n", 1)
+	_, err = Parse("config.yaml", []byte(bad), Options{LookupEnv: goodEnv})
+	for _, want := range []string{"digitalsamba.role_titles.moderater: unknown field", `digitalsamba.role_titles.speaker.not a tag!: "not a tag!" is not a language tag`, "digitalsamba.role_titles.speaker.de: empty"} {
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("bad role_titles: %v\nwant %s", err, want)
+		}
+	}
+}

@@ -124,6 +124,12 @@ func (cs *catalogs) t(c *catalog, key string, args ...string) string {
 	return s
 }
 
+// roleTitle is role as the pages of language c name it
+// (digitalsamba.role_titles), or its own name.
+func (s *Server) roleTitle(c *catalog, role string) string {
+	return s.cfg.DigitalSamba.RoleTitle(role, c.tag.String())
+}
+
 // opens says when a closed room opens for someone whose rule says early,
 // in the room's zone and in words, with the preposition the language puts
 // before a time or a day: "at 09:25 Europe/Berlin" or "on Fri 11 Dec at

@@ -143,3 +143,29 @@ func TestGermanReadsAsGerman(t *testing.T) {
 		t.Errorf("the 403 page asks someone of one gender:\n%s", page)
 	}
 }
+
+// TestRoleTitles: pages name roles as digitalsamba.role_titles says, in
+// the person's language; the room token keeps the role's own name.
+func TestRoleTitles(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, withConfig(func(c *config.Config) {
+		c.DigitalSamba.RoleTitles = map[string]map[string]string{"moderator": {"en": "Host", "de": "Moderation"}}
+	}))
+	e.provider.SetUser(user("ada", "ada@example.com", "eng-leads"))
+	b := e.browser()
+	e.enter(b, "/")
+	get := func(lang string) string {
+		req := mustGet(t, e.url("/"))
+		req.Header.Set("Accept-Language", lang)
+		return body(t, b.Do(t, req))
+	}
+	if page := get("de"); !strings.Contains(page, `<span class="role">Moderation</span>`) {
+		t.Errorf("German room list:\n%s", page)
+	}
+	if page := get("en"); !strings.Contains(page, `<span class="role">Host</span>`) || !strings.Contains(page, `<span class="role">attendee</span>`) {
+		t.Errorf("English room list (a role without a title keeps its name):\n%s", page)
+	}
+	if tok := e.roomToken(first(e.enter(b, "/standup")), "daily-standup"); tok.Role != "moderator" {
+		t.Errorf("the token's role: %q; want the role's own name", tok.Role)
+	}
+}

@@ -154,13 +154,18 @@ func (s *Server) fail(w http.ResponseWriter, r *http.Request, status int, p prob
 		s.log.Log(r.Context(), level, "request failed", "request_id", requestID(r), "status", status, "path", r.URL.Path, "err", err)
 	}
 	c := s.pages.langs.pick(r)
-	args := p.Args
+	args := slices.Clone(p.Args)
+	for i := 0; i+1 < len(args); i += 2 {
+		if args[i] == "role" {
+			args[i+1] = s.roleTitle(c, args[i+1])
+		}
+	}
 	if p.opens != nil {
 		when, in, ok := s.pages.langs.opens(c, p.opens.hours, p.opens.at, p.opens.early)
 		if !ok {
 			p.BodyKey = "closed.none"
 		}
-		args = append(slices.Clone(args), "when", when, "in", in)
+		args = append(args, "when", when, "in", in)
 	}
 	t := func(key string) string { return s.pages.langs.t(c, key, args...) }
 	body := p.BodyKey

@@ -138,14 +138,14 @@ type entry struct {
 func (s *Server) roomList(r *http.Request, rules *mapping.RuleSet, id *identity) []entry {
 	p := mapping.NewPerson(id.Groups, id.Email)
 	now := s.now()
+	c := s.pages.langs.pick(r)
 	var rooms []entry
 	for _, room := range rules.Rooms() {
 		switch d := room.DecideAt(p, now); {
 		case d.Allowed:
-			rooms = append(rooms, entry{Path: room.Path, Title: room.Title, Role: d.Role})
+			rooms = append(rooms, entry{Path: room.Path, Title: room.Title, Role: s.roleTitle(c, d.Role)})
 		case d.Closed:
-			e := entry{Path: room.Path, Title: room.Title, Role: d.Rule.Role}
-			c := s.pages.langs.pick(r)
+			e := entry{Path: room.Path, Title: room.Title, Role: s.roleTitle(c, d.Rule.Role)}
 			if when, in, ok := s.pages.langs.opens(c, room.Open, now, d.Rule.Early); ok {
 				e.Opens = s.pages.langs.t(c, "opens", "when", when, "in", in)
 			}
