@@ -43,7 +43,9 @@ func TestEveryKeyIsRead(t *testing.T) {
 		_, err = Parse("config.yaml", data, Options{LookupEnv: goodEnv})
 		ps := problemsOf(t, err)
 		// A mapping of names (role_titles) finds "wrong" an unknown name.
-		if !slices.ContainsFunc(ps, func(p string) bool { return strings.Contains(p, ": "+key+": ") || strings.Contains(p, ": "+key+".wrong: ") }) {
+		if !slices.ContainsFunc(ps, func(p string) bool {
+			return strings.Contains(p, ": "+key+": ") || strings.Contains(p, ": "+key+".wrong: ")
+		}) {
 			t.Errorf("%s given a mapping: got problems %q; want one at %s", key, ps, key)
 		}
 	}
