@@ -7,7 +7,6 @@ import (
 	"slices"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/roomgate/roomgate/config"
 )
@@ -94,11 +93,8 @@ func TestPagesSpeakThePersonsLanguage(t *testing.T) {
 // 10:42"), and the page asks no one of a gender.
 func TestGermanReadsAsGerman(t *testing.T) {
 	t.Parallel()
-	e := newEnv(t, withRooms(""))
-	// Monday 7 December 2026, 10:00 UTC; the room opens on Friday.
-	e.clock.Advance(time.Date(2026, 12, 7, 10, 0, 0, 0, time.UTC).Sub(e.clock.Now()))
-	e.reconfigure(func(c *config.Config) {
-		c.Rules = parseRooms(t, `
+	// Monday 7 December 2026, 10:00 UTC; the rooms open on Friday.
+	e := mondayMorning(t, `
   - path: standup
     room: daily-standup
     open:
@@ -124,7 +120,6 @@ func TestGermanReadsAsGerman(t *testing.T) {
       - groups: [other]
         role: moderator
 `)
-	})
 	e.provider.SetUser(user("ada", "ada@example.com", "eng-leads"))
 	b := e.browser()
 	e.enter(b, "/")

@@ -399,10 +399,8 @@ func TestAuditLineNamesTheGroupsTheRulesSaw(t *testing.T) {
 // page lists, closed ones with their next opening.
 func TestNotFoundListsTheRoomList(t *testing.T) {
 	t.Parallel()
-	e := newEnv(t, withRooms(""))
-	e.clock.Advance(time.Date(2026, 12, 7, 10, 0, 0, 0, time.UTC).Sub(e.clock.Now()))
-	e.reconfigure(func(c *config.Config) {
-		c.Rules = parseRooms(t, `
+	// Monday 7 December 2026, 10:00 UTC; the rooms open on Friday.
+	e := mondayMorning(t, `
   - path: standup
     room: daily-standup
     title: Daily stand-up
@@ -425,7 +423,6 @@ func TestNotFoundListsTheRoomList(t *testing.T) {
       - groups: [board]
         role: moderator
 `)
-	})
 	e.provider.SetUser(user("ada", "ada@example.com", "eng-leads"))
 	b := e.browser()
 	index := body(t, first(e.enter(b, "/")))
@@ -443,4 +440,14 @@ func TestNotFoundListsTheRoomList(t *testing.T) {
 	if strings.Contains(page, "/board") {
 		t.Errorf("the 404 page lists a room she may not enter:\n%s", page)
 	}
+}
+
+// mondayMorning is a gateway with these rooms on Monday 7 December 2026 at
+// 10:00 UTC.
+func mondayMorning(t *testing.T, rooms string) *env {
+	t.Helper()
+	e := newEnv(t, withRooms(""))
+	e.clock.Advance(time.Date(2026, 12, 7, 10, 0, 0, 0, time.UTC).Sub(e.clock.Now()))
+	e.reconfigure(func(c *config.Config) { c.Rules = parseRooms(t, rooms) })
+	return e
 }
