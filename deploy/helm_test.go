@@ -111,3 +111,120 @@ func TestHelmChart(t *testing.T) {
 		}
 	}
 }
+
+// TestHelmChartConfigFile: the chart deploys the file the admin checked,
+// byte for byte, so that roomgate's file:line points into it; every ${VAR}
+// of that file reaches the pod, from the Secret, an existing Secret or
+// extraEnv; and a variable without a source stops the render with its
+// name, rather than a pod that cannot start.
+func TestHelmChartConfigFile(t *testing.T) {
+	helm := helmBin(t)
+	chart := filepath.Join("helm", "roomgate")
+	render := func(args ...string) (map[string][]map[string]any, string, error) {
+		out, err := exec.Command(helm, append([]string{"template", "meet", chart}, args...)...).CombinedOutput()
+		if err != nil {
+			return nil, string(out), err
+		}
+		byKind := map[string][]map[string]any{}
+		dec := yaml.NewDecoder(bytes.NewReader(out))
+		for {
+			var doc map[string]any
+			if err := dec.Decode(&doc); errors.Is(err, io.EOF) {
+				break
+			} else if err != nil {
+				t.Fatalf("helm template output: %v", err)
+			}
+			if doc != nil {
+				byKind[doc["kind"].(string)] = append(byKind[doc["kind"].(string)], doc)
+			}
+		}
+		return byKind, string(out), nil
+	}
+	envOf := func(byKind map[string][]map[string]any) map[string]map[string]any {
+		c, _ := get(byKind["Deployment"][0], "spec", "template", "spec", "containers", 0).(map[string]any)
+		env := map[string]map[string]any{}
+		for _, e := range list(c, "env") {
+			m, _ := e.(map[string]any)
+			env[str(m, "name")] = m
+		}
+		return env
+	}
+	three := "secrets.OIDC_CLIENT_SECRET=x,secrets.SESSION_SECRET=y,secrets.DS_DEVELOPER_KEY=z"
+
+	// config.example.yaml verbatim: comments, order and all.
+	example, err := os.ReadFile("../config.example.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	byKind, out, err := render("--set-file", "configFile=../config.example.yaml", "--set", three)
+	if err != nil {
+		t.Fatalf("helm template with configFile: %v\n%s", err, out)
+	}
+	if got := str(byKind["ConfigMap"][0], "data", "config.yaml"); strings.TrimRight(got, "\n") != strings.TrimRight(string(example), "\n") {
+		t.Errorf("the ConfigMap's config.yaml is not the file given, verbatim")
+	}
+	if _, ok := envOf(byKind)["VAR"]; ok {
+		t.Error("a ${VAR} in a comment became an environment variable")
+	}
+
+	// The README's rotation recipe and a Redis URL from variables.
+	dir := t.TempDir()
+	rotated := strings.Replace(string(example), `secret: "${SESSION_SECRET}"`, `secret: ["${SESSION_SECRET_NEW}", "${SESSION_SECRET_OLD}"]`, 1) +
+		"\nstore:\n  redis:\n    url: \"${REDIS_URL}\"\n"
+	path := filepath.Join(dir, "config.yaml")
+	if err := os.WriteFile(path, []byte(rotated), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if _, out, err := render("--set-file", "configFile="+path, "--set", three); err == nil || !strings.Contains(out, "${REDIS_URL}") && !strings.Contains(out, "${SESSION_SECRET_NEW}") {
+		t.Errorf("a variable no source gives: %v\n%s\nwant the render refused, naming it", err, out)
+	}
+	byKind, out, err = render("--set-file", "configFile="+path, "--set", "secrets.OIDC_CLIENT_SECRET=x,secrets.SESSION_SECRET_NEW=n,secrets.SESSION_SECRET_OLD=o,secrets.DS_DEVELOPER_KEY=z",
+		"--set", "extraEnv[0].name=REDIS_URL,extraEnv[0].value=redis://redis:6379/0")
+	if err != nil {
+		t.Fatalf("every variable given: %v\n%s", err, out)
+	}
+	env := envOf(byKind)
+	for _, v := range []string{"OIDC_CLIENT_SECRET", "SESSION_SECRET_NEW", "SESSION_SECRET_OLD", "DS_DEVELOPER_KEY"} {
+		if get(env[v], "valueFrom", "secretKeyRef") == nil {
+			t.Errorf("%s does not come from the Secret: %v", v, env[v])
+		}
+	}
+	if str(env["REDIS_URL"], "value") != "redis://redis:6379/0" || get(env["REDIS_URL"], "valueFrom") != nil {
+		t.Errorf("REDIS_URL from extraEnv: %v", env["REDIS_URL"])
+	}
+
+	// An existing Secret: no Secret rendered, every variable taken from it.
+	byKind, out, err = render("--set", "existingSecret=roomgate-prod")
+	if err != nil {
+		t.Fatalf("existingSecret: %v\n%s", err, out)
+	}
+	if len(byKind["Secret"]) != 0 {
+		t.Error("a Secret is rendered beside existingSecret")
+	}
+	if str(envOf(byKind)["SESSION_SECRET"], "valueFrom", "secretKeyRef", "name") != "roomgate-prod" {
+		t.Errorf("SESSION_SECRET not from the existing Secret: %v", envOf(byKind)["SESSION_SECRET"])
+	}
+
+	// The default values name no Secret that nothing creates.
+	if _, out, err := render(); err == nil || !strings.Contains(out, "give it in secrets") {
+		t.Errorf("default values: %v\n%s\nwant the render refused for want of secrets", err, out)
+	}
+
+	// The values a chart of this kind has.
+	byKind, out, err = render("--set", three, "--set", "nodeSelector.disk=ssd,tolerations[0].key=dedicated,tolerations[0].operator=Exists,imagePullSecrets[0].name=regcred,podAnnotations.a=b,podLabels.team=it,ingress.enabled=true,ingress.annotations.x=y",
+		"--set", "extraVolumes[0].name=ca,extraVolumes[0].configMap.name=company-ca,extraVolumeMounts[0].name=ca,extraVolumeMounts[0].mountPath=/etc/ssl/certs/ca.pem")
+	if err != nil {
+		t.Fatalf("the usual values: %v\n%s", err, out)
+	}
+	spec, _ := get(byKind["Deployment"][0], "spec", "template", "spec").(map[string]any)
+	if str(spec, "nodeSelector", "disk") != "ssd" || len(list(spec, "tolerations")) != 1 || len(list(spec, "imagePullSecrets")) != 1 || len(list(spec, "volumes")) != 2 {
+		t.Errorf("pod spec lacks the values given: %v", spec)
+	}
+	meta, _ := get(byKind["Deployment"][0], "spec", "template", "metadata").(map[string]any)
+	if str(meta, "annotations", "a") != "b" || str(meta, "labels", "team") != "it" {
+		t.Errorf("pod metadata lacks the values given: %v", meta)
+	}
+	if str(byKind["Ingress"][0], "metadata", "annotations", "x") != "y" {
+		t.Errorf("ingress lacks its annotations")
+	}
+}
