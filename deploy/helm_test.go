@@ -228,3 +228,19 @@ func TestHelmChartConfigFile(t *testing.T) {
 		t.Errorf("ingress lacks its annotations")
 	}
 }
+
+// TestHelmValuesSchema: values.schema.json holds the values to their
+// shapes, and helm lint enforces it: a typo or a wrong type is refused.
+func TestHelmValuesSchema(t *testing.T) {
+	helm := helmBin(t)
+	chart := filepath.Join("helm", "roomgate")
+	for _, set := range []string{"replicaCount=two", "replicaCont=2", "ingress.enabled=yes", "goMemLimit=lots"} {
+		out, err := exec.Command(helm, "lint", "--strict", chart, "--set", set).CombinedOutput()
+		if err == nil {
+			t.Errorf("helm lint --set %s: passed; want the schema to refuse it\n%s", set, out)
+		}
+	}
+	if out, err := exec.Command(helm, "lint", "--strict", chart, "--set", "replicaCount=3,ingress.enabled=true,extraEnv[0].name=HTTPS_PROXY,extraEnv[0].value=http://proxy:3128").CombinedOutput(); err != nil {
+		t.Errorf("helm lint of good values: %v\n%s", err, out)
+	}
+}
