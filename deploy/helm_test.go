@@ -193,6 +193,21 @@ func TestHelmChartConfigFile(t *testing.T) {
 		t.Errorf("REDIS_URL from extraEnv: %v", env["REDIS_URL"])
 	}
 
+	// The ports are the config's.
+	ports := strings.Replace(string(example), `  listen: ":8080"`, `  listen: ":8443"`, 1) + "\n"
+	ports = strings.Replace(ports, "server:\n", "server:\n  metrics_listen: \":9191\"\n", 1)
+	if err := os.WriteFile(path, []byte(ports), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	byKind, out, err = render("--set-file", "configFile="+path, "--set", three)
+	if err != nil {
+		t.Fatalf("other ports: %v\n%s", err, out)
+	}
+	c, _ := get(byKind["Deployment"][0], "spec", "template", "spec", "containers", 0).(map[string]any)
+	if containerPort(c, "http") != 8443 || containerPort(c, "metrics") != 9191 {
+		t.Errorf("container ports %d and %d; want the config's 8443 and 9191", containerPort(c, "http"), containerPort(c, "metrics"))
+	}
+
 	// An existing Secret: no Secret rendered, every variable taken from it.
 	byKind, out, err = render("--set", "existingSecret=roomgate-prod")
 	if err != nil {
