@@ -88,7 +88,8 @@ commands:
                              who gains or loses what between two files (exit 3 when some do)
   revoke  [-config F] -user ID
                              end every session of that person on every replica (needs store.redis)
-  demo    [-listen ADDR]     a complete local demo with no outside services
+  demo    [-listen ADDR] [-config F]
+                             a complete local demo with no outside services (-config: your copy of demo/config.yaml, reloaded as you edit)
   healthcheck [-url URL]     exit 0 when a running gateway answers /healthz (for a container's HEALTHCHECK)
   version                    print the version and the VCS revision it was built from
 `)

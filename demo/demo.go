@@ -33,6 +33,7 @@ import (
 	"github.com/roomgate/roomgate/demo/dsroom"
 	"github.com/roomgate/roomgate/demo/idp"
 	"github.com/roomgate/roomgate/gateway"
+	"github.com/roomgate/roomgate/internal/reload"
 )
 
 // ConfigFile is the name config problems are reported under.
@@ -59,9 +60,23 @@ const shutdownGrace = 10 * time.Second
 // ctx ends, then shuts down gracefully. It writes what to open, and why, to
 // out; the gateway's logs, including one audit line per decision, go to
 // logger (nil discards them).
-func Run(ctx context.Context, listen string, logger *slog.Logger, out io.Writer) error {
+//
+// With file set, the demo serves that file instead of its own (a copy of
+// demo/config.yaml to edit, with the same ${DEMO_...} variables), and
+// reloads it when it changes, as serve does: a newcomer edits the rules
+// and watches the decisions change. An invalid file is refused at start,
+// and an invalid change keeps the last good rules serving.
+func Run(ctx context.Context, listen, file string, logger *slog.Logger, out io.Writer) error {
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
+	}
+	name, data := ConfigFile, configYAML
+	if file != "" {
+		var err error
+		if data, err = config.ReadFile(file); err != nil {
+			return fmt.Errorf("demo: %w", err)
+		}
+		name = file
 	}
 	ln, err := net.Listen("tcp", listen)
 	if err != nil {
@@ -70,11 +85,11 @@ func Run(ctx context.Context, listen string, logger *slog.Logger, out io.Writer)
 	defer ln.Close()
 	base := baseURL(ln.Addr())
 
-	h, gw, vars, err := build(base, logger)
+	h, gw, cfg, vars, err := build(base, name, data, logger)
 	if err != nil {
 		return err
 	}
-	cliConfig, err := writeCLIConfig(vars)
+	cliConfig, err := writeCLIConfig(data, vars)
 	if err != nil {
 		return fmt.Errorf("demo: %w", err)
 	}
@@ -83,10 +98,13 @@ func Run(ctx context.Context, listen string, logger *slog.Logger, out io.Writer)
 	runCtx, stopRun := context.WithCancel(ctx)
 	defer stopRun()
 	go gw.Run(runCtx)
+	if file != "" {
+		go watcher(file, cfg, vars, gw, logger).Run(runCtx)
+	}
 
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
-	welcome(out, base, cliConfig)
+	welcome(out, base, cliConfig, name, file != "")
 
 	select {
 	case err := <-errc:
@@ -104,12 +122,25 @@ func Run(ctx context.Context, listen string, logger *slog.Logger, out io.Writer)
 	return nil
 }
 
-// build makes the configuration for a demo reached at base and wires the
-// gateway and the stand-ins into one handler.
-func build(base string, logger *slog.Logger) (http.Handler, *gateway.Server, map[string]string, error) {
-	cfg, vars, err := parseConfig(base)
+// watcher reloads the rules of file, read with the demo's variables, into
+// gw when the file changes, as serve's watcher does.
+func watcher(file string, cfg *config.Config, vars map[string]string, gw *gateway.Server, logger *slog.Logger) *reload.Watcher {
+	return &reload.Watcher{
+		Path:    file,
+		Options: config.Options{LookupEnv: lookup(vars), Reserved: gateway.ReservedPaths()},
+		Running: cfg.Settings(),
+		Apply:   gw.SetRules,
+		Logger:  logger,
+	}
+}
+
+// build makes the configuration for a demo reached at base from data (the
+// file called name) and wires the gateway and the stand-ins into one
+// handler.
+func build(base, name string, data []byte, logger *slog.Logger) (http.Handler, *gateway.Server, *config.Config, map[string]string, error) {
+	cfg, vars, err := parseConfig(base, name, data)
 	if err != nil {
-		return nil, nil, nil, err
+		return nil, nil, nil, nil, err
 	}
 	public := cfg.Server.PublicURL.String()
 	provider, err := idp.New(idp.Config{
@@ -124,7 +155,7 @@ func build(base string, logger *slog.Logger) (http.Handler, *gateway.Server, map
 		People:                People,
 	})
 	if err != nil {
-		return nil, nil, nil, fmt.Errorf("demo: %w", err)
+		return nil, nil, nil, nil, fmt.Errorf("demo: %w", err)
 	}
 	// The room page names the rule that let the person in, read from the
 	// gateway's audit line for the token's jti.
@@ -134,7 +165,7 @@ func build(base string, logger *slog.Logger) (http.Handler, *gateway.Server, map
 	room.Back = public + "/"
 	gw, err := gateway.New(cfg, gateway.Deps{Logger: slog.New(audit)})
 	if err != nil {
-		return nil, nil, nil, fmt.Errorf("demo: %w", err)
+		return nil, nil, nil, nil, fmt.Errorf("demo: %w", err)
 	}
 	// The team's REST API: the stand-up's room exists, private; the all
 	// hands' is public, which check -remote reports and sync mends; the
@@ -147,13 +178,13 @@ func build(base string, logger *slog.Logger) (http.Handler, *gateway.Server, map
 	mux.Handle(idpPath+"/", provider)
 	mux.Handle(roomPath+"/", http.StripPrefix(roomPath, room))
 	mux.Handle("/", gw)
-	return mux, gw, vars, nil
+	return mux, gw, cfg, vars, nil
 }
 
-// parseConfig reads config.yaml for a demo reached at base, with fresh
-// random secrets, exactly as `roomgate serve` reads a file. It returns the
-// variables it filled in, too.
-func parseConfig(base string) (*config.Config, map[string]string, error) {
+// parseConfig reads data, the file called name, for a demo reached at
+// base, with fresh random secrets, exactly as `roomgate serve` reads a
+// file. It returns the variables it filled in, too.
+func parseConfig(base, name string, data []byte) (*config.Config, map[string]string, error) {
 	vars := map[string]string{
 		"DEMO_URL": base,
 		// rand.Text is 26 characters of 5 bits each; two make 52 characters,
@@ -162,30 +193,35 @@ func parseConfig(base string) (*config.Config, map[string]string, error) {
 		"DEMO_SESSION_SECRET": rand.Text() + rand.Text(),
 		"DEMO_DEVELOPER_KEY":  rand.Text() + rand.Text(),
 	}
-	cfg, err := config.Parse(ConfigFile, configYAML, config.Options{
-		LookupEnv: func(name string) (string, bool) {
-			v, ok := vars[name]
-			return v, ok
-		},
-		Reserved: gateway.ReservedPaths(),
-	})
+	cfg, err := config.Parse(name, data, config.Options{LookupEnv: lookup(vars), Reserved: gateway.ReservedPaths()})
 	if err != nil {
-		// The file is built in, so this is a bug, not a user's mistake.
-		return nil, nil, fmt.Errorf("demo: the built-in configuration is invalid: %w", err)
+		if name == ConfigFile {
+			// The file is built in, so this is a bug, not a user's mistake.
+			return nil, nil, fmt.Errorf("demo: the built-in configuration is invalid: %w", err)
+		}
+		return nil, nil, err
 	}
 	return cfg, vars, nil
+}
+
+// lookup finds the demo's variables.
+func lookup(vars map[string]string) func(string) (string, bool) {
+	return func(name string) (string, bool) {
+		v, ok := vars[name]
+		return v, ok
+	}
 }
 
 // writeCLIConfig writes this run's configuration, variables filled in, to
 // a private file of its own for roomgate check -remote and sync to read,
 // and returns its path. It holds this run's secrets, so only the user may
 // read it, and Run removes it when the demo stops.
-func writeCLIConfig(vars map[string]string) (string, error) {
+func writeCLIConfig(data []byte, vars map[string]string) (string, error) {
 	dir, err := os.MkdirTemp("", "roomgate-demo-")
 	if err != nil {
 		return "", err
 	}
-	text := os.Expand(string(configYAML), func(name string) string {
+	text := os.Expand(string(data), func(name string) string {
 		if v, ok := vars[name]; ok {
 			return v
 		}
@@ -209,7 +245,11 @@ func baseURL(addr net.Addr) string {
 }
 
 // welcome tells the newcomer what to open and what they are looking at.
-func welcome(out io.Writer, base, cliConfig string) {
+func welcome(out io.Writer, base, cliConfig, rules string, watched bool) {
+	edit := ""
+	if watched {
+		edit = " Edit it:\nvalid changes to rooms and tests take effect at once, invalid ones are\nlogged and the last good rules keep serving."
+	}
 	fmt.Fprintf(out, `
 roomgate demo is running. Open %[1]s/ in a browser.
 
@@ -223,7 +263,7 @@ Try %[1]s/standup as Ada (moderator), Ben (attendee), Cleo (no rule
 admits her) or Dan (kept out by an e-mail rule); sign out on the start page
 to pick someone else. %[1]s/retro has opening hours (Fridays 16:00 to
 17:00, Berlin time): outside them it says when it opens. The rules are in
-demo/config.yaml; each decision is logged with the rule that made it.
+%[7]s; each decision is logged with the rule that made it.%[8]s
 
 The demo's Digital Samba team has a REST API too (%[4]s). Check the rules
 against it, and see the plan that brings the team in line, in another
@@ -233,7 +273,7 @@ terminal:
 
 Secrets are random for this run and nothing is kept. Ctrl-C stops the demo.
 
-`, base, idpPath, roomPath, apiPath, cliConfig, selfCommand(os.Args[0]))
+`, base, idpPath, roomPath, apiPath, cliConfig, selfCommand(os.Args[0]), rules, edit)
 }
 
 // selfCommand is how to run this program again, as the person started it:

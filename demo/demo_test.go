@@ -5,11 +5,13 @@ import (
 	"fmt"
 	"html/template"
 	"io"
+	"log/slog"
 	"net"
 	"net/http"
 	"net/http/cookiejar"
 	"net/url"
 	"os"
+	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
@@ -25,7 +27,7 @@ import (
 // rules decide for them.
 func TestPeopleMatchRules(t *testing.T) {
 	t.Parallel()
-	cfg, _, err := parseConfig("http://127.0.0.1:8080")
+	cfg, _, err := parseConfig("http://127.0.0.1:8080", ConfigFile, configYAML)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -95,7 +97,7 @@ func startDemo(t *testing.T) *demoRun {
 	ctx, cancel := context.WithCancel(context.Background())
 	out := make(chanWriter, 1)
 	done := make(chan error, 1)
-	go func() { done <- Run(ctx, "127.0.0.1:0", nil, out) }()
+	go func() { done <- Run(ctx, "127.0.0.1:0", "", nil, out) }()
 	var welcome string
 	select {
 	case welcome = <-out:
@@ -332,7 +334,7 @@ func TestRunSignOut(t *testing.T) {
 // rule's place is read from config.yaml, what it says is the caller's.
 func decidedBy(t *testing.T, path string, i int, says string) string {
 	t.Helper()
-	cfg, _, err := parseConfig("http://127.0.0.1:8080")
+	cfg, _, err := parseConfig("http://127.0.0.1:8080", ConfigFile, configYAML)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -376,7 +378,7 @@ func TestRunBusyAddress(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer ln.Close()
-	err = Run(context.Background(), ln.Addr().String(), nil, io.Discard)
+	err = Run(context.Background(), ln.Addr().String(), "", nil, io.Discard)
 	if err == nil || !strings.HasPrefix(err.Error(), "demo: ") {
 		t.Errorf("got %v; want a demo: error", err)
 	}
@@ -454,5 +456,48 @@ func TestSelfCommand(t *testing.T) {
 		if got := selfCommand(arg0); got != want {
 			t.Errorf("selfCommand(%q) = %q; want %q", arg0, got, want)
 		}
+	}
+}
+
+// TestDemoServesYourFile: demo -config serves the file given, refuses an
+// invalid one with its problems, and reloads the rooms when the file
+// changes, so that a newcomer edits and watches.
+func TestDemoServesYourFile(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	path := filepath.Join(dir, "config.yaml")
+	if err := os.WriteFile(path, configYAML, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	h, gw, cfg, vars, err := build("http://127.0.0.1:8080", path, configYAML, slog.New(slog.DiscardHandler))
+	if err != nil || h == nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	w := watcher(path, cfg, vars, gw, nil)
+	go w.Run(ctx)
+	<-w.Watching()
+	extra := "  - path: book-club\n    room: book-club\n    rules:\n      - everyone: true\n        role: attendee\n"
+	changed := strings.Replace(string(configYAML), "rooms:\n", "rooms:\n"+extra, 1)
+	if err := os.WriteFile(path, []byte(changed), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		if _, ok := gw.Rules().Lookup("book-club"); ok {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("a room added to the file was not served within 10 s")
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+
+	bad := filepath.Join(dir, "bad.yaml")
+	os.WriteFile(bad, []byte(strings.Replace(string(configYAML), "role: moderator", "role: moderater", 1)), 0o600)
+	err = Run(context.Background(), "127.0.0.1:0", bad, nil, io.Discard)
+	if ps := mapping.AsProblems(err); len(ps) == 0 || !strings.Contains(err.Error(), bad+":") {
+		t.Errorf("an invalid file: %v; want its problems, at its lines", err)
 	}
 }
