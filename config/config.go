@@ -64,6 +64,9 @@ type Server struct {
 	// PublicURL is how employees reach roomgate. Every redirect and the
 	// OIDC callback (PublicURL + /auth/callback) are built from it, never
 	// from a request's Host header. Cookies are Secure when it is https.
+	// Its path, when it has one (https://intranet.example.com/meet), is
+	// where roomgate is mounted: every route, redirect, link and form lives
+	// under it, and a request outside it is not roomgate's.
 	PublicURL *url.URL `yaml:"public_url"`
 	// TrustedProxies are the only peers whose X-Forwarded-* headers count.
 	// Empty trusts none.

@@ -262,7 +262,8 @@ func readServer(r *yamlnode.Reader, n *yaml.Node) Server {
 	if s.Contact == "" {
 		s.Contact = "your IT service desk"
 	}
-	s.PublicURL = readBaseURL(r, n, f["public_url"], p+".public_url", false)
+	// A path mounts roomgate under it: https://intranet.example.com/meet.
+	s.PublicURL = readBaseURL(r, n, f["public_url"], p+".public_url", true)
 	s.Languages = r.Strings(f["languages"], p+".languages")
 	for i, l := range s.Languages {
 		if _, err := language.Parse(l); err != nil {

@@ -208,6 +208,20 @@ func TestHelmChartConfigFile(t *testing.T) {
 		t.Errorf("container ports %d and %d; want the config's 8443 and 9191", containerPort(c, "http"), containerPort(c, "metrics"))
 	}
 
+	// Under a path prefix, the probes are below it too.
+	prefixed := strings.Replace(string(example), `public_url: "https://meet.example.com"`, `public_url: "https://intranet.example.com/meet"`, 1)
+	if err := os.WriteFile(path, []byte(prefixed), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	byKind, out, err = render("--set-file", "configFile="+path, "--set", three)
+	if err != nil {
+		t.Fatalf("a path prefix: %v\n%s", err, out)
+	}
+	c, _ = get(byKind["Deployment"][0], "spec", "template", "spec", "containers", 0).(map[string]any)
+	if str(c, "readinessProbe", "httpGet", "path") != "/meet/readyz" || str(c, "livenessProbe", "httpGet", "path") != "/meet/healthz" {
+		t.Errorf("probes under public_url's path: %v, %v", get(c, "readinessProbe"), get(c, "livenessProbe"))
+	}
+
 	// An existing Secret: no Secret rendered, every variable taken from it.
 	byKind, out, err = render("--set", "existingSecret=roomgate-prod")
 	if err != nil {

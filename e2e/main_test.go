@@ -47,6 +47,10 @@ type suite struct {
 	// holds its port until then, so that nothing else takes it.
 	refreshURL  string
 	refreshPort net.Listener
+	// prefixURL is the public_url, with a path, of the roomgate instance
+	// TestChromiumBehindAPathPrefix starts; Dex knows its callback.
+	prefixURL  string
+	prefixPort net.Listener
 
 	room      *dsroom.Stand
 	roomURL   string // the stand-in's origin, digitalsamba.url
@@ -153,6 +157,10 @@ func startSuite(started func(*process)) (*suite, error) {
 		return nil, err
 	}
 	s.refreshURL = "http://" + s.refreshPort.Addr().String()
+	if s.prefixPort, err = net.Listen("tcp", "127.0.0.1:0"); err != nil {
+		return nil, err
+	}
+	s.prefixURL = "http://" + s.prefixPort.Addr().String() + "/meet"
 	s.dexURL = "http://" + hostPort(dexPort)
 	s.issuer = s.dexURL + "/dex"
 	s.gatewayURL = "http://" + hostPort(gwPort)
@@ -167,7 +175,7 @@ func startSuite(started func(*process)) (*suite, error) {
 
 	// Dex.
 	dexConf := filepath.Join(s.out, "dex.yaml")
-	callbacks := []string{s.gatewayURL + "/auth/callback", s.refreshURL + "/auth/callback"}
+	callbacks := []string{s.gatewayURL + "/auth/callback", s.refreshURL + "/auth/callback", s.prefixURL + "/auth/callback"}
 	conf := dexConfig(s.issuer, hostPort(dexPort), s.dexClientSecret, callbacks, s.probeCallback)
 	if err := os.WriteFile(dexConf, []byte(conf), 0o600); err != nil {
 		return nil, err

@@ -149,7 +149,7 @@ func (s *Server) serveCallback(w http.ResponseWriter, r *http.Request) {
 	s.metrics.SignIn(metrics.SignInSuccess)
 	s.log.Info("signed in", "request_id", requestID(r), "user_id", id.UserID, "groups_kept", len(id.Groups), "silent", ls.Silent)
 	w.Header().Set("Cache-Control", "no-store")
-	http.Redirect(w, r, ls.Return, http.StatusFound)
+	s.redirect(w, r, ls.Return, http.StatusFound)
 }
 
 // signInRefused answers a callback that carries an error from the provider.

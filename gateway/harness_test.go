@@ -102,6 +102,7 @@ type envOption func(*envConfig)
 type envConfig struct {
 	rooms    string
 	adjust   func(*config.Config) // changes the parsed config before the gateway starts
+	prefix   string               // public_url's path: where the gateway is mounted
 	provider []oidctest.Option
 	metrics  *metrics.Metrics
 	revoked  *store.Revocations
@@ -111,6 +112,9 @@ type envConfig struct {
 func withRevocations(v *store.Revocations) envOption { return func(c *envConfig) { c.revoked = v } }
 
 func withRooms(rooms string) envOption { return func(c *envConfig) { c.rooms = rooms } }
+
+// withPrefix mounts the gateway under a path: public_url ends with it.
+func withPrefix(prefix string) envOption { return func(c *envConfig) { c.prefix = prefix } }
 
 // withConfig changes the parsed configuration before the gateway starts.
 func withConfig(adjust func(*config.Config)) envOption {
@@ -135,9 +139,9 @@ func newEnv(t *testing.T, opts ...envOption) *env {
 	p := oidctest.New(t, append([]oidctest.Option{oidctest.WithNow(clk.Now)}, ec.provider...)...)
 	srv := httptest.NewUnstartedServer(nil)
 	base := "http://" + srv.Listener.Addr().String()
-	p.SetRedirectURI(base + "/auth/callback")
+	p.SetRedirectURI(base + ec.prefix + "/auth/callback")
 
-	file := configText(srv.Listener.Addr().String(), p, ec.rooms)
+	file := configText(srv.Listener.Addr().String()+ec.prefix, p, ec.rooms)
 	cfg, err := config.Parse("config.yaml", []byte(file), config.Options{Reserved: ReservedPaths()})
 	if err != nil {
 		t.Fatalf("config: %v", err)

@@ -123,6 +123,9 @@ func (s *Server) render(w http.ResponseWriter, r *http.Request, status int, name
 	data["RequestID"] = requestID(r)
 	data["Contact"] = s.pages.contact
 	data["Lang"] = c.tag.String()
+	// Path is where the browser finds a route path of this gateway:
+	// {{call .Path "/auth/logout"}}.
+	data["Path"] = s.path
 	// T is the person's language in the templates: {{call .T "key" "name" value}}.
 	data["T"] = func(key string, args ...string) string { return s.pages.langs.t(c, key, args...) }
 	if key, ok := data["TitleKey"].(string); ok {
@@ -204,7 +207,7 @@ func (s *Server) providerDown(w http.ResponseWriter, r *http.Request, err error)
 func (s *Server) serveNotFound(w http.ResponseWriter, r *http.Request) {
 	if seg, ok := strings.CutSuffix(r.URL.Path, "/"); ok && r.Method == http.MethodGet && !isReserved(strings.TrimPrefix(seg, "/")) {
 		if p, ok := safeReturnPath(seg); ok && p != "/" {
-			http.Redirect(w, r, p, http.StatusMovedPermanently)
+			s.redirect(w, r, p, http.StatusMovedPermanently)
 			return
 		}
 	}

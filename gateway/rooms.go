@@ -44,7 +44,7 @@ func (s *Server) serveRoom(w http.ResponseWriter, r *http.Request) {
 		// another letter case (paths are unique ignoring case).
 		for _, other := range rules.Rooms() {
 			if strings.EqualFold(other.Path, path) {
-				http.Redirect(w, r, "/"+other.Path, http.StatusFound)
+				s.redirect(w, r, "/"+other.Path, http.StatusFound)
 				return
 			}
 		}

@@ -451,3 +451,43 @@ func mondayMorning(t *testing.T, rooms string) *env {
 	e.reconfigure(func(c *config.Config) { c.Rules = parseRooms(t, rooms) })
 	return e
 }
+
+// TestPathPrefix: under public_url's path every route, redirect, link and
+// form lives below it, the sign-in comes back below it, and a request
+// outside it is not roomgate's.
+func TestPathPrefix(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, withPrefix("/meet"))
+	e.provider.SetUser(user("ada", "ada@example.com", "eng-leads"))
+	b := e.browser()
+	resp, hops := e.enter(b, "/meet/standup")
+	e.roomToken(resp, "daily-standup")
+	for _, h := range hops {
+		if h.Host == strings.TrimPrefix(e.srv.URL, "http://") && !strings.HasPrefix(h.Path, "/meet/") {
+			t.Errorf("a hop outside the prefix: %s", h)
+		}
+	}
+	index := body(t, first(e.enter(b, "/meet/")))
+	for _, want := range []string{`href="/meet/standup"`, `action="/meet/auth/logout"`, `href="/meet/static/roomgate.css"`} {
+		if !strings.Contains(index, want) {
+			t.Errorf("the room list lacks %s:\n%s", want, index)
+		}
+	}
+	if strings.Contains(index, `href="/standup"`) || strings.Contains(index, `action="/auth/`) {
+		t.Errorf("the room list links outside the prefix:\n%s", index)
+	}
+	// The forgiving room path redirects within the prefix.
+	r := b.Do(t, mustGet(t, e.url("/meet/Standup")))
+	if loc := r.Header.Get("Location"); r.StatusCode != http.StatusFound || loc != "/meet/standup" {
+		t.Errorf("/meet/Standup: %d to %q; want 302 to /meet/standup", r.StatusCode, loc)
+	}
+	for _, outside := range []string{"/standup", "/auth/callback", "/meetx/standup", "/healthz"} {
+		r := b.Do(t, mustGet(t, e.url(outside)))
+		if r.StatusCode != http.StatusNotFound || strings.Contains(body(t, r), "roomgate") {
+			t.Errorf("%s, outside the prefix: %d; want a plain 404", outside, r.StatusCode)
+		}
+	}
+	if r := b.Do(t, mustGet(t, e.url("/meet/healthz"))); r.StatusCode != http.StatusOK {
+		t.Errorf("/meet/healthz: %d; want 200", r.StatusCode)
+	}
+}

@@ -75,6 +75,7 @@ type Server struct {
 	metrics   *metrics.Metrics
 	mux       *http.ServeMux
 	handler   http.Handler
+	prefix    string // public_url's path: where roomgate is mounted; "" for the root
 }
 
 // New builds a gateway for cfg. It does not contact the provider: that
@@ -124,6 +125,7 @@ func New(cfg *config.Config, deps Deps) (*Server, error) {
 		pages:    pg,
 		metrics:  deps.Metrics,
 		mux:      http.NewServeMux(),
+		prefix:   strings.TrimSuffix(cfg.Server.PublicURL.Path, "/"),
 	}
 	s.provider.metrics = deps.Metrics
 	s.SetRules(cfg.Rules)
@@ -149,9 +151,36 @@ func (s *Server) routes() {
 	s.mux.HandleFunc("/", s.serveNotFound)
 }
 
-// ServeHTTP serves one request.
+// ServeHTTP serves one request. Under a path prefix (public_url's path),
+// the routes see the path below it, and a request outside it is not
+// roomgate's: a plain 404.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if s.prefix != "" {
+		rest, ok := strings.CutPrefix(r.URL.Path, s.prefix)
+		if !ok || rest != "" && rest[0] != '/' {
+			http.NotFound(w, r)
+			return
+		}
+		if rest == "" {
+			rest = "/"
+		}
+		r2 := new(http.Request)
+		*r2 = *r
+		u := *r.URL
+		u.Path, u.RawPath = rest, ""
+		r2.URL = &u
+		r = r2
+	}
 	s.handler.ServeHTTP(w, r)
+}
+
+// path is where the browser finds the route path (such as /standup) of
+// this gateway: under public_url's path.
+func (s *Server) path(p string) string { return s.prefix + p }
+
+// redirect sends the browser to the route path p of this gateway.
+func (s *Server) redirect(w http.ResponseWriter, r *http.Request, p string, code int) {
+	http.Redirect(w, r, s.path(p), code)
 }
 
 // Rules is the rule set serving now.
