@@ -44,24 +44,11 @@ func TestHelmChart(t *testing.T) {
 	if out, err := exec.Command(helm, "lint", "--strict", chart).CombinedOutput(); err != nil {
 		t.Fatalf("helm lint: %v\n%s", err, out)
 	}
-	out, err := exec.Command(helm, "template", "meet", chart,
+	byKind, out, err := renderChart(t, helm, chart,
 		"--set", "ingress.enabled=true,httpRoute.enabled=true,networkPolicy.enabled=true,podMonitor.enabled=true,prometheusRule.enabled=true",
-		"--set", "secrets.OIDC_CLIENT_SECRET=x,secrets.SESSION_SECRET=y,secrets.DS_DEVELOPER_KEY=z").CombinedOutput()
+		"--set", "secrets.OIDC_CLIENT_SECRET=x,secrets.SESSION_SECRET=y,secrets.DS_DEVELOPER_KEY=z")
 	if err != nil {
 		t.Fatalf("helm template: %v\n%s", err, out)
-	}
-	byKind := map[string][]map[string]any{}
-	dec := yaml.NewDecoder(bytes.NewReader(out))
-	for {
-		var doc map[string]any
-		if err := dec.Decode(&doc); errors.Is(err, io.EOF) {
-			break
-		} else if err != nil {
-			t.Fatalf("helm template output: %v", err)
-		}
-		if doc != nil {
-			byKind[doc["kind"].(string)] = append(byKind[doc["kind"].(string)], doc)
-		}
 	}
 	kustomize := manifests(t)
 	want := []string{"PodMonitor", "PrometheusRule", "HTTPRoute"}
@@ -112,6 +99,30 @@ func TestHelmChart(t *testing.T) {
 	}
 }
 
+// renderChart runs helm template on chart with args and returns its
+// objects by kind, and its output.
+func renderChart(t *testing.T, helm, chart string, args ...string) (map[string][]map[string]any, string, error) {
+	t.Helper()
+	out, err := exec.Command(helm, append([]string{"template", "meet", chart}, args...)...).CombinedOutput()
+	if err != nil {
+		return nil, string(out), err
+	}
+	byKind := map[string][]map[string]any{}
+	dec := yaml.NewDecoder(bytes.NewReader(out))
+	for {
+		var doc map[string]any
+		if err := dec.Decode(&doc); errors.Is(err, io.EOF) {
+			break
+		} else if err != nil {
+			t.Fatalf("helm template output: %v", err)
+		}
+		if doc != nil {
+			byKind[doc["kind"].(string)] = append(byKind[doc["kind"].(string)], doc)
+		}
+	}
+	return byKind, string(out), nil
+}
+
 // TestHelmChartConfigFile: the chart deploys the file the admin checked,
 // byte for byte, so that roomgate's file:line points into it; every ${VAR}
 // of that file reaches the pod, from the Secret, an existing Secret or
@@ -121,24 +132,7 @@ func TestHelmChartConfigFile(t *testing.T) {
 	helm := helmBin(t)
 	chart := filepath.Join("helm", "roomgate")
 	render := func(args ...string) (map[string][]map[string]any, string, error) {
-		out, err := exec.Command(helm, append([]string{"template", "meet", chart}, args...)...).CombinedOutput()
-		if err != nil {
-			return nil, string(out), err
-		}
-		byKind := map[string][]map[string]any{}
-		dec := yaml.NewDecoder(bytes.NewReader(out))
-		for {
-			var doc map[string]any
-			if err := dec.Decode(&doc); errors.Is(err, io.EOF) {
-				break
-			} else if err != nil {
-				t.Fatalf("helm template output: %v", err)
-			}
-			if doc != nil {
-				byKind[doc["kind"].(string)] = append(byKind[doc["kind"].(string)], doc)
-			}
-		}
-		return byKind, string(out), nil
+		return renderChart(t, helm, chart, args...)
 	}
 	envOf := func(byKind map[string][]map[string]any) map[string]map[string]any {
 		c, _ := get(byKind["Deployment"][0], "spec", "template", "spec", "containers", 0).(map[string]any)
