@@ -87,7 +87,7 @@ commands:
   diff    [-people FILE] [-format text|json] OLD NEW
                              who gains or loses what between two files (exit 3 when some do)
   revoke  [-config F] -user ID
-                             end every session of that person on every replica (needs store.redis)
+                             end every session of that person on every gateway (needs store.sqlite or store.redis)
   demo    [-listen ADDR] [-config F]
                              a complete local demo with no outside services (-config: your copy of demo/config.yaml, reloaded as you edit)
   healthcheck [-url URL]     exit 0 when a running gateway answers /healthz (for a container's HEALTHCHECK)

@@ -11,8 +11,8 @@ import (
 
 // revoke ends every session of a person (the room token's ud) on every
 // replica sharing the store: they must sign in again, and then the provider
-// decides. It needs store.redis: a revocation in one process alone would
-// reach no gateway.
+// decides. It needs a store other processes see (SQLite on this host, or
+// Redis): a revocation in one process alone would reach no gateway.
 func revoke(ctx context.Context, args []string, env Env) int {
 	fs := newFlags("revoke", env)
 	path := fs.String("config", "config.yaml", "configuration `file`")
@@ -28,11 +28,11 @@ func revoke(ctx context.Context, args []string, env Env) int {
 	if !ok {
 		return exitProblem
 	}
-	if cfg.Store.Redis.URL == "" {
-		fmt.Fprintln(env.Stderr, "roomgate revoke: needs store.redis.url: without a shared store, a revocation made here would reach no running gateway (each keeps its own in memory)")
+	if cfg.Store.InProcess() {
+		fmt.Fprintln(env.Stderr, "roomgate revoke: needs store.sqlite.path (one host) or store.redis.url (several replicas): a store in the process is out of reach of this command, so a revocation made here would reach no running gateway")
 		return exitProblem
 	}
-	st, err := store.OpenRedis(cfg.Store.Redis.URL)
+	st, err := openStore(cfg)
 	if err != nil {
 		fmt.Fprintln(env.Stderr, "roomgate revoke:", err)
 		return exitProblem
@@ -50,6 +50,6 @@ func revoke(ctx context.Context, args []string, env Env) int {
 	line, _ := json.Marshal(map[string]any{"time": now.UTC().Format(time.RFC3339Nano), "level": "INFO", "msg": "revocation", "audit": true,
 		"by": "roomgate revoke", "kind": string(rev.Kind), "value": rev.Value, "shared": true, "until": rev.Expires.UTC().Format(time.RFC3339)})
 	fmt.Fprintln(env.Stderr, string(line))
-	fmt.Fprintf(env.Stdout, "revoked every session of %s on every replica (they must sign in again); kept until %s\n", *user, rev.Expires.Format(time.RFC3339))
+	fmt.Fprintf(env.Stdout, "revoked every session of %s on every gateway using this store (they must sign in again); kept until %s\n", *user, rev.Expires.Format(time.RFC3339))
 	return exitOK
 }

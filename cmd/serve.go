@@ -47,6 +47,9 @@ func serve(ctx context.Context, args []string, env Env) int {
 		return exitProblem
 	}
 	defer st.Close()
+	if cfg.Store.InProcess() {
+		logger.Warn("the store is in this process: revocations and back-channel logouts are forgotten at a restart, and roomgate revoke cannot reach this gateway; set store.sqlite.path (one host) or store.redis.url (several replicas)")
+	}
 	revocations := store.NewRevocations(st, nil, logger)
 	revocations.OnState = m.StoreUp
 	m.StoreUp(true)
@@ -160,13 +163,16 @@ func readableDurations(_ []string, a slog.Attr) slog.Attr {
 	return a
 }
 
-// openStore opens the revocation store cfg names: Redis when store.redis.url
-// is set, else one in this process.
+// openStore opens the store cfg names: a SQLite file, Redis, or else one
+// in this process.
 func openStore(cfg *config.Config) (store.Store, error) {
-	if cfg.Store.Redis.URL == "" {
-		return store.NewMemory(), nil
+	switch {
+	case cfg.Store.SQLite.Path != "":
+		return store.OpenSQLite(cfg.Store.SQLite.Path)
+	case cfg.Store.Redis.URL != "":
+		return store.OpenRedis(cfg.Store.Redis.URL)
 	}
-	return store.OpenRedis(cfg.Store.Redis.URL)
+	return store.NewMemory(), nil
 }
 
 // watchReady keeps roomgate_ready in step with /readyz.

@@ -241,12 +241,26 @@ type Brand struct {
 }
 
 // Store is where revocations (roomgate revoke, back-channel logout) and
-// used logout-token ids are kept. Without Redis they live in the process,
-// which is enough for one replica.
+// used logout-token ids are kept: in the process when neither is set
+// (one replica, lost at restart), in a SQLite file (one host, kept) or in
+// Redis (several replicas).
 type Store struct {
+	// SQLite is a database file on this host.
+	SQLite SQLite `yaml:"sqlite"`
 	// Redis is a Redis or Valkey shared by every replica.
 	Redis Redis `yaml:"redis"`
 }
+
+// SQLite names the store's database file.
+type SQLite struct {
+	// Path is the file; its folder must exist. A relative path is from
+	// the working directory.
+	Path string `yaml:"path"`
+}
+
+// InProcess reports whether the store lives in the process alone: lost at
+// a restart, and out of reach of roomgate revoke.
+func (s Store) InProcess() bool { return s.SQLite.Path == "" && s.Redis.URL == "" }
 
 // Redis names a Redis or Valkey server.
 type Redis struct {

@@ -646,7 +646,14 @@ func readStore(r *yamlnode.Reader, n *yaml.Node) Store {
 	const p = "store"
 	f := r.Fields(n, p, keysOf[Store]()...)
 	rf := r.Fields(f["redis"], p+".redis", keysOf[Redis]()...)
-	st := Store{Redis: Redis{URL: r.String(rf["url"], p+".redis.url")}}
+	sf := r.Fields(f["sqlite"], p+".sqlite", keysOf[SQLite]()...)
+	st := Store{Redis: Redis{URL: r.String(rf["url"], p+".redis.url")}, SQLite: SQLite{Path: r.String(sf["path"], p+".sqlite.path")}}
+	switch {
+	case f["sqlite"] != nil && f["redis"] != nil:
+		r.Problemf(f["sqlite"], p, "choose one of sqlite (one host) and redis (several replicas)")
+	case f["sqlite"] != nil && st.SQLite.Path == "":
+		r.Problemf(f["sqlite"], p+".sqlite.path", "required: the database file, in a folder that exists (remove store to keep revocations in the process)")
+	}
 	if u := st.Redis.URL; u != "" {
 		parsed, err := url.Parse(u)
 		switch {

@@ -131,6 +131,16 @@ rooms:
 			want: []string{`config.yaml:1: not valid YAML: did not find expected node content`},
 		},
 		{
+			name: "two stores",
+			file: validFile + "store:\n  sqlite:\n    path: /var/lib/roomgate/roomgate.db\n  redis:\n    url: redis://redis:6379/0\n",
+			want: []string{`config.yaml:22: store: choose one of sqlite (one host) and redis (several replicas)`},
+		},
+		{
+			name: "sqlite without a path",
+			file: validFile + "store:\n  sqlite: {}\n",
+			want: []string{`config.yaml:21: store.sqlite.path: required: the database file, in a folder that exists (remove store to keep revocations in the process)`},
+		},
+		{
 			name: "unknown top-level key",
 			file: validFile + "room:\n  - path: x\n",
 			want: []string{`config.yaml:20: room: unknown field (known: server, oidc, session, digitalsamba, store, rooms, tests)`},

@@ -26,40 +26,71 @@ const (
 // startRefreshGateway starts a second roomgate at env.refreshURL, whose
 // callback Dex knows, with session.recheck set to recheck and otherwise the
 // suite's configuration. It returns the paths of its configuration file and
-// its log. The process is stopped when t ends, and a data race it reports
-// fails t.
+// its log.
 func startRefreshGateway(t *testing.T, recheck time.Duration) (conf, logPath string) {
+	t.Helper()
+	g := startSecondGateway(t, "recheck "+recheck.String(), func(listen string) string {
+		return gatewayConfig(listen, env.refreshURL, env.issuer, env.roomURL, recheck.String())
+	})
+	return g.conf, g.log
+}
+
+// secondGateway is a roomgate at env.refreshURL beside the suite's own.
+type secondGateway struct {
+	name, conf, log string
+	p               *process
+}
+
+// startSecondGateway starts a roomgate at env.refreshURL, whose callback
+// Dex knows, with the configuration config makes for its listen address.
+// The process is stopped when t ends, and a data race it reports fails t.
+func startSecondGateway(t *testing.T, name string, config func(listen string) string) *secondGateway {
 	t.Helper()
 	if env.refreshPort == nil {
 		t.Fatalf("the port of %s is gone: another test took it", env.refreshURL)
 	}
 	listen := env.refreshPort.Addr().String()
-	conf = filepath.Join(env.out, "roomgate-refresh.yaml")
-	if err := os.WriteFile(conf, []byte(gatewayConfig(listen, env.refreshURL, env.issuer, env.roomURL, recheck.String())), 0o600); err != nil {
+	g := &secondGateway{name: name, conf: filepath.Join(env.out, "roomgate-second.yaml"), log: filepath.Join(env.out, "roomgate-second.log")}
+	if err := os.WriteFile(g.conf, []byte(config(listen)), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	logPath = filepath.Join(env.out, "roomgate-refresh.log")
 	// Let go of the port only now: roomgate binds it a moment later.
 	env.refreshPort.Close()
 	env.refreshPort = nil
-	p, err := startProcess("roomgate (recheck "+recheck.String()+")", logPath, env.gatewayEnv(), env.roomgate, "serve", "-config", conf)
-	if err != nil {
-		t.Fatal(err)
-	}
 	t.Cleanup(func() {
-		p.stop()
-		if log, err := os.ReadFile(logPath); err == nil && strings.Contains(string(log), "WARNING: DATA RACE") {
-			t.Errorf("the second roomgate reported a data race; see %s", logPath)
+		g.p.stop()
+		if log, err := os.ReadFile(g.log); err == nil && strings.Contains(string(log), "WARNING: DATA RACE") {
+			t.Errorf("the second roomgate reported a data race; see %s", g.log)
 		}
 		// Hold the port again for a later run of the test (-count).
 		if l, err := net.Listen("tcp", listen); err == nil {
 			env.refreshPort = l
 		}
 	})
+	g.start(t)
+	return g
+}
+
+// start runs the gateway and waits until it is ready.
+func (g *secondGateway) start(t *testing.T) {
+	t.Helper()
+	p, err := startProcess("roomgate ("+g.name+")", g.log, env.gatewayEnv(), env.roomgate, "serve", "-config", g.conf)
+	if err != nil {
+		t.Fatal(err)
+	}
+	g.p = p
 	if err := p.waitHTTP(env.refreshURL+"/readyz", 30*time.Second); err != nil {
 		t.Fatal(err)
 	}
-	return conf, logPath
+}
+
+// crash ends the gateway with SIGKILL: nothing is flushed or closed.
+func (g *secondGateway) crash(t *testing.T) {
+	t.Helper()
+	if err := g.p.cmd.Process.Kill(); err != nil {
+		t.Fatal(err)
+	}
+	<-g.p.done
 }
 
 // reloadRooms replaces the configuration file at conf with one in which

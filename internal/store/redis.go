@@ -22,6 +22,7 @@ const (
 // message on a channel every replica subscribes to.
 type Redis struct {
 	client *redis.Client
+	url    string // may hold a password: never shown
 }
 
 // quiet keeps go-redis's own log lines (dial errors, once per retry) out
@@ -45,7 +46,7 @@ func OpenRedis(url string) (*Redis, error) {
 	opts.ReadTimeout = 2 * time.Second
 	opts.WriteTimeout = 2 * time.Second
 	opts.MaxRetries = 1
-	return &Redis{client: redis.NewClient(opts)}, nil
+	return &Redis{client: redis.NewClient(opts), url: url}, nil
 }
 
 // Revoke implements Store.

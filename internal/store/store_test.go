@@ -1,25 +1,50 @@
 package store
 
 import (
+	"bufio"
 	"context"
 	"encoding/json"
 	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
 	"reflect"
 	"runtime"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
 	"github.com/roomgate/roomgate/internal/redistest"
 )
 
-// eachStore runs test against both stores, the way database/sql drivers
-// share a suite.
+// eachStore runs test against every store, the way database/sql drivers
+// share a suite. open returns another handle on the same store each time
+// it is called, as a second process would hold: for SQLite a new
+// connection to the same file, for Redis a new client.
 func eachStore(t *testing.T, test func(t *testing.T, open func() Store)) {
 	t.Run("memory", func(t *testing.T) {
 		t.Parallel()
 		m := NewMemory()
 		test(t, func() Store { return m })
+	})
+	eachDurableStore(t, test)
+}
+
+// eachDurableStore is eachStore for the stores that outlive a process:
+// SQLite and Redis.
+func eachDurableStore(t *testing.T, test func(t *testing.T, open func() Store)) {
+	t.Run("sqlite", func(t *testing.T) {
+		t.Parallel()
+		path := filepath.Join(t.TempDir(), "roomgate.db")
+		test(t, func() Store {
+			s, err := OpenSQLite(path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(func() { s.Close() })
+			return s
+		})
 	})
 	t.Run("redis", func(t *testing.T) {
 		t.Parallel()
@@ -246,4 +271,149 @@ func BenchmarkStartWithAMillionRevocations(b *testing.B) {
 		b.ReportMetric(float64(after.HeapAlloc-before.HeapAlloc)/1e6, "B/revocation")
 		runtime.KeepAlive(v)
 	}
+}
+
+// TestRestart: what a durable store took is there for the next process,
+// revocations and used logout-token ids alike.
+func TestRestart(t *testing.T) {
+	t.Parallel()
+	eachDurableStore(t, func(t *testing.T, open func() Store) {
+		ctx := context.Background()
+		before := open()
+		now := time.Now()
+		before.Revoke(ctx, Revocation{Kind: KindUser, Value: "ada", At: now, Expires: now.Add(time.Hour)})
+		before.UseOnce(ctx, "jti-restart", time.Hour)
+		before.Close()
+		after := open()
+		var got []Revocation
+		if err := after.Load(ctx, func(page []Revocation) { got = append(got, page...) }); err != nil || len(got) != 1 || got[0].Value != "ada" {
+			t.Errorf("after a restart: %+v %v; want ada's revocation", got, err)
+		}
+		if fresh, err := after.UseOnce(ctx, "jti-restart", time.Hour); fresh || err != nil {
+			t.Errorf("after a restart, a used logout token is new again (%v)", err)
+		}
+	})
+}
+
+// TestExpiry: a revocation and a used id are forgotten when they expire,
+// and an expired id can be used again.
+func TestExpiry(t *testing.T) {
+	t.Parallel()
+	eachStore(t, func(t *testing.T, open func() Store) {
+		ctx := context.Background()
+		st := open()
+		now := time.Now()
+		st.Revoke(ctx, Revocation{Kind: KindUser, Value: "short", At: now, Expires: now.Add(time.Second)})
+		st.Revoke(ctx, Revocation{Kind: KindUser, Value: "long", At: now, Expires: now.Add(time.Hour)})
+		st.UseOnce(ctx, "jti-short", time.Second)
+		time.Sleep(1500 * time.Millisecond)
+		var got []string
+		st.Load(ctx, func(page []Revocation) {
+			for _, r := range page {
+				got = append(got, r.Value)
+			}
+		})
+		if len(got) != 1 || got[0] != "long" {
+			t.Errorf("after expiry, Load: %v; want [long]", got)
+		}
+		if fresh, err := st.UseOnce(ctx, "jti-short", time.Second); !fresh || err != nil {
+			t.Errorf("an expired logout-token id is still taken (%v)", err)
+		}
+	})
+}
+
+// TestAnotherProcess: a second process writes while this one watches,
+// and is then killed (SIGKILL): every revocation it was told is taken
+// reached the watcher, and is in the store, for this process and for the
+// next one.
+func TestAnotherProcess(t *testing.T) {
+	t.Parallel()
+	eachDurableStore(t, func(t *testing.T, open func() Store) {
+		ctx, cancel := context.WithCancel(context.Background())
+		defer cancel()
+		st := open()
+		var mu sync.Mutex
+		watched := map[string]bool{}
+		go st.Watch(ctx, func(r Revocation) {
+			mu.Lock()
+			watched[r.Value] = true
+			mu.Unlock()
+		})
+		time.Sleep(300 * time.Millisecond) // the watch is up
+		var target string
+		switch s := st.(type) {
+		case *SQLite:
+			target = "sqlite:" + s.path
+		case *Redis:
+			target = "redis:" + s.url
+		}
+		cmd := exec.Command(os.Args[0], "-test.run=^TestHelperProcess$")
+		cmd.Env = append(os.Environ(), "ROOMGATE_STORE_HELPER="+target)
+		out, _ := cmd.StdoutPipe()
+		cmd.Stderr = os.Stderr
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		line, err := bufio.NewReader(out).ReadString('\n')
+		if err != nil || line != "revoked\n" {
+			cmd.Process.Kill()
+			cmd.Wait()
+			t.Fatalf("the helper said %q (%v)", line, err)
+		}
+		cmd.Process.Kill() // SIGKILL: no Close, no clean exit
+		cmd.Wait()
+		deadline := time.Now().Add(time.Second)
+		for {
+			mu.Lock()
+			n := len(watched)
+			mu.Unlock()
+			if n == helperRevocations {
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("%d of %d revocations reached the watcher within a second", n, helperRevocations)
+			}
+			time.Sleep(10 * time.Millisecond)
+		}
+		for _, s := range []Store{st, open()} {
+			n := 0
+			if err := s.Load(ctx, func(page []Revocation) { n += len(page) }); err != nil || n != helperRevocations {
+				t.Errorf("after the writer was killed: %d revocations (%v); want %d", n, err, helperRevocations)
+			}
+		}
+	})
+}
+
+// helperRevocations is how many revocations TestHelperProcess makes.
+const helperRevocations = 50
+
+// TestHelperProcess is the second process of TestAnotherProcess: it
+// revokes, says so, and waits to be killed.
+func TestHelperProcess(t *testing.T) {
+	target := os.Getenv("ROOMGATE_STORE_HELPER")
+	if target == "" {
+		return // run by go test itself: nothing to do
+	}
+	var st Store
+	var err error
+	switch kind, where, _ := strings.Cut(target, ":"); kind {
+	case "sqlite":
+		st, err = OpenSQLite(where)
+	case "redis":
+		st, err = OpenRedis(where)
+	}
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	now := time.Now()
+	for i := range helperRevocations {
+		if err := st.Revoke(context.Background(), Revocation{Kind: KindUser, Value: fmt.Sprint("gone-", i), At: now, Expires: now.Add(time.Hour)}); err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			os.Exit(1)
+		}
+	}
+	fmt.Println("revoked")
+	time.Sleep(time.Minute)
+	os.Exit(1)
 }
