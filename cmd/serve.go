@@ -52,7 +52,8 @@ func serve(ctx context.Context, args []string, env Env) int {
 	}
 	revocations := store.NewRevocations(st, nil, logger)
 	revocations.OnState = m.StoreUp
-	m.StoreUp(true)
+	// A store other processes share is up once it has answered.
+	m.StoreUp(!st.Shared())
 	gw, err := gateway.New(cfg, gateway.Deps{Logger: logger, Metrics: m, Revocations: revocations})
 	if err != nil {
 		fmt.Fprintln(env.Stderr, "roomgate:", err)

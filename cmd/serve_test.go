@@ -7,6 +7,7 @@ import (
 	"io"
 	"net/http"
 	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -129,5 +130,58 @@ func TestServeReloadsAndServesMetrics(t *testing.T) {
 		}
 	case <-time.After(30 * time.Second):
 		t.Fatal("serve did not stop within 30s of its context ending")
+	}
+}
+
+// TestServeStores: serve says at start that a store in the process is
+// forgotten at a restart; with store.sqlite it says nothing of the kind and
+// reports the store up; a file that is not a database stops it at start.
+func TestServeStores(t *testing.T) {
+	t.Parallel()
+	base := strings.Replace(testConfig, `public_url: "https://meet.example.com"`,
+		"public_url: \"https://meet.example.com\"\n  listen: \"127.0.0.1:0\"\n  metrics_listen: \"127.0.0.1:0\"", 1)
+	base = strings.Replace(base, `issuer: "https://login.example.com"`, `issuer: "http://127.0.0.1:1"`, 1)
+	dir := t.TempDir()
+	notADatabase := filepath.Join(dir, "notes.db")
+	os.WriteFile(notADatabase, []byte(strings.Repeat("meeting notes\n", 200)), 0o600)
+	withStore := func(path string) string {
+		return strings.Replace(base, "rooms:", "store:\n  sqlite:\n    path: "+path+"\nrooms:", 1)
+	}
+	const warning = "the store is in this process"
+
+	for _, tt := range []struct {
+		name, config string
+		warns        bool
+	}{
+		{"in the process", base, true},
+		{"sqlite", withStore(filepath.Join(dir, "roomgate.db")), false},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			ctx, cancel := context.WithCancel(context.Background())
+			stderr := &lockedBuffer{}
+			done := make(chan int, 1)
+			go func() {
+				done <- Run(ctx, []string{"serve", "-config", writeConfig(t, tt.config)}, Env{Stdout: io.Discard, Stderr: stderr, LookupEnv: lookup})
+			}()
+			defer func() { cancel(); <-done }()
+			metricsAddr := logged(t, stderr, "metrics served apart", "metrics_listen")
+			logged(t, stderr, "roomgate serving", "listen")
+			if got := strings.Contains(stderr.String(), warning); got != tt.warns {
+				t.Errorf("warns %q: %v; want %v\n%s", warning, got, tt.warns, stderr)
+			}
+			deadline := time.Now().Add(5 * time.Second)
+			for _, body := get(t, "http://"+metricsAddr+"/metrics"); !strings.Contains(body, "roomgate_store_up 1"); _, body = get(t, "http://"+metricsAddr+"/metrics") {
+				if time.Now().After(deadline) {
+					t.Fatalf("roomgate_store_up is not 1 within 5 s:\n%s", body)
+				}
+				time.Sleep(20 * time.Millisecond)
+			}
+		})
+	}
+
+	stderr := &lockedBuffer{}
+	code := Run(context.Background(), []string{"serve", "-config", writeConfig(t, withStore(notADatabase))}, Env{Stdout: io.Discard, Stderr: stderr, LookupEnv: lookup})
+	if code != exitProblem || !strings.Contains(stderr.String(), "not a usable SQLite database") || strings.Contains(stderr.String(), "roomgate serving") {
+		t.Errorf("a file that is not a database: exit %d; want 1 with a clear message\n%s", code, stderr)
 	}
 }

@@ -5,11 +5,13 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"math/rand/v2"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"reflect"
 	"runtime"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -416,4 +418,72 @@ func TestHelperProcess(t *testing.T) {
 	fmt.Println("revoked")
 	time.Sleep(time.Minute)
 	os.Exit(1)
+}
+
+// BenchmarkRevokeToRefusal measures how long a revocation takes to reach
+// another gateway's view, which is what a room entry asks: 100
+// revocations, p50 and p99. SQLite: the writer is a second handle on the
+// file, as roomgate revoke beside serve is. Redis: the writer is one
+// replica's store, the view another replica's. Each comes at a random
+// moment, as revocations do, not in step with SQLite's polling.
+//
+//	go test -run '^$' -bench RevokeToRefusal -benchtime 1x ./internal/store
+func BenchmarkRevokeToRefusal(b *testing.B) {
+	stores := map[string]func() (writer, reader Store){
+		"sqlite": func() (Store, Store) {
+			path := filepath.Join(b.TempDir(), "roomgate.db")
+			w, err := OpenSQLite(path)
+			if err != nil {
+				b.Fatal(err)
+			}
+			r, err := OpenSQLite(path)
+			if err != nil {
+				b.Fatal(err)
+			}
+			return w, r
+		},
+		"redis": func() (Store, Store) {
+			srv := redistest.Start(b)
+			w, _ := OpenRedis(srv.URL())
+			r, _ := OpenRedis(srv.URL())
+			return w, r
+		},
+	}
+	for _, name := range []string{"sqlite", "redis"} {
+		b.Run(name, func(b *testing.B) {
+			for b.Loop() {
+				w, r := stores[name]()
+				ctx, cancel := context.WithCancel(context.Background())
+				view := NewRevocations(r, nil, nil)
+				go view.Run(ctx)
+				for !view.Ready() {
+					time.Sleep(time.Millisecond)
+				}
+				time.Sleep(100 * time.Millisecond) // the watch is up
+				took := make([]time.Duration, 100)
+				for i := range took {
+					// At a random moment, as revocations come.
+					time.Sleep(rand.N(250 * time.Millisecond))
+					signedIn := time.Now().Add(-time.Minute)
+					start := time.Now()
+					if err := w.Revoke(ctx, Revocation{Kind: KindUser, Value: fmt.Sprint("u", i), At: start, Expires: start.Add(time.Hour)}); err != nil {
+						b.Fatal(err)
+					}
+					for !view.Revoked(fmt.Sprint("u", i), "", "", signedIn) {
+						if time.Since(start) > 5*time.Second {
+							b.Fatalf("revocation %d not seen in 5 s", i)
+						}
+						time.Sleep(time.Millisecond)
+					}
+					took[i] = time.Since(start)
+				}
+				cancel()
+				w.Close()
+				r.Close()
+				slices.Sort(took)
+				b.ReportMetric(float64(took[49].Microseconds())/1000, "p50-ms")
+				b.ReportMetric(float64(took[98].Microseconds())/1000, "p99-ms")
+			}
+		})
+	}
 }
