@@ -267,3 +267,64 @@ func TestHelmValuesSchema(t *testing.T) {
 		t.Errorf("helm lint of good values: %v\n%s", err, out)
 	}
 }
+
+// TestHelmChartSQLite: persistence puts the SQLite store on a volume
+// claim for one replica, replaced rather than rolled, with no disruption
+// budget to block a drain; and the chart refuses the combinations that
+// would lose the file or share it between hosts, saying what to do.
+func TestHelmChartSQLite(t *testing.T) {
+	helm := helmBin(t)
+	chart := filepath.Join("helm", "roomgate")
+	example, err := os.ReadFile("../config.example.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	withSQLite := filepath.Join(dir, "sqlite.yaml")
+	os.WriteFile(withSQLite, append(example, "\nstore:\n  sqlite:\n    path: /var/lib/roomgate/roomgate.db\n"...), 0o600)
+	elsewhere := filepath.Join(dir, "elsewhere.yaml")
+	os.WriteFile(elsewhere, append(example, "\nstore:\n  sqlite:\n    path: /tmp/roomgate.db\n"...), 0o600)
+	three := "secrets.OIDC_CLIENT_SECRET=x,secrets.SESSION_SECRET=y,secrets.DS_DEVELOPER_KEY=z"
+
+	byKind, out, err := renderChart(t, helm, chart, "--set-file", "configFile="+withSQLite, "--set", three+",persistence.enabled=true,replicaCount=1")
+	if err != nil {
+		t.Fatalf("helm template with persistence: %v\n%s", err, out)
+	}
+	if len(byKind["PersistentVolumeClaim"]) != 1 || str(byKind["PersistentVolumeClaim"][0], "metadata", "name") != "meet-data" {
+		t.Fatalf("want one PersistentVolumeClaim meet-data; got %v", byKind["PersistentVolumeClaim"])
+	}
+	if len(byKind["PodDisruptionBudget"]) != 0 {
+		t.Error("a PodDisruptionBudget for a single replica blocks every node drain")
+	}
+	d := byKind["Deployment"][0]
+	if get(d, "spec", "replicas") != 1 || str(d, "spec", "strategy", "type") != "Recreate" {
+		t.Errorf("replicas %v, strategy %q; want 1 and Recreate", get(d, "spec", "replicas"), str(d, "spec", "strategy", "type"))
+	}
+	if get(d, "spec", "template", "spec", "securityContext", "fsGroup") != 65532 {
+		t.Error("no fsGroup: the nonroot user cannot write the volume")
+	}
+	mounted := false
+	for _, m := range list(d, "spec", "template", "spec", "containers", 0, "volumeMounts") {
+		if str(m, "name") == "data" && str(m, "mountPath") == "/var/lib/roomgate" && get(m, "readOnly") != true {
+			mounted = true
+		}
+	}
+	if !mounted {
+		t.Error("the volume is not mounted writable at /var/lib/roomgate")
+	}
+	byKind, out, err = renderChart(t, helm, chart, "--set-file", "configFile="+withSQLite, "--set", three+",persistence.enabled=true,replicaCount=1,persistence.existingClaim=mine")
+	if err != nil || len(byKind["PersistentVolumeClaim"]) != 0 || !strings.Contains(out, "claimName: mine") {
+		t.Errorf("with existingClaim: %v; want no claim made, and mine mounted\n%s", err, out)
+	}
+
+	for _, tt := range []struct{ name, config, set, want string }{
+		{"two replicas", withSQLite, ",persistence.enabled=true", "set replicaCount: 1"},
+		{"sqlite without persistence", withSQLite, ",replicaCount=1", "enable persistence"},
+		{"persistence, file elsewhere", elsewhere, ",persistence.enabled=true,replicaCount=1", "/var/lib/roomgate/roomgate.db"},
+		{"persistence, no sqlite", "../config.example.yaml", ",persistence.enabled=true,replicaCount=1", "/var/lib/roomgate/roomgate.db"},
+	} {
+		if _, out, err := renderChart(t, helm, chart, "--set-file", "configFile="+tt.config, "--set", three+tt.set); err == nil || !strings.Contains(out, tt.want) {
+			t.Errorf("%s: %v\n%s\nwant it refused, saying %q", tt.name, err, out, tt.want)
+		}
+	}
+}
