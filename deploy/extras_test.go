@@ -5,6 +5,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 
@@ -88,4 +89,43 @@ func mustYAML(t *testing.T, v any) []byte {
 		t.Fatal(err)
 	}
 	return b
+}
+
+// TestKustomizeSQLite: the one-host overlay patches the base's Deployment
+// and container by their names, mounts the claim it makes, and deletes the
+// base's PodDisruptionBudget by its name (kubectl kustomize
+// deploy/kubernetes-sqlite shows the result).
+func TestKustomizeSQLite(t *testing.T) {
+	t.Parallel()
+	base := manifests(t)
+	k := readDocs(t, filepath.Join("kubernetes-sqlite", "kustomization.yaml"))[0]
+	if !slices.Contains(list(k, "resources"), any("../kubernetes")) || !slices.Contains(list(k, "resources"), any("pvc.yaml")) {
+		t.Errorf("the overlay's resources: %v; want ../kubernetes and pvc.yaml", list(k, "resources"))
+	}
+	pvc := readDocs(t, filepath.Join("kubernetes-sqlite", "pvc.yaml"))[0]
+	patch := readDocs(t, filepath.Join("kubernetes-sqlite", "deployment.yaml"))[0]
+	d := one(t, base, "Deployment")
+	if str(patch, "metadata", "name") != str(d, "metadata", "name") ||
+		str(patch, "spec", "template", "spec", "containers", 0, "name") != str(container(t, d), "name") {
+		t.Error("the Deployment patch names another Deployment or container than the base's")
+	}
+	if get(patch, "spec", "replicas") != 1 || str(patch, "spec", "strategy", "type") != "Recreate" {
+		t.Error("the overlay must run one replica, replaced rather than rolled")
+	}
+	if str(patch, "spec", "template", "spec", "volumes", 0, "persistentVolumeClaim", "claimName") != str(pvc, "metadata", "name") {
+		t.Error("the Deployment mounts another claim than the overlay makes")
+	}
+	if str(patch, "spec", "template", "spec", "containers", 0, "volumeMounts", 0, "mountPath") != "/var/lib/roomgate" {
+		t.Error("the volume is not at /var/lib/roomgate, where the docs put the file")
+	}
+	pdb := one(t, base, "PodDisruptionBudget")
+	deleted := false
+	for _, p := range list(k, "patches") {
+		if s := str(p, "patch"); strings.Contains(s, "$patch: delete") && strings.Contains(s, "kind: PodDisruptionBudget") && strings.Contains(s, "name: "+str(pdb, "metadata", "name")) {
+			deleted = true
+		}
+	}
+	if !deleted {
+		t.Error("the overlay keeps the base's PodDisruptionBudget, which blocks every drain of one replica")
+	}
 }
