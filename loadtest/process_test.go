@@ -9,6 +9,7 @@ import (
 	"encoding/base64"
 	"flag"
 	"fmt"
+	"maps"
 	"net"
 	"os"
 	"os/exec"
@@ -22,7 +23,9 @@ import (
 	"time"
 
 	"github.com/roomgate/roomgate/internal/oidctest"
+	"github.com/roomgate/roomgate/internal/redistest"
 	"github.com/roomgate/roomgate/internal/rulegen"
+	"github.com/roomgate/roomgate/internal/store"
 )
 
 var (
@@ -31,6 +34,7 @@ var (
 	keepOut     = flag.String("out", "", "TestProcesses: keep the binaries built and each server's log in this `directory` (for perf, say)")
 	large       = flag.Int("large", 0, "TestProcesses: add this many rooms of 20 rules each to roomgate's rule file")
 	reloadEvery = flag.Duration("reload-every", 0, "TestProcesses: during roomgate's rounds, reload the rule file (SIGHUP) this often")
+	storesFlag  = flag.String("stores", "", "TestProcesses: also run roomgate with each of these stores (sqlite, redis; comma-separated), holding 10,000 live revocations")
 )
 
 // Floors, as same-run ratios at 64 connections. Server CPU per request is
@@ -209,13 +213,30 @@ func TestProcesses(t *testing.T) {
 		"name": "Ben Example", "email": "ben@example.com", "email_verified": true, "picture": "https://img.example/ben.png",
 		"groups": []string{"eng-platform", "all-staff", "building-3", "vpn-users"},
 	}})
-	addrs := freeAddrs(t, 3)
+	var stores []string
+	if *storesFlag != "" {
+		stores = strings.Split(*storesFlag, ",")
+	}
+	addrs := freeAddrs(t, 3+len(stores))
 	gwAddr, bareAddr, o2pAddr := addrs[0], addrs[1], addrs[2]
-	p.SetRedirectURI("http://"+gwAddr+"/auth/callback", "http://"+o2pAddr+"/oauth2/callback")
+	redirects := []string{"http://" + gwAddr + "/auth/callback", "http://" + o2pAddr + "/oauth2/callback"}
 	conf := filepath.Join(t.TempDir(), "roomgate.yaml")
 	if err := os.WriteFile(conf, []byte(configFile(gwAddr, p, rooms+rulegen.Rooms(*large, 20))), 0o600); err != nil {
 		t.Fatal(err)
 	}
+	// roomgate with each store: its own address and config file.
+	type variant struct{ name, addr, conf string }
+	var variants []variant
+	for i, st := range stores {
+		v := variant{name: "roomgate-" + st, addr: addrs[3+i], conf: filepath.Join(t.TempDir(), "roomgate-"+st+".yaml")}
+		redirects = append(redirects, "http://"+v.addr+"/auth/callback")
+		file := configFile(v.addr, p, rooms+rulegen.Rooms(*large, 20)) + storeWithRevocations(t, st, liveRevocations)
+		if err := os.WriteFile(v.conf, []byte(file), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		variants = append(variants, v)
+	}
+	p.SetRedirectURI(redirects...)
 	cookieSecret := make([]byte, 32)
 	rand.Read(cookieSecret)
 
@@ -256,6 +277,12 @@ func TestProcesses(t *testing.T) {
 				{name: "bare", proc: bare, load: load{addr: bareAddr, path: "/standup", conns: *conns}},
 				{name: "roomgate", proc: gw, load: load{addr: gwAddr, path: "/standup", header: gwCookie, conns: *conns}, check: auditLines, reloads: *reloadEvery},
 				{name: "oauth2-proxy", proc: proxy, load: load{addr: o2pAddr, path: "/oauth2/auth", header: o2pCookie, conns: *conns}},
+			}
+			for _, v := range variants {
+				proc := start(t, v.name+"-"+mode, logs, servers, v.addr, nil, filepath.Join(bin, "roomgate"), "serve", "-config", v.conf)
+				cookie, _ := signIn(t, "http://"+v.addr+"/standup", roomHost)
+				proc.take()
+				targets = append(targets, &target{name: v.name, proc: proc, load: load{addr: v.addr, path: "/standup", header: cookie, conns: *conns}, check: auditLines, reloads: *reloadEvery})
 			}
 			results := measure(t, gen, targets)
 			report(t, mode, results)
@@ -333,14 +360,25 @@ func measure(t *testing.T, gen wrkGenerator, targets []*target) map[string]resul
 // reloadLine is roomgate's log line for a reload, with how long it took.
 var reloadLine = regexp.MustCompile(`"msg":"config reloaded".*"duration_ms":([0-9.]+)`)
 
-// report logs the comparison and holds roomgate to the targets: only to the
-// p99 one while its rule file reloads.
+// report logs the comparison and holds each roomgate to the floors.
 func report(t *testing.T, mode string, res map[string]result) {
-	bare, gw, o2p := res["bare"], res["roomgate"], res["oauth2-proxy"]
-	for _, name := range []string{"bare", "roomgate", "oauth2-proxy"} {
+	names := slices.Sorted(maps.Keys(res))
+	for _, name := range names {
 		r := res[name]
-		t.Logf("%s %-12s %s  %5.1f µs CPU/request", mode, name, r, r.cpuPerRequest())
+		t.Logf("%s %-15s %s  %5.1f µs CPU/request", mode, name, r, r.cpuPerRequest())
 	}
+	for _, name := range names {
+		if strings.HasPrefix(name, "roomgate") {
+			holdFloors(t, mode, name, res)
+		}
+	}
+}
+
+// holdFloors holds the roomgate of this name to the floors: only to the
+// p99 one while its rule file reloads.
+func holdFloors(t *testing.T, mode, name string, res map[string]result) {
+	bare, gw, o2p := res["bare"], res[name], res["oauth2-proxy"]
+	mode += " " + name
 	p99 := float64(gw.P99) / float64(bare.P99)
 	toBare, toO2P := gw.cpuPerRequest()/bare.cpuPerRequest(), gw.cpuPerRequest()/o2p.cpuPerRequest()
 	t.Logf("%s: CPU/request roomgate/bare %.2fx (floor <= %.2fx), roomgate/oauth2-proxy %.2fx (floor <= %.2fx); p99 roomgate/bare %.2fx (floor <= %.1fx); requests/s roomgate/bare %.2fx, roomgate/oauth2-proxy %.2fx",
@@ -441,4 +479,43 @@ func freeAddrs(t *testing.T, n int) []string {
 		addrs = append(addrs, ln.Addr().String())
 	}
 	return addrs
+}
+
+// liveRevocations is how many revocations a store variant holds.
+const liveRevocations = 10_000
+
+// storeWithRevocations makes a store of kind (sqlite, redis) holding n live
+// revocations, none of them the signed-in person's, and returns the
+// config's store section for it.
+func storeWithRevocations(t *testing.T, kind string, n int) string {
+	t.Helper()
+	var st store.Store
+	var section string
+	switch kind {
+	case "sqlite":
+		path := filepath.Join(t.TempDir(), "roomgate.db")
+		sq, err := store.OpenSQLite(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		st, section = sq, "store:\n  sqlite:\n    path: "+path+"\n"
+	case "redis":
+		srv := redistest.Start(t)
+		rd, err := store.OpenRedis(srv.URL())
+		if err != nil {
+			t.Fatal(err)
+		}
+		st, section = rd, "store:\n  redis:\n    url: \""+srv.URL()+"\"\n"
+	default:
+		t.Fatalf("-stores: %q is not sqlite or redis", kind)
+	}
+	defer st.Close()
+	now := time.Now()
+	for i := range n {
+		r := store.Revocation{Kind: store.KindUser, Value: fmt.Sprint("left-", i), At: now, Expires: now.Add(8 * time.Hour)}
+		if err := st.Revoke(context.Background(), r); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return section
 }

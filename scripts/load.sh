@@ -6,6 +6,7 @@
 #
 #   scripts/load.sh                  # the deployed shape, below
 #   PIN=pinned DURATION=10s ROUNDS=3 OUT=/tmp/load scripts/load.sh
+#   STORES=sqlite,redis scripts/load.sh   # also roomgate with each store, holding 10,000 live revocations
 #   scripts/load.sh reload           # the same, roomgate with 10,000 more rooms of 20 rules, reloaded every EVERY (5s)
 #   scripts/load.sh inprocess        # the gateway inside the test process
 #   PROFILE=/tmp/hot.prof scripts/load.sh inprocess && go tool pprof -top -cum /tmp/hot.prof
@@ -48,6 +49,9 @@ processes | reload)
 	args=(-conns "${CONNS:-64}" -duration "${DURATION:-10s}" -rounds "${ROUNDS:-3}" -pin "${PIN:-both}")
 	if [[ -n "${OUT:-}" ]]; then
 		args+=(-out "$OUT")
+	fi
+	if [[ -n "${STORES:-}" ]]; then
+		args+=(-stores "$STORES")
 	fi
 	if [[ "$mode" == reload ]]; then
 		args+=(-large 10000 -reload-every "${EVERY:-5s}")
