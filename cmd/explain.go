@@ -122,6 +122,9 @@ func writeExplainText(w io.Writer, cfg *config.Config, groups []string, email st
 		default:
 			fmt.Fprintf(w, "denied: %s\n", a.d.Reason())
 		}
+		if a.d.MayInvite() {
+			fmt.Fprintf(w, "may invite guests (as %s)\n", a.room.Guests.Role)
+		}
 	}
 }
 
@@ -145,6 +148,8 @@ type explainRoomJSON struct {
 	Reason  string `json:"reason"`
 	Closed  bool   `json:"closed,omitempty"` // the rule admits, but the room is outside its hours
 	Opens   string `json:"opens,omitempty"`  // when it opens, in words
+	// MayInvite: the deciding rule lets the person invite guests.
+	MayInvite bool `json:"may_invite,omitempty"`
 }
 
 func writeExplainJSON(w io.Writer, p *mapping.Person, at time.Time, answers []answer) {
@@ -157,7 +162,7 @@ func writeExplainJSON(w io.Writer, p *mapping.Person, at time.Time, answers []an
 	out.At = at
 	out.Rooms = []explainRoomJSON{}
 	for _, a := range answers {
-		r := explainRoomJSON{Path: a.room.Path, Room: a.room.Room, Allowed: a.d.Allowed, Role: a.d.Role, Reason: a.d.Reason(), Closed: a.d.Closed, Opens: a.opens()}
+		r := explainRoomJSON{Path: a.room.Path, Room: a.room.Room, Allowed: a.d.Allowed, Role: a.d.Role, Reason: a.d.Reason(), Closed: a.d.Closed, Opens: a.opens(), MayInvite: a.d.MayInvite()}
 		if a.d.Rule != nil {
 			r.Rule = fmt.Sprintf("rules[%d]", a.d.Rule.Index)
 			r.At = a.d.Rule.Pos.String()

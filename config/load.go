@@ -131,6 +131,14 @@ func read(file string, doc *yaml.Node, opts Options) (*Config, error) {
 		cfg.Tests = tests
 		problems = append(problems, rules.RunTests(tests, cfg.OIDC.Claims.Person)...)
 		cfg.Warnings = append(cfg.Warnings, rules.Warnings()...)
+		if cfg.Store.InProcess() {
+			for i, room := range rules.Rooms() {
+				if room.Guests != nil {
+					cfg.Warnings = append(cfg.Warnings, mapping.Problem{File: file, Line: room.Guests.Pos.Line, Path: fmt.Sprintf("rooms[%d].guests", i),
+						Msg: "the store is in the process: invitations are lost at a restart, and roomgate invite cannot reach them; set store.sqlite.path (one host) or store.redis.url"})
+				}
+			}
+		}
 	}
 	if len(problems) > 0 {
 		problems.Sort()

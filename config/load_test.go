@@ -485,3 +485,55 @@ func TestRoleTitles(t *testing.T) {
 		}
 	}
 }
+
+// TestGuests: a room with guests is fine with a store that outlives the
+// process and a warning without one; rule tests say who may invite, and
+// a wrong expectation fails with its line.
+func TestGuests(t *testing.T) {
+	t.Parallel()
+	rooms := `  - path: standup
+    room: daily-standup
+    guests: {role: attendee, max_valid: 72h}
+    rules:
+      - groups: [eng-leads]
+        role: moderator
+        invite: true
+      - groups: [eng]
+        role: attendee
+`
+	tests := `tests:
+  - person: {groups: [eng-leads]}
+    invite: {standup: true}
+  - person: {groups: [eng]}
+    expect: {standup: attendee}
+    invite: {standup: %s}
+`
+	for _, tt := range []struct {
+		store, eng string
+		warns      bool
+		problem    string
+	}{
+		{store: "", eng: "false", warns: true},
+		{store: "store:\n  sqlite:\n    path: /var/lib/roomgate/roomgate.db\n", eng: "false"},
+		{store: "", eng: "true", warns: true, problem: `config.yaml:26: tests[1]: standup: may invite guests: got false (attendee (rules[1], config.yaml:21)); want true`},
+	} {
+		file := testconfig.File(rooms) + tt.store + fmt.Sprintf(tests, tt.eng)
+		cfg, err := Parse("config.yaml", []byte(file), Options{LookupEnv: goodEnv})
+		if tt.problem != "" {
+			if err == nil || !strings.Contains(err.Error(), tt.problem) {
+				t.Errorf("want the problem %q; got %v", tt.problem, err)
+			}
+			continue
+		}
+		if err != nil {
+			t.Fatalf("%s: %v", tt.store, err)
+		}
+		if got := strings.Contains(cfg.Warnings.Error(), "rooms[0].guests: the store is in the process"); got != tt.warns {
+			t.Errorf("store %q: warned %v; want %v (%v)", tt.store, got, tt.warns, cfg.Warnings)
+		}
+		room, _ := cfg.Rules.Lookup("standup")
+		if room.Guests == nil || room.Guests.Role != "attendee" || room.Guests.MaxValid != 72*time.Hour {
+			t.Errorf("guests: %+v", room.Guests)
+		}
+	}
+}

@@ -28,6 +28,13 @@ const (
 	byEveryone
 )
 
+// MayInvite reports whether the person may invite guests to the room: the
+// rule that decided for them lets them in (now or at opening time) and
+// says invite: true.
+func (d Decision) MayInvite() bool {
+	return d.Rule != nil && d.Rule.Invite && (d.Allowed || d.Closed)
+}
+
 // Decide returns the decision of the rules alone for p, whatever the time:
 // the first rule that covers p; when none does, a denial without a rule.
 // Opening hours and until are not looked at (see DecideAt). It allocates

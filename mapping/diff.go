@@ -95,10 +95,18 @@ func (rc RoomChange) Zone() *time.Location {
 
 // Outcome says a decision's outcome in a word: the role, or deny.
 func Outcome(d Decision) string {
-	if d.Allowed {
+	switch {
+	case d.Allowed && d.MayInvite():
+		return d.Role + " (may invite guests)"
+	case d.Allowed:
 		return d.Role
 	}
 	return "deny"
+}
+
+// sameOutcome reports whether two decisions let a person do the same.
+func sameOutcome(a, b Decision) bool {
+	return a.Allowed == b.Allowed && a.Role == b.Role && a.MayInvite() == b.MayInvite()
 }
 
 // maxDiffStates bounds the automaton search of one room. Rooms hold a few
@@ -159,7 +167,7 @@ func diffRoom(o, n *Room) (RoomChange, error) {
 		p := NewPerson(gs, email)
 		for _, t := range at {
 			od, nd := o.DecideAt(p, t), n.DecideAt(p, t)
-			if od.Allowed == nd.Allowed && od.Role == nd.Role {
+			if sameOutcome(od, nd) {
 				continue
 			}
 			key := [6]int{ruleIndex(od), ruleIndex(nd), boolInt(od.Allowed), boolInt(nd.Allowed), boolInt(od.Closed), boolInt(nd.Closed)}
@@ -191,7 +199,7 @@ func diffRoom(o, n *Room) (RoomChange, error) {
 func sameDecisions(o, n *Room) bool {
 	if !slices.EqualFunc(o.Rules, n.Rules, func(a, b Rule) bool {
 		return slices.Equal(a.Groups, b.Groups) && slices.Equal(a.Emails, b.Emails) && a.Everyone == b.Everyone &&
-			a.Role == b.Role && a.Deny == b.Deny && a.Early == b.Early && a.Until.Equal(b.Until)
+			a.Role == b.Role && a.Deny == b.Deny && a.Early == b.Early && a.Until.Equal(b.Until) && a.Invite == b.Invite
 	}) {
 		return false
 	}
@@ -501,7 +509,7 @@ func (c *Changes) Named(people iter.Seq[NamedPerson], old, new *RuleSet, oldPers
 			got = make([]string, len(rooms))
 			for i, rp := range rooms {
 				od, nd := decide(rp.old, po), decide(rp.new, pn)
-				if od.Allowed != nd.Allowed || od.Role != nd.Role {
+				if !sameOutcome(od, nd) {
 					got[i] = Outcome(od) + " → " + Outcome(nd)
 				}
 			}

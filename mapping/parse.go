@@ -119,7 +119,7 @@ func (p *parser) report(line int, path, msg string) {
 
 func (p *parser) pos(n *yaml.Node) Pos { return Pos{File: p.file, Line: n.Line} }
 
-var roomKeys = []string{"path", "room", "title", "open", "allow_public", "rules"}
+var roomKeys = []string{"path", "room", "title", "open", "allow_public", "rules", "guests"}
 
 // room reads one room. It returns nil when the node is not a room at all.
 func (p *parser) room(n *yaml.Node, a at) *Room {
@@ -127,11 +127,11 @@ func (p *parser) room(n *yaml.Node, a at) *Room {
 		p.problemf(n, a, "empty; a room needs path, room and rules")
 		return nil
 	}
-	var f [6]*yaml.Node
+	var f [7]*yaml.Node
 	if !p.fields(n, a, roomKeys, f[:]) {
 		return nil
 	}
-	path, dsRoom, title, open, allowPublic, rules := f[0], f[1], f[2], f[3], f[4], f[5]
+	path, dsRoom, title, open, allowPublic, rules, guests := f[0], f[1], f[2], f[3], f[4], f[5], f[6]
 	room := &Room{Pos: p.pos(n)}
 	room.Path = p.roomPath(n, path, a)
 	room.Room = p.dsRoom(n, dsRoom, a.field("room"))
@@ -153,6 +153,14 @@ func (p *parser) room(n *yaml.Node, a at) *Room {
 		p.zone = room.Open.Zone
 	}
 	room.Rules = p.rules(n, rules, a)
+	if guests != nil {
+		room.Guests = p.guests(guests, a)
+	}
+	for i, r := range room.Rules {
+		if r.Invite && room.Guests == nil {
+			p.report(r.Pos.Line, a.ruleAt(i).field("invite").String(), "the room has no guests: section, so no one can be invited to it; add guests: {role: ...} to the room, or remove invite")
+		}
+	}
 	if room.Open == nil {
 		for i := range room.Rules {
 			if r := &room.Rules[i]; r.Early > 0 {
@@ -162,6 +170,30 @@ func (p *parser) room(n *yaml.Node, a at) *Room {
 		}
 	}
 	return room
+}
+
+var guestKeys = []string{"role", "max_valid"}
+
+// guests reads a room's guests section; a is the room's place.
+func (p *parser) guests(n *yaml.Node, a at) *Guests {
+	g := &Guests{MaxValid: DefaultMaxValid, Pos: p.pos(n)}
+	var f [2]*yaml.Node
+	if !p.fields(n, a.field("guests"), guestKeys, f[:]) {
+		return g
+	}
+	role, maxValid := f[0], f[1]
+	if role == nil {
+		p.problemf(n, a.field("guests.role"), "missing; name the role every guest gets, one of the team's roles (known: %s)", known(p.roles))
+	} else {
+		g.Role = p.role(role, a.field("guests.role"))
+	}
+	if maxValid != nil {
+		g.MaxValid = p.r.Duration(maxValid, a.field("guests.max_valid").String(), DefaultMaxValid)
+		if g.MaxValid <= 0 || g.MaxValid > LongestMaxValid {
+			p.problemf(maxValid, a.field("guests.max_valid"), "want a duration above 0 and at most 720h (30 days), such as 72h, found %q", maxValid.Value)
+		}
+	}
+	return g
 }
 
 // validPath is one URL path segment that needs no escaping and cannot be

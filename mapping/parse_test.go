@@ -108,11 +108,11 @@ func TestParseProblems(t *testing.T) {
 			name: "unknown keys and missing keys",
 			src:  "rooms:\n  - paht: standup\n    titel: x\n",
 			want: []string{
-				`config.yaml:2: rooms[0].paht: unknown field (known: path, room, title, open, allow_public, rules)`,
+				`config.yaml:2: rooms[0].paht: unknown field (known: path, room, title, open, allow_public, rules, guests)`,
 				`config.yaml:2: rooms[0].path: missing; every room needs one, such as path: standup (the room is then at /standup)`,
 				`config.yaml:2: rooms[0].room: missing; every room needs the Digital Samba room it opens, by friendly URL or UUID, such as room: daily-standup`,
 				`config.yaml:2: rooms[0].rules: missing; a room needs at least one rule, such as - groups: [engineering] with role: attendee`,
-				`config.yaml:3: rooms[0].titel: unknown field (known: path, room, title, open, allow_public, rules)`,
+				`config.yaml:3: rooms[0].titel: unknown field (known: path, room, title, open, allow_public, rules, guests)`,
 			},
 		},
 		{
@@ -277,10 +277,34 @@ func TestParseProblems(t *testing.T) {
       -
 `),
 			want: []string{
-				`config.yaml:5: rooms[0].rules[0].grups: unknown field (known: groups, emails, everyone, role, deny, early, until)`,
+				`config.yaml:5: rooms[0].rules[0].grups: unknown field (known: groups, emails, everyone, role, deny, early, until, invite)`,
 				`config.yaml:5: rooms[0].rules[0]: has no matcher, so it covers no one: add groups, emails or everyone: true`,
 				`config.yaml:7: rooms[0].rules[1]: want a mapping of keys to values, found "just a string"`,
 				`config.yaml:8: rooms[0].rules[2]: empty; a rule needs a matcher (groups, emails or everyone: true) and an outcome (role or deny: true)`,
+			},
+		},
+		{
+			name: "invite without guests, and on a deny rule",
+			src: room(`      - groups: [contractors]
+        deny: true
+        invite: true
+      - groups: [eng-leads]
+        role: moderator
+        invite: true
+`),
+			want: []string{
+				`config.yaml:7: rooms[0].rules[0].invite: a deny rule lets no one in, so no one it covers can invite guests; remove invite`,
+				`config.yaml:8: rooms[0].rules[1].invite: the room has no guests: section, so no one can be invited to it; add guests: {role: ...} to the room, or remove invite`,
+			},
+		},
+		{
+			name: "guests with an unknown role and too long a validity",
+			src: "rooms:\n  - path: standup\n    room: daily-standup\n    guests:\n      role: visitor\n      max_valid: 1000h\n    rules:\n      - everyone: true\n        role: attendee\n" +
+				"  - path: retro\n    room: retro\n    guests: {max_valid: 2h}\n    rules:\n      - everyone: true\n        role: attendee\n",
+			want: []string{
+				`config.yaml:5: rooms[0].guests.role: "visitor" is not a role of this team (known: moderator, speaker, attendee)`,
+				`config.yaml:6: rooms[0].guests.max_valid: want a duration above 0 and at most 720h (30 days), such as 72h, found "1000h"`,
+				`config.yaml:12: rooms[1].guests.role: missing; name the role every guest gets, one of the team's roles (known: moderator, speaker, attendee)`,
 			},
 		},
 		{
@@ -360,7 +384,7 @@ func TestParseAllInOneRun(t *testing.T) {
 	assertProblems(t, err, []string{
 		`config.yaml:2: rooms[0].path: "healthz" is one of roomgate's own routes; choose another path (taken: auth, healthz, readyz, metrics, static, demo)`,
 		`config.yaml:6: rooms[0].rules[0].role: "moderater" is not a role of this team (known: moderator, speaker, attendee)`,
-		`config.yaml:9: rooms[1].colour: unknown field (known: path, room, title, open, allow_public, rules)`,
+		`config.yaml:9: rooms[1].colour: unknown field (known: path, room, title, open, allow_public, rules, guests)`,
 		`config.yaml:13: rooms[1].rules[1]: can never fire: rules[0] (config.yaml:11) has everyone: true and decides for every person first`,
 	})
 }

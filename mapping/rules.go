@@ -10,7 +10,7 @@ import (
 	"go.yaml.in/yaml/v3"
 )
 
-var ruleKeys = []string{"groups", "emails", "everyone", "role", "deny", "early", "until"}
+var ruleKeys = []string{"groups", "emails", "everyone", "role", "deny", "early", "until", "invite"}
 
 // rule reads one rule. checkable is true when its matchers were read without
 // a problem, so that what the rule covers is known exactly and the shadow
@@ -21,11 +21,11 @@ func (p *parser) rule(n *yaml.Node, a at, index int) (rule Rule, checkable bool)
 		p.problemf(n, a, "empty; a rule needs a matcher (groups, emails or everyone: true) and an outcome (role or deny: true)")
 		return rule, false
 	}
-	var f [7]*yaml.Node
+	var f [8]*yaml.Node
 	if !p.fields(n, a, ruleKeys, f[:]) {
 		return rule, false
 	}
-	groups, emails, everyone, role, deny, early, until := f[0], f[1], f[2], f[3], f[4], f[5], f[6]
+	groups, emails, everyone, role, deny, early, until, invite := f[0], f[1], f[2], f[3], f[4], f[5], f[6], f[7]
 	if early != nil {
 		rule.Early = p.r.Duration(early, a.field("early").String(), 0)
 		if rule.Early <= 0 || rule.Early > 24*time.Hour {
@@ -86,6 +86,13 @@ func (p *parser) rule(n *yaml.Node, a at, index int) (rule Rule, checkable bool)
 		rule.Role = ""
 	case role == nil && !rule.Deny:
 		p.problemf(n, a, "has no outcome: add role: NAME (known: %s) or deny: true", known(p.roles))
+	}
+	if invite != nil {
+		rule.Invite = p.flag(invite, a.field("invite"), "leave invite out: only rules that say true let people invite guests")
+		if rule.Invite && rule.Deny {
+			p.problemf(invite, a.field("invite"), "a deny rule lets no one in, so no one it covers can invite guests; remove invite")
+			rule.Invite = false
+		}
 	}
 	return rule, checkable
 }

@@ -33,10 +33,27 @@ type Room struct {
 	// its link enters, without roomgate): check -remote then does not
 	// report it, and sync does not make it private.
 	AllowPublic bool
+	// Guests, when set, lets people outside the company in on an
+	// invitation, which the rules with Invite may make.
+	Guests *Guests
 
 	ops   []op   // Rules compiled for Decide
 	globs []glob // the general group patterns of ops
 }
+
+// Guests says how people outside the company enter a room on an
+// invitation.
+type Guests struct {
+	Role     string        // the role every guest gets
+	MaxValid time.Duration // the longest an invitation may be valid
+	Pos      Pos
+}
+
+// The bounds of Guests.MaxValid.
+const (
+	DefaultMaxValid = 24 * time.Hour
+	LongestMaxValid = 720 * time.Hour
+)
 
 // Rule is one line of a room's policy: whom it covers and what they get.
 type Rule struct {
@@ -54,6 +71,9 @@ type Rule struct {
 	// day after its until date, on the room's clock (UTC without hours).
 	// Zero: no end.
 	Until time.Time
+	// Invite lets the people the rule decides for invite guests to the
+	// room (its Guests).
+	Invite bool
 
 	globs  []glob         // Groups, compiled
 	emails []emailPattern // Emails, compiled

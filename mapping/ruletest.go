@@ -37,6 +37,17 @@ type Test struct {
 	// so that a test never starts failing by itself on a later day.
 	At     time.Time
 	Expect []Expectation // in file order
+	// Invite is whether the person may invite guests, by room, from
+	// invite: {standup: true}; in file order.
+	Invite []InviteExpectation
+}
+
+// InviteExpectation is whether a test wants the person to be able to
+// invite guests to one room.
+type InviteExpectation struct {
+	Room string
+	May  bool
+	Pos  Pos
 }
 
 // Expectation is what a test wants in one room.
@@ -57,7 +68,7 @@ func (t *Test) String() string {
 }
 
 var (
-	testKeys   = []string{"name", "person", "at", "expect"}
+	testKeys   = []string{"name", "person", "at", "expect", "invite"}
 	personKeys = []string{"groups", "email"}
 )
 
@@ -89,8 +100,27 @@ func ParseTests(file string, n *yaml.Node, rs *RuleSet, opts Options) ([]Test, e
 				r.Problemf(at, yamlnode.Join(path, "at"), "want a moment with its offset, such as 2026-12-07T09:30:00+01:00, found %q", s)
 			}
 		}
+		if in := yamlnode.Resolve(f["invite"]); in != nil {
+			if in.Kind != yaml.MappingNode || len(in.Content) == 0 {
+				r.Problemf(in, yamlnode.Join(path, "invite"), "want a mapping of room paths to true or false, such as invite: {standup: true}")
+			} else {
+				for k := 0; k+1 < len(in.Content); k += 2 {
+					key, val := in.Content[k], in.Content[k+1]
+					at := yamlnode.Join(path, "invite."+key.Value)
+					e := InviteExpectation{Room: key.Value, May: r.Bool(val, at), Pos: Pos{File: file, Line: key.Line}}
+					if room, ok := rs.Lookup(key.Value); !ok {
+						r.Problemf(key, at, "no room has the path %q (rooms: %s)", key.Value, roomList(rs))
+					} else if room.Guests == nil {
+						r.Problemf(key, at, "the room has no guests: section, so no one may invite guests to it")
+					}
+					t.Invite = append(t.Invite, e)
+				}
+			}
+		}
 		en := yamlnode.Resolve(f["expect"])
 		switch {
+		case en == nil && t.Invite != nil:
+			// a test of who may invite alone
 		case en == nil:
 			r.Problemf(tn, yamlnode.Join(path, "expect"), "missing; say what the person gets, such as expect: {standup: moderator}")
 		case en.Kind != yaml.MappingNode || len(en.Content) == 0:
@@ -179,6 +209,16 @@ func (rs *RuleSet) RunTests(tests []Test, person func(groups []string, email str
 			}
 			ps = append(ps, Problem{File: t.Pos.File, Line: t.Pos.Line, Path: t.String(),
 				Msg: fmt.Sprintf("%s: got %s; want %s", e.Room, gotOf(d), want)})
+		}
+		for _, e := range t.Invite {
+			room, ok := rs.Lookup(e.Room)
+			if !ok {
+				continue // ParseTests reported it
+			}
+			if d := room.DecideAt(p, t.At); d.MayInvite() != e.May {
+				ps = append(ps, Problem{File: t.Pos.File, Line: t.Pos.Line, Path: t.String(),
+					Msg: fmt.Sprintf("%s: may invite guests: got %v (%s); want %v", e.Room, d.MayInvite(), gotOf(d), e.May)})
+			}
 		}
 	}
 	return ps
