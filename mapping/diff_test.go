@@ -101,7 +101,7 @@ func checkReallyChanges(t *testing.T, rc RoomChange, pc PersonChange) {
 	t.Helper()
 	p := NewPerson(pc.Groups, pc.Email)
 	od, nd := rc.Old.DecideAt(p, pc.At), rc.New.DecideAt(p, pc.At)
-	if od != pc.Old || nd != pc.New || (od.Allowed == nd.Allowed && od.Role == nd.Role) {
+	if od != pc.Old || nd != pc.New || (od.Allowed == nd.Allowed && od.Role == nd.Role && od.MayInvite() == nd.MayInvite()) {
 		t.Errorf("room %s: person %q %q: got %s then %s; Diff said %s then %s, a change", rc.Old.Path, pc.Groups, pc.Email, Outcome(od), Outcome(nd), Outcome(pc.Old), Outcome(pc.New))
 	}
 }
@@ -348,5 +348,23 @@ func TestDiffCompleteOverTime(t *testing.T) {
 	}
 	if checked < 200 || changed < 50 {
 		t.Errorf("%d pairs checked, %d changed; the test would prove little", checked, changed)
+	}
+}
+
+// TestDiffInviteRight: gaining or losing the right to invite guests is a
+// change, even when the role stays.
+func TestDiffInviteRight(t *testing.T) {
+	t.Parallel()
+	room := func(rules string) string {
+		return "rooms:\n  - path: standup\n    room: standup\n    guests: {role: attendee}\n    rules:\n" + rules
+	}
+	old := mustParse(t, room("      - {groups: [eng-leads], role: moderator}\n      - {groups: [eng], role: attendee}\n"))
+	new := mustParse(t, room("      - {groups: [eng-leads], role: moderator, invite: true}\n      - {groups: [eng], role: attendee}\n"))
+	_, got := diffKinds(t, old, new)
+	if want := []string{"moderator->moderator (may invite guests)"}; !slices.Equal(slices.Compact(got), want) {
+		t.Errorf("changes %q; want %q", got, want)
+	}
+	if _, back := diffKinds(t, new, old); !slices.Equal(slices.Compact(back), []string{"moderator (may invite guests)->moderator"}) {
+		t.Errorf("losing the right: changes %q", back)
 	}
 }
