@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"slices"
 	"sync"
 	"time"
 )
@@ -14,13 +15,14 @@ type Memory struct {
 	mu       sync.Mutex
 	revoked  map[string]Revocation
 	used     map[string]time.Time
+	invites  map[string]*Invitation // by hash
 	watchers map[chan Revocation]struct{}
 	closed   bool
 }
 
 // NewMemory returns an empty Memory store.
 func NewMemory() *Memory {
-	return &Memory{revoked: map[string]Revocation{}, used: map[string]time.Time{}, watchers: map[chan Revocation]struct{}{}}
+	return &Memory{revoked: map[string]Revocation{}, used: map[string]time.Time{}, invites: map[string]*Invitation{}, watchers: map[chan Revocation]struct{}{}}
 }
 
 func (m *Memory) now() time.Time {
@@ -124,6 +126,101 @@ func (m *Memory) UseOnce(_ context.Context, id string, ttl time.Duration) (bool,
 	}
 	m.used[id] = now.Add(ttl)
 	return true, nil
+}
+
+// invitations returns the live invitations of room ("": all), oldest
+// first, forgetting the expired. m.mu is held.
+func (m *Memory) invitations(room string) []Invitation {
+	now := m.now()
+	var out []Invitation
+	for h, inv := range m.invites {
+		if !now.Before(inv.Expires) {
+			delete(m.invites, h)
+			continue
+		}
+		if room == "" || inv.Room == room {
+			c := *inv
+			c.Used = slices.Clone(inv.Used)
+			out = append(out, c)
+		}
+	}
+	slices.SortFunc(out, func(a, b Invitation) int { return a.Created.Compare(b.Created) })
+	return out
+}
+
+// CreateInvitation implements Store.
+func (m *Memory) CreateInvitation(_ context.Context, inv Invitation) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.closed {
+		return ErrClosed
+	}
+	if inv.Inviter.UserID != "" && openFor(m.invitations(inv.Room), inv.Inviter.UserID, m.now()) >= MaxOpenInvitations {
+		return ErrTooManyInvitations
+	}
+	m.invites[inv.Hash] = &inv
+	return nil
+}
+
+// Invitation implements Store.
+func (m *Memory) Invitation(_ context.Context, hash string) (Invitation, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.closed {
+		return Invitation{}, ErrClosed
+	}
+	inv, ok := m.invites[hash]
+	if !ok || !m.now().Before(inv.Expires) {
+		return Invitation{}, ErrNoInvitation
+	}
+	c := *inv
+	c.Used = slices.Clone(inv.Used)
+	return c, nil
+}
+
+// RedeemInvitation implements Store.
+func (m *Memory) RedeemInvitation(_ context.Context, hash, browser string, now time.Time) (Invitation, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.closed {
+		return Invitation{}, ErrClosed
+	}
+	inv, ok := m.invites[hash]
+	if !ok {
+		return Invitation{}, ErrNoInvitation
+	}
+	if err := inv.admit(browser, now); err != nil {
+		return *inv, err
+	}
+	c := *inv
+	c.Used = slices.Clone(inv.Used)
+	return c, nil
+}
+
+// Invitations implements Store.
+func (m *Memory) Invitations(_ context.Context, room string) ([]Invitation, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.closed {
+		return nil, ErrClosed
+	}
+	return m.invitations(room), nil
+}
+
+// RevokeInvitation implements Store.
+func (m *Memory) RevokeInvitation(_ context.Context, id, by string, now time.Time) (Invitation, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.closed {
+		return Invitation{}, ErrClosed
+	}
+	for _, inv := range m.invites {
+		if inv.ID == id && now.Before(inv.Expires) {
+			inv.revoke(by, now)
+			return *inv, nil
+		}
+	}
+	return Invitation{}, ErrNoInvitation
 }
 
 // Shared implements Store: no other process sees this one.

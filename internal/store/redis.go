@@ -3,7 +3,9 @@ package store
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
+	"slices"
 	"sync"
 	"time"
 
@@ -12,10 +14,17 @@ import (
 
 // Redis keys and the channel, all under one prefix.
 const (
-	revocationPrefix = "roomgate:revocation:"
-	usedPrefix       = "roomgate:logout-token:"
-	channel          = "roomgate:revocations"
+	revocationPrefix   = "roomgate:revocation:"
+	usedPrefix         = "roomgate:logout-token:"
+	channel            = "roomgate:revocations"
+	invitationPrefix   = "roomgate:invitation:"    // + hash: the Invitation, JSON, expiring with it
+	invitationIDPrefix = "roomgate:invitation-id:" // + id: its hash, expiring with it
+	roomInvitations    = "roomgate:invitations:"   // + room path: a set of hashes
 )
+
+// txRetries is how often an optimistic transaction (WATCH) is tried
+// before it gives up: only a crowd on one invitation makes it retry.
+const txRetries = 50
 
 // Redis is a Store in Redis or Valkey, shared by every replica. Each
 // revocation is a key that expires when it no longer matters, and a
@@ -141,6 +150,189 @@ func (s *Redis) UseOnce(ctx context.Context, id string, ttl time.Duration) (bool
 		return false, fmt.Errorf("store: %w", err)
 	}
 	return ok, nil
+}
+
+// CreateInvitation implements Store. The room's set of invitations is
+// watched, so two creations by one person at once cannot both pass the
+// limit.
+func (s *Redis) CreateInvitation(ctx context.Context, inv Invitation) error {
+	data, err := json.Marshal(inv)
+	if err != nil {
+		return err
+	}
+	ttl := time.Until(inv.Expires)
+	if ttl <= 0 {
+		return fmt.Errorf("store: invitation: already expired")
+	}
+	set := roomInvitations + inv.Room
+	err = s.retry(ctx, func(tx *redis.Tx) error {
+		if inv.Inviter.UserID != "" {
+			open, err := s.invitationsOf(ctx, tx, set)
+			if err != nil {
+				return err
+			}
+			if openFor(open, inv.Inviter.UserID, time.Now()) >= MaxOpenInvitations {
+				return ErrTooManyInvitations
+			}
+		}
+		_, err := tx.TxPipelined(ctx, func(p redis.Pipeliner) error {
+			p.Set(ctx, invitationPrefix+inv.Hash, data, ttl)
+			p.Set(ctx, invitationIDPrefix+inv.ID, inv.Hash, ttl)
+			p.SAdd(ctx, set, inv.Hash)
+			return nil
+		})
+		return err
+	}, set)
+	if err != nil && !errors.Is(err, ErrTooManyInvitations) {
+		return fmt.Errorf("store: invitation: %w", err)
+	}
+	return err
+}
+
+// retry runs f in a transaction that watches keys, again while another
+// client changed them first.
+func (s *Redis) retry(ctx context.Context, f func(*redis.Tx) error, keys ...string) error {
+	for range txRetries {
+		err := s.client.Watch(ctx, f, keys...)
+		if !errors.Is(err, redis.TxFailedErr) {
+			return err
+		}
+	}
+	return fmt.Errorf("store: %d clients at once changed %s", txRetries, keys)
+}
+
+// invitationsOf reads the live invitations in a room's set, and drops
+// from the set the ones that have expired.
+func (s *Redis) invitationsOf(ctx context.Context, c redis.Cmdable, set string) ([]Invitation, error) {
+	hashes, err := c.SMembers(ctx, set).Result()
+	if err != nil || len(hashes) == 0 {
+		return nil, err
+	}
+	keys := make([]string, len(hashes))
+	for i, h := range hashes {
+		keys[i] = invitationPrefix + h
+	}
+	vals, err := c.MGet(ctx, keys...).Result()
+	if err != nil {
+		return nil, err
+	}
+	var out []Invitation
+	var gone []any
+	for i, v := range vals {
+		str, ok := v.(string)
+		var inv Invitation
+		if !ok || json.Unmarshal([]byte(str), &inv) != nil {
+			gone = append(gone, hashes[i])
+			continue
+		}
+		out = append(out, inv)
+	}
+	if len(gone) > 0 {
+		s.client.SRem(ctx, set, gone...)
+	}
+	slices.SortFunc(out, func(a, b Invitation) int { return a.Created.Compare(b.Created) })
+	return out, nil
+}
+
+// Invitation implements Store.
+func (s *Redis) Invitation(ctx context.Context, hash string) (Invitation, error) {
+	return s.getInvitation(ctx, s.client, hash)
+}
+
+func (s *Redis) getInvitation(ctx context.Context, c redis.Cmdable, hash string) (Invitation, error) {
+	data, err := c.Get(ctx, invitationPrefix+hash).Result()
+	if errors.Is(err, redis.Nil) {
+		return Invitation{}, ErrNoInvitation
+	}
+	if err != nil {
+		return Invitation{}, fmt.Errorf("store: invitation: %w", err)
+	}
+	var inv Invitation
+	return inv, json.Unmarshal([]byte(data), &inv)
+}
+
+// RedeemInvitation implements Store: the invitation's key is watched, so
+// of two browsers racing for its last slot exactly one writes.
+func (s *Redis) RedeemInvitation(ctx context.Context, hash, browser string, now time.Time) (Invitation, error) {
+	return s.changeInvitation(ctx, hash, func(inv *Invitation) error { return inv.admit(browser, now) })
+}
+
+// RevokeInvitation implements Store.
+func (s *Redis) RevokeInvitation(ctx context.Context, id, by string, now time.Time) (Invitation, error) {
+	hash, err := s.client.Get(ctx, invitationIDPrefix+id).Result()
+	if errors.Is(err, redis.Nil) {
+		return Invitation{}, ErrNoInvitation
+	}
+	if err != nil {
+		return Invitation{}, fmt.Errorf("store: invitation: %w", err)
+	}
+	return s.changeInvitation(ctx, hash, func(inv *Invitation) error {
+		inv.revoke(by, now)
+		return nil
+	})
+}
+
+// changeInvitation applies change to the invitation of hash in an
+// optimistic transaction, and writes it back unless change fails.
+func (s *Redis) changeInvitation(ctx context.Context, hash string, change func(*Invitation) error) (Invitation, error) {
+	key := invitationPrefix + hash
+	var inv Invitation
+	var refused error
+	err := s.retry(ctx, func(tx *redis.Tx) error {
+		var err error
+		if inv, err = s.getInvitation(ctx, tx, hash); err != nil {
+			return err
+		}
+		if refused = change(&inv); refused != nil {
+			return nil
+		}
+		data, err := json.Marshal(inv)
+		if err != nil {
+			return err
+		}
+		_, err = tx.TxPipelined(ctx, func(p redis.Pipeliner) error {
+			p.SetArgs(ctx, key, data, redis.SetArgs{KeepTTL: true})
+			return nil
+		})
+		return err
+	}, key)
+	if err != nil {
+		if errors.Is(err, ErrNoInvitation) {
+			return Invitation{}, err
+		}
+		return Invitation{}, fmt.Errorf("store: invitation: %w", err)
+	}
+	return inv, refused
+}
+
+// Invitations implements Store.
+func (s *Redis) Invitations(ctx context.Context, room string) ([]Invitation, error) {
+	var sets []string
+	if room != "" {
+		sets = []string{roomInvitations + room}
+	} else {
+		var cursor uint64
+		for {
+			keys, next, err := s.client.Scan(ctx, cursor, roomInvitations+"*", loadPage).Result()
+			if err != nil {
+				return nil, fmt.Errorf("store: invitations: %w", err)
+			}
+			sets = append(sets, keys...)
+			if cursor = next; cursor == 0 {
+				break
+			}
+		}
+	}
+	var out []Invitation
+	for _, set := range sets {
+		invs, err := s.invitationsOf(ctx, s.client, set)
+		if err != nil {
+			return nil, fmt.Errorf("store: invitations: %w", err)
+		}
+		out = append(out, invs...)
+	}
+	slices.SortFunc(out, func(a, b Invitation) int { return a.Created.Compare(b.Created) })
+	return out, nil
 }
 
 // Ping reports whether Redis answers.

@@ -3,11 +3,13 @@ package store
 import (
 	"context"
 	"database/sql"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net/url"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 
@@ -35,6 +37,15 @@ CREATE TABLE IF NOT EXISTS used_ids (
 	expires INTEGER NOT NULL
 ) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS used_ids_expires ON used_ids (expires);
+CREATE TABLE IF NOT EXISTS invitations (
+	hash    TEXT    PRIMARY KEY, -- of the link's token
+	id      TEXT    NOT NULL UNIQUE,
+	room    TEXT    NOT NULL,
+	expires INTEGER NOT NULL,    -- unix nanoseconds
+	data    TEXT    NOT NULL     -- the Invitation, JSON
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS invitations_room ON invitations (room, expires);
+CREATE INDEX IF NOT EXISTS invitations_expires ON invitations (expires);
 `
 
 // watchEvery is how often a watcher asks the file what changed: a
@@ -245,6 +256,134 @@ func (s *SQLite) UseOnce(ctx context.Context, id string, ttl time.Duration) (boo
 		return false, fmt.Errorf("store: %w", err)
 	}
 	return won, nil
+}
+
+// CreateInvitation implements Store. It also forgets the invitations
+// that have expired.
+func (s *SQLite) CreateInvitation(ctx context.Context, inv Invitation) error {
+	data, err := json.Marshal(inv)
+	if err != nil {
+		return err
+	}
+	now := s.now()
+	err = s.tx(ctx, func(tx *sql.Tx) error {
+		if _, err := tx.ExecContext(ctx, "DELETE FROM invitations WHERE expires <= ?", now.UnixNano()); err != nil {
+			return err
+		}
+		if inv.Inviter.UserID != "" {
+			open, err := invitationsIn(ctx, tx, inv.Room, now)
+			if err != nil {
+				return err
+			}
+			if openFor(open, inv.Inviter.UserID, now) >= MaxOpenInvitations {
+				return ErrTooManyInvitations
+			}
+		}
+		_, err := tx.ExecContext(ctx, "INSERT INTO invitations (hash, id, room, expires, data) VALUES (?, ?, ?, ?, ?)",
+			inv.Hash, inv.ID, inv.Room, inv.Expires.UnixNano(), string(data))
+		return err
+	})
+	if err != nil && !errors.Is(err, ErrTooManyInvitations) {
+		return fmt.Errorf("store: invitation: %w", err)
+	}
+	return err
+}
+
+// querier is what reads: the database or a transaction.
+type querier interface {
+	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
+}
+
+// invitationsIn reads the invitations of room ("": all) live at now.
+func invitationsIn(ctx context.Context, q querier, room string, now time.Time) ([]Invitation, error) {
+	rows, err := q.QueryContext(ctx, "SELECT data FROM invitations WHERE (? = '' OR room = ?) AND expires > ?", room, room, now.UnixNano())
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []Invitation
+	for rows.Next() {
+		var data string
+		if err := rows.Scan(&data); err != nil {
+			return nil, err
+		}
+		var inv Invitation
+		if err := json.Unmarshal([]byte(data), &inv); err != nil {
+			return nil, err
+		}
+		out = append(out, inv)
+	}
+	slices.SortFunc(out, func(a, b Invitation) int { return a.Created.Compare(b.Created) })
+	return out, rows.Err()
+}
+
+// Invitation implements Store.
+func (s *SQLite) Invitation(ctx context.Context, hash string) (Invitation, error) {
+	var data string
+	err := s.db.QueryRowContext(ctx, "SELECT data FROM invitations WHERE hash = ? AND expires > ?", hash, s.now().UnixNano()).Scan(&data)
+	if errors.Is(err, sql.ErrNoRows) {
+		return Invitation{}, ErrNoInvitation
+	}
+	if err != nil {
+		return Invitation{}, fmt.Errorf("store: invitation: %w", err)
+	}
+	var inv Invitation
+	return inv, json.Unmarshal([]byte(data), &inv)
+}
+
+// RedeemInvitation implements Store: read, check and write in one
+// transaction, which SQLite runs one writer at a time.
+func (s *SQLite) RedeemInvitation(ctx context.Context, hash, browser string, now time.Time) (Invitation, error) {
+	return s.changeInvitation(ctx, "hash = ?", []any{hash}, func(inv *Invitation) error { return inv.admit(browser, now) })
+}
+
+// RevokeInvitation implements Store.
+func (s *SQLite) RevokeInvitation(ctx context.Context, id, by string, now time.Time) (Invitation, error) {
+	return s.changeInvitation(ctx, "id = ? AND expires > ?", []any{id, now.UnixNano()}, func(inv *Invitation) error {
+		inv.revoke(by, now)
+		return nil
+	})
+}
+
+// changeInvitation applies change to the invitation where (with args)
+// finds, in one write transaction, and writes it back unless change fails.
+func (s *SQLite) changeInvitation(ctx context.Context, where string, args []any, change func(*Invitation) error) (Invitation, error) {
+	var inv Invitation
+	var refused error
+	err := s.tx(ctx, func(tx *sql.Tx) error {
+		var data string
+		if err := tx.QueryRowContext(ctx, "SELECT data FROM invitations WHERE "+where, args...).Scan(&data); err != nil {
+			return err
+		}
+		if err := json.Unmarshal([]byte(data), &inv); err != nil {
+			return err
+		}
+		if refused = change(&inv); refused != nil {
+			return nil
+		}
+		b, err := json.Marshal(inv)
+		if err != nil {
+			return err
+		}
+		_, err = tx.ExecContext(ctx, "UPDATE invitations SET data = ? WHERE hash = ?", string(b), inv.Hash)
+		return err
+	})
+	switch {
+	case errors.Is(err, sql.ErrNoRows):
+		return Invitation{}, ErrNoInvitation
+	case err != nil:
+		return Invitation{}, fmt.Errorf("store: invitation: %w", err)
+	}
+	return inv, refused
+}
+
+// Invitations implements Store.
+func (s *SQLite) Invitations(ctx context.Context, room string) ([]Invitation, error) {
+	invs, err := invitationsIn(ctx, s.db, room, s.now())
+	if err != nil {
+		return nil, fmt.Errorf("store: invitations: %w", err)
+	}
+	return invs, nil
 }
 
 // Ping implements Store: it reads the file, which a Ping of the

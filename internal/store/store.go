@@ -1,8 +1,9 @@
-// Package store keeps what replicas of roomgate must share to end sessions
-// on purpose: revocations (from roomgate revoke and back-channel logout)
-// and the ids of logout tokens already used. Two implementations: in the
-// process (one replica) and Redis or Valkey (every replica), tested by one
-// suite.
+// Package store keeps what must outlive a request and be shared by every
+// process serving roomgate: revocations (from roomgate revoke and
+// back-channel logout), the ids of logout tokens already used, and guest
+// invitations. Three implementations: in the process (one replica, lost
+// at a restart), SQLite (one host) and Redis or Valkey (every replica),
+// tested by one suite.
 //
 // The room entry never waits on a store: a replica keeps every live
 // revocation in memory (Revocations), loaded at start and fed by Watch.
@@ -49,6 +50,21 @@ type Store interface {
 	Watch(ctx context.Context, seen func(Revocation)) error
 	// UseOnce records id, for ttl, and reports whether it was new.
 	UseOnce(ctx context.Context, id string, ttl time.Duration) (bool, error)
+	// CreateInvitation keeps inv, unless its inviter (a person, with an
+	// Inviter.UserID) has MaxOpenInvitations open for its room already
+	// (ErrTooManyInvitations).
+	CreateInvitation(ctx context.Context, inv Invitation) error
+	// Invitation returns the invitation whose link hashes to hash.
+	Invitation(ctx context.Context, hash string) (Invitation, error)
+	// RedeemInvitation lets browser (a hash) in on the invitation whose
+	// link hashes to hash, at now, in one transaction: of two browsers
+	// racing for the last slot, on any replicas, exactly one wins.
+	RedeemInvitation(ctx context.Context, hash, browser string, now time.Time) (Invitation, error)
+	// Invitations returns the invitations of room ("": every room) that
+	// have not expired, oldest first.
+	Invitations(ctx context.Context, room string) ([]Invitation, error)
+	// RevokeInvitation ends the invitation with this id, by whom, at now.
+	RevokeInvitation(ctx context.Context, id, by string, now time.Time) (Invitation, error)
 	// Ping reports whether the store answers.
 	Ping(ctx context.Context) error
 	// Shared reports whether other processes see this store.
