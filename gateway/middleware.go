@@ -50,6 +50,7 @@ func (s *Server) withHeaders(next http.Handler) http.Handler {
 		"frame-ancestors 'none'",
 		"base-uri 'none'",
 	}, "; ")
+	s.csp = csp
 	fixed := map[string]string{
 		"Content-Security-Policy": csp,
 		"X-Content-Type-Options":  "nosniff",

@@ -20,9 +20,10 @@ import (
 //go:embed web/*.html
 var templateFS embed.FS
 
-// staticFS is what /static/ serves: the style sheet, never the templates.
+// staticFS is what /static/ serves: the style sheet and the invite page's
+// copy button, never the templates.
 //
-//go:embed web/*.css
+//go:embed web/*.css web/*.js
 var staticFS embed.FS
 
 // problem is the human side of something that went wrong: a title, what
@@ -154,7 +155,7 @@ func (s *Server) fail(w http.ResponseWriter, r *http.Request, status int, p prob
 		if status >= 500 {
 			level = slog.LevelError
 		}
-		s.log.Log(r.Context(), level, "request failed", "request_id", requestID(r), "status", status, "path", r.URL.Path, "err", err)
+		s.log.Log(r.Context(), level, "request failed", "request_id", requestID(r), "status", status, "path", loggedPath(r), "err", err)
 	}
 	c := s.pages.langs.pick(r)
 	args := slices.Clone(p.Args)
@@ -183,6 +184,15 @@ func (s *Server) fail(w http.ResponseWriter, r *http.Request, status int, p prob
 		}
 	}
 	s.render(w, r, status, "problem.html", map[string]any{"Problem": page, "Status": status, "PageTitle": page.Title})
+}
+
+// loggedPath is r's path as a log line may show it: a guest link's route
+// pattern, never the link, which lets its holder in.
+func loggedPath(r *http.Request) string {
+	if strings.HasPrefix(r.URL.Path, "/guest/") || strings.Contains(r.URL.Path, "/guest/") {
+		return "/guest/{token}"
+	}
+	return r.URL.Path
 }
 
 // shownProblem is a problem with its texts in the person's language.

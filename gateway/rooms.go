@@ -130,6 +130,7 @@ func openingEnd(room *mapping.Room, d mapping.Decision, now time.Time, ttl time.
 type entry struct {
 	Path, Title, Role string
 	Opens             string // for a room closed now: when it opens
+	Invite            bool   // the person may invite guests (/{path}/invite)
 }
 
 // roomList is the rooms id may enter, with the role each gives, and for a
@@ -143,9 +144,9 @@ func (s *Server) roomList(r *http.Request, rules *mapping.RuleSet, id *identity)
 	for _, room := range rules.Rooms() {
 		switch d := room.DecideAt(p, now); {
 		case d.Allowed:
-			rooms = append(rooms, entry{Path: room.Path, Title: room.Title, Role: s.roleTitle(c, d.Role)})
+			rooms = append(rooms, entry{Path: room.Path, Title: room.Title, Role: s.roleTitle(c, d.Role), Invite: d.MayInvite() && room.Guests != nil})
 		case d.Closed:
-			e := entry{Path: room.Path, Title: room.Title, Role: s.roleTitle(c, d.Rule.Role)}
+			e := entry{Path: room.Path, Title: room.Title, Role: s.roleTitle(c, d.Rule.Role), Invite: d.MayInvite() && room.Guests != nil}
 			if when, in, ok := s.pages.langs.opens(c, room.Open, now, d.Rule.Early); ok {
 				e.Opens = s.pages.langs.t(c, "opens", "when", when, "in", in)
 			}

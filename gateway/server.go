@@ -31,7 +31,7 @@ func isReserved(segment string) bool {
 }
 
 var reservedPaths = []string{
-	"auth", "healthz", "readyz", "metrics", "static", "demo",
+	"auth", "healthz", "readyz", "metrics", "static", "demo", "guest",
 	"favicon.ico", "robots.txt", ".well-known",
 }
 
@@ -67,6 +67,8 @@ type Server struct {
 	flights   refreshFlights  // one refresh per refresh token at a time (recheck.go)
 	callbacks failureThrottle // failed callbacks per client network (throttle.go)
 	logouts   failureThrottle // refused back-channel logouts per client network
+	// guestFailures counts refused invitation links per client network.
+	guestFailures failureThrottle
 	used      usedStates      // states of finished callbacks (throttle.go)
 	logins    *loginStore
 	tokens    *tokenMinter
@@ -76,6 +78,7 @@ type Server struct {
 	mux       *http.ServeMux
 	handler   http.Handler
 	prefix    string // public_url's path: where roomgate is mounted; "" for the root
+	csp       string // the Content-Security-Policy of every page (withHeaders)
 }
 
 // New builds a gateway for cfg. It does not contact the provider: that
@@ -145,9 +148,14 @@ func (s *Server) routes() {
 	s.mux.HandleFunc("GET /auth/signed-out", s.serveSignedOut)
 	s.mux.Handle("POST /auth/switch", http.NewCrossOriginProtection().Handler(http.HandlerFunc(s.serveSwitchAccount)))
 	s.mux.HandleFunc("POST /auth/backchannel-logout", s.serveBackchannelLogout)
+	// /{path}/invite and /guest/{token} overlap at /guest/invite, which
+	// ServeMux refuses: one pattern takes both and tells them apart.
+	s.mux.HandleFunc("GET /{first}/{second}", s.twoSegments(s.serveGuest, s.serveInvite))
+	s.mux.Handle("POST /{first}/{second}", http.NewCrossOriginProtection().Handler(s.twoSegments(s.serveGuestEntry, s.serveCreateInvitation)))
+	s.mux.Handle("POST /{path}/invite/revoke", http.NewCrossOriginProtection().Handler(http.HandlerFunc(s.serveRevokeInvitation)))
 	s.mux.HandleFunc("GET /healthz", s.serveHealthz)
 	s.mux.HandleFunc("GET /readyz", s.serveReadyz)
-	s.mux.Handle("GET /static/", staticHandler(s.serveNotFound))
+	s.mux.Handle("GET /static/{file}", staticHandler(s.serveNotFound))
 	s.mux.HandleFunc("/", s.serveNotFound)
 }
 

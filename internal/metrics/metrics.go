@@ -70,6 +70,19 @@ var signInResults = []SignInResult{
 	SignInTokenInvalid, SignInProviderError, SignInRefused, SignInThrottled,
 }
 
+// InvitationResult is what happened to a guest invitation.
+type InvitationResult string
+
+// The results of invitations.
+const (
+	InvitationCreated InvitationResult = "created" // an employee or admin made one
+	InvitationEntered InvitationResult = "entered" // a guest entered the room with one
+	InvitationRefused InvitationResult = "refused" // a link was refused: unknown, ended, used up or the room closed
+	InvitationRevoked InvitationResult = "revoked" // its inviter or an admin ended one
+)
+
+var invitationResults = []InvitationResult{InvitationCreated, InvitationEntered, InvitationRefused, InvitationRevoked}
+
 // ProviderOp is a call roomgate makes to the OIDC provider.
 type ProviderOp string
 
@@ -98,6 +111,7 @@ type Metrics struct {
 	roomEntries         *prometheus.CounterVec
 	denials             *prometheus.CounterVec
 	signIns             *prometheus.CounterVec
+	invitations         *prometheus.CounterVec
 	providerErrors      *prometheus.CounterVec
 	reloads             *prometheus.CounterVec
 	lastReloadSuccessTS prometheus.Gauge
@@ -127,6 +141,10 @@ func New() *Metrics {
 		signIns: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "roomgate_sign_ins_total",
 			Help: "Returns from the OIDC provider, by result.",
+		}, []string{"result"}),
+		invitations: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "roomgate_invitations_total",
+			Help: "Guest invitations, by result (created, entered, refused, revoked).",
 		}, []string{"result"}),
 		providerErrors: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "roomgate_provider_errors_total",
@@ -167,7 +185,7 @@ func New() *Metrics {
 		}, []string{"route", "code"}),
 	}
 	m.reg.MustRegister(
-		m.roomEntries, m.denials, m.signIns, m.providerErrors, m.reloads,
+		m.roomEntries, m.denials, m.signIns, m.invitations, m.providerErrors, m.reloads,
 		m.lastReloadSuccessTS, m.lastReloadOK, m.requestDuration, m.storeUp, m.ready, m.restartPending, m.buildInfo,
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
@@ -179,6 +197,9 @@ func New() *Metrics {
 	}
 	for _, op := range providerOps {
 		m.providerErrors.WithLabelValues(string(op))
+	}
+	for _, r := range invitationResults {
+		m.invitations.WithLabelValues(string(r))
 	}
 	m.reloads.WithLabelValues("success")
 	m.reloads.WithLabelValues("failure")
@@ -251,6 +272,14 @@ func (m *Metrics) SignIn(result SignInResult) {
 		return
 	}
 	m.signIns.WithLabelValues(known(result, signInResults)).Inc()
+}
+
+// Invitation counts what happened to a guest invitation.
+func (m *Metrics) Invitation(result InvitationResult) {
+	if m == nil {
+		return
+	}
+	m.invitations.WithLabelValues(known(result, invitationResults)).Inc()
 }
 
 // ProviderError counts a failed call to the provider.
