@@ -292,12 +292,12 @@ func TestWhoMayInvite(t *testing.T) {
 func TestGuestName(t *testing.T) {
 	t.Parallel()
 	for in, want := range map[string]string{
-		"  Jane   Roe ":                 "Jane Roe",
-		"Eve\u202e)tseug(":              "Eve)tseug(",
-		"Bell\x07\x00Name":              "BellName",
+		"  Jane   Roe ":                "Jane Roe",
+		"Eve\u202e)tseug(":             "Eve)tseug(",
+		"Bell\x07\x00Name":             "BellName",
 		"zero\u200bwidth\u2066isolate": "zerowidthisolate",
-		strings.Repeat("é", 100):        strings.Repeat("é", 64),
-		"\n\t":                          "",
+		strings.Repeat("é", 100):       strings.Repeat("é", 64),
+		"\n\t":                         "",
 	} {
 		if got := GuestName(in); got != want {
 			t.Errorf("GuestName(%q) = %q; want %q", in, got, want)

@@ -69,16 +69,16 @@ type Server struct {
 	logouts   failureThrottle // refused back-channel logouts per client network
 	// guestFailures counts refused invitation links per client network.
 	guestFailures failureThrottle
-	used      usedStates      // states of finished callbacks (throttle.go)
-	logins    *loginStore
-	tokens    *tokenMinter
-	pages     *pages
-	revoked   *store.Revocations // sessions ended on purpose (backchannel.go)
-	metrics   *metrics.Metrics
-	mux       *http.ServeMux
-	handler   http.Handler
-	prefix    string // public_url's path: where roomgate is mounted; "" for the root
-	csp       string // the Content-Security-Policy of every page (withHeaders)
+	used          usedStates // states of finished callbacks (throttle.go)
+	logins        *loginStore
+	tokens        *tokenMinter
+	pages         *pages
+	revoked       *store.Revocations // sessions ended on purpose (backchannel.go)
+	metrics       *metrics.Metrics
+	mux           *http.ServeMux
+	handler       http.Handler
+	prefix        string // public_url's path: where roomgate is mounted; "" for the root
+	csp           string // the Content-Security-Policy of every page (withHeaders)
 }
 
 // New builds a gateway for cfg. It does not contact the provider: that
