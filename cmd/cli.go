@@ -52,6 +52,8 @@ func Run(ctx context.Context, args []string, env Env) int {
 		return syncTeam(ctx, args, env)
 	case "revoke":
 		return revoke(ctx, args, env)
+	case "invite":
+		return invite(ctx, args, env)
 	case "healthcheck":
 		return healthcheck(ctx, args, env)
 	case "explain":
@@ -88,6 +90,8 @@ commands:
                              who gains or loses what between two files (exit 3 when some do)
   revoke  [-config F] -user ID
                              end every session of that person on every gateway (needs store.sqlite or store.redis)
+  invite  create -room PATH -name NAME [-valid D] [-browsers N] | list [-room PATH] | revoke ID   [-config F]
+                             guest invitations: create prints a link; list; revoke (needs store.sqlite or store.redis)
   demo    [-listen ADDR] [-config F]
                              a complete local demo with no outside services (-config: your copy of demo/config.yaml, reloaded as you edit)
   healthcheck [-url URL]     exit 0 when a running gateway answers /healthz (for a container's HEALTHCHECK)

@@ -3,6 +3,8 @@ package cmd
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"net/http"
 	"net/http/httptest"
@@ -156,5 +158,62 @@ func TestHealthcheck(t *testing.T) {
 	}
 	if code, _, _ := run(t, "healthcheck", "-url", "http://127.0.0.1:1/healthz"); code != exitProblem {
 		t.Errorf("nothing listening: exit %d", code)
+	}
+}
+
+// TestInviteCommand: an admin creates an invitation and gets its link
+// (the store holds only its hash), lists it, and revokes it; a room
+// without guests, a bad -valid and a store in the process are refused
+// with a reason.
+func TestInviteCommand(t *testing.T) {
+	t.Parallel()
+	rooms := strings.Replace(testConfig, "rooms:", "rooms:\n  - path: interviews\n    room: interviews\n    guests: {role: attendee, max_valid: 48h}\n    rules:\n      - groups: [hr]\n        role: moderator\n        invite: true", 1)
+	if code, _, errs := run(t, "invite", "create", "-config", writeConfig(t, rooms), "-room", "interviews", "-name", "Jane"); code != exitProblem || !strings.Contains(errs, "needs store.sqlite.path") {
+		t.Errorf("with the store in the process: exit %d %q", code, errs)
+	}
+	db := filepath.Join(t.TempDir(), "roomgate.db")
+	conf := writeConfig(t, strings.Replace(rooms, "rooms:", "store:\n  sqlite:\n    path: "+db+"\nrooms:", 1))
+
+	code, out, errs := run(t, "invite", "create", "-config", conf, "-room", "interviews", "-name", "Jane Roe (ACME)", "-valid", "36h", "-browsers", "2")
+	link := strings.TrimSpace(out)
+	if code != exitOK || !strings.HasPrefix(link, "https://meet.example.com/guest/") || !strings.Contains(errs, `"action":"created"`) {
+		t.Fatalf("invite create: exit %d\n%s\n%s", code, out, errs)
+	}
+	token := strings.TrimPrefix(link, "https://meet.example.com/guest/")
+	if strings.Contains(errs, token) {
+		t.Error("the audit line holds the link")
+	}
+	st, err := store.OpenSQLite(db)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	sum := sha256.Sum256([]byte(token))
+	inv, err := st.Invitation(context.Background(), hex.EncodeToString(sum[:]))
+	if err != nil || inv.Guest != "Jane Roe (ACME)" || inv.Browsers != 2 || inv.Expires.Sub(inv.Created) != 36*time.Hour {
+		t.Fatalf("the stored invitation: %+v %v", inv, err)
+	}
+
+	if code, out, _ := run(t, "invite", "list", "-config", conf); code != exitOK || !strings.Contains(out, inv.ID) || !strings.Contains(out, "unused") {
+		t.Errorf("invite list: exit %d\n%s", code, out)
+	}
+	if code, out, _ := run(t, "invite", "revoke", "-config", conf, inv.ID); code != exitOK || !strings.Contains(out, "revoked invitation "+inv.ID) {
+		t.Errorf("invite revoke: exit %d\n%s", code, out)
+	}
+	if got, _ := st.Invitation(context.Background(), inv.Hash); got.Revoked.IsZero() {
+		t.Error("the invitation is not revoked in the store")
+	}
+	if code, _, errs := run(t, "invite", "revoke", "-config", conf, "nothing"); code != exitProblem || !strings.Contains(errs, "no open invitation") {
+		t.Errorf("revoking an unknown id: exit %d %q", code, errs)
+	}
+	for _, args := range [][]string{
+		{"-room", "standup", "-name", "Jane"},
+		{"-room", "interviews", "-name", "Jane", "-valid", "72h"},
+		{"-room", "interviews", "-name", "Jane", "-browsers", "21"},
+		{"-room", "interviews", "-name", "\u202e\x07"},
+	} {
+		if code, _, errs := run(t, append([]string{"invite", "create", "-config", conf}, args...)...); code != exitProblem || errs == "" {
+			t.Errorf("invite create %v: exit %d; want 1 with a reason", args, code)
+		}
 	}
 }

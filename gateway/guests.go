@@ -38,6 +38,26 @@ const (
 // pass for an employee.
 const guestSuffix = " (guest)"
 
+// NewInvitation makes an invitation for guest to room, valid for valid
+// from now, for browsers browsers, and returns it with its link's token,
+// which the invitation does not hold: only its hash. The invite page and
+// roomgate invite create both make theirs here.
+func NewInvitation(room, guest string, by store.Inviter, now time.Time, valid time.Duration, browsers int) (inv store.Invitation, token string) {
+	token, hash := newLink()
+	return store.Invitation{
+		ID: randomToken()[:12], Hash: hash, Room: room, Guest: guest, Inviter: by,
+		Created: now, Expires: now.Add(valid), Browsers: browsers,
+	}, token
+}
+
+// GuestLink is the link of token for a gateway at publicURL.
+func GuestLink(publicURL, token string) string {
+	return strings.TrimSuffix(publicURL, "/") + "/guest/" + token
+}
+
+// MaxBrowsers is how many browsers one invitation may let in at most.
+const MaxBrowsers = maxBrowsers
+
 // newLink returns a new link token and the hash the store keeps of it.
 func newLink() (token, hash string) {
 	var b [32]byte
@@ -255,13 +275,8 @@ func (s *Server) serveCreateInvitation(w http.ResponseWriter, r *http.Request) {
 		s.renderInvite(w, r, id, room, http.StatusBadRequest, "", "invite.invalid")
 		return
 	}
-	now := s.now()
-	token, hash := newLink()
-	inv := store.Invitation{
-		ID: randomToken()[:12], Hash: hash, Room: room.Path, Guest: name,
-		Inviter: store.Inviter{UserID: id.UserID, Subject: id.Subject, SID: id.Sid, Name: displayName(id), Email: id.Email},
-		Created: now, Expires: now.Add(valid), Browsers: browsers,
-	}
+	inv, token := NewInvitation(room.Path, name, store.Inviter{UserID: id.UserID, Subject: id.Subject, SID: id.Sid, Name: displayName(id), Email: id.Email},
+		s.now(), valid, browsers)
 	ctx, cancel := context.WithTimeout(r.Context(), storeTimeout)
 	defer cancel()
 	if err := s.revoked.Store().CreateInvitation(ctx, inv); err != nil {
@@ -276,7 +291,7 @@ func (s *Server) serveCreateInvitation(w http.ResponseWriter, r *http.Request) {
 	}
 	s.metrics.Invitation(metrics.InvitationCreated)
 	s.auditInvitation(r, "created", inv, "", slog.Int("browsers", browsers), slog.String("expires", inv.Expires.UTC().Format(time.RFC3339)))
-	s.renderInvite(w, r, id, room, http.StatusOK, s.cfg.Server.PublicURL.String()+"/guest/"+token, "")
+	s.renderInvite(w, r, id, room, http.StatusOK, GuestLink(s.cfg.Server.PublicURL.String(), token), "")
 }
 
 // serveRevokeInvitation ends one of the person's own invitations.
