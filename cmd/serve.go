@@ -48,7 +48,7 @@ func serve(ctx context.Context, args []string, env Env) int {
 	}
 	defer st.Close()
 	if cfg.Store.InProcess() {
-		logger.Warn("the store is in this process: revocations and back-channel logouts are forgotten at a restart, and roomgate revoke cannot reach this gateway; set store.sqlite.path (one host) or store.redis.url (several replicas)")
+		logger.Warn("the store is in this process: revocations, back-channel logouts and guest invitations are forgotten at a restart, and roomgate revoke and invite cannot reach this gateway; set store.sqlite.path (one host) or store.redis.url (several replicas)")
 	}
 	revocations := store.NewRevocations(st, nil, logger)
 	revocations.OnState = m.StoreUp

@@ -82,7 +82,8 @@ func given(room *mapping.Room, roles []string) []string {
 // digitalsamba.roles the team lacks; and, as warnings, what will likely
 // trouble a meeting: no rule gives a role that may start the session,
 // nobody may let people in from a locked room's lobby, or a role that may
-// rename itself is given, so the name the token sets is not the last word.
+// rename itself is given, so the name the token sets is not the last word;
+// guests get a role that may start the session, or rename itself.
 // Each is at its room's file:line.
 func Check(cfg *config.Config, st *State) (problems, warnings mapping.Problems) {
 	at := func(room *mapping.Room, rule string) mapping.Problem {
@@ -132,6 +133,22 @@ func Check(cfg *config.Config, st *State) (problems, warnings mapping.Problems) 
 			p := at(room, path)
 			p.Msg = "no rule gives a role that may start the session (start_session): everyone will wait in an empty room"
 			warnings = append(warnings, p)
+		}
+		if g := room.Guests; g != nil {
+			gp := mapping.Problem{File: g.Pos.File, Line: g.Pos.Line, Path: path + ".guests.role"}
+			perms := st.roles[g.Role].Permissions
+			switch {
+			case !slices.Contains(allowed, g.Role):
+				gp.Msg = fmt.Sprintf("the room %q does not allow the guests' role %q (it allows: %s); add it to the room (roomgate sync does) or give another", room.Room, g.Role, strings.Join(allowed, ", "))
+				problems = append(problems, gp)
+			case perms["start_session"]:
+				gp.Msg = fmt.Sprintf("the guests' role %q may start the session (start_session): a guest could open the room before any employee has arrived; give guests a role without it", g.Role)
+				warnings = append(warnings, gp)
+			}
+			if perms["self_rename"] {
+				gp.Msg = fmt.Sprintf("the guests' role %q may rename itself (self_rename): a guest could drop \" (guest)\" from their name", g.Role)
+				warnings = append(warnings, gp)
+			}
 		}
 		if ds.IsLocked && !admits {
 			p := at(room, path)

@@ -252,3 +252,26 @@ func TestMissingRoomAdviceAgrees(t *testing.T) {
 		}
 	}
 }
+
+// TestGuestsRole: guests whose role may start the session could open the
+// room before any employee is there: a warning at guests; a role that may
+// not is fine.
+func TestGuestsRole(t *testing.T) {
+	t.Parallel()
+	for role, warns := range map[string]bool{"moderator": true, "attendee": false} {
+		api, cfg := setup(t, "  - path: standup\n    room: daily-standup\n    guests: {role: "+role+"}\n    rules:\n      - {groups: [leads], role: moderator, invite: true}\n")
+		api.AddRoom("daily-standup", "private", false, "moderator", "attendee")
+		st, err := Read(context.Background(), Client(cfg))
+		if err != nil {
+			t.Fatal(err)
+		}
+		problems, warnings := Check(cfg, st)
+		if len(problems) != 0 {
+			t.Errorf("guests as %s: problems %v", role, problems)
+		}
+		want := `config.yaml:13: rooms[0].guests.role: the guests' role "moderator" may start the session (start_session)`
+		if got := strings.Contains(warnings.Error(), want); got != warns {
+			t.Errorf("guests as %s: warnings %v; want the start_session warning: %v", role, warnings, warns)
+		}
+	}
+}
