@@ -179,11 +179,13 @@ rooms:
   - path: %s
     room: %s
     title: %q
+    guests: {role: attendee, max_valid: 72h}
     rules:
       - emails: ["*@contractor.example"]
         deny: true
       - groups: [eng-leads]
         role: moderator
+        invite: true
       - groups: [engineering, "eng-*"]
         role: attendee
   - path: %s

@@ -392,6 +392,7 @@ func (s *Server) serveGuest(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	c := s.pages.langs.pick(r)
+	w.Header().Set("Content-Security-Policy", s.guestCSP)
 	s.render(w, r, http.StatusOK, "guest.html", map[string]any{
 		"TitleKey": "guest.title",
 		"Room":     room.Title,

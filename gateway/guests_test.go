@@ -120,6 +120,10 @@ func TestGuestInvitation(t *testing.T) {
 		if resp.StatusCode != http.StatusOK || !strings.Contains(page, "Daily stand-up") || !strings.Contains(page, "Ada Tester") {
 			t.Fatalf("GET on the link: %d\n%.1000s", resp.StatusCode, page)
 		}
+		// Its form leads into the room: the CSP must let that redirect go.
+		if csp := resp.Header.Get("Content-Security-Policy"); !strings.Contains(csp, "form-action 'self' https://"+roomHost) {
+			t.Errorf("the guest page's CSP %q does not let its form lead into the room", csp)
+		}
 		for h, want := range map[string]string{"Cache-Control": "no-store", "Referrer-Policy": "no-referrer", "X-Robots-Tag": "noindex, nofollow"} {
 			if got := resp.Header.Get(h); got != want {
 				t.Errorf("%s: %q; want %q", h, got, want)

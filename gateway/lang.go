@@ -168,11 +168,11 @@ func (cs *catalogs) opens(c *catalog, h *mapping.Hours, now time.Time, early tim
 	return when, in, true
 }
 
-// date writes t as a moment with its day, on t's clock: "on Mon 7 Dec at
+// date writes t as a moment with its day, on t's clock: "Mon 7 Dec,
 // 09:30 Europe/Berlin".
 func (cs *catalogs) date(c *catalog, t time.Time) string {
 	days := strings.Fields(cs.t(c, "weekdays"))
 	months := strings.Fields(cs.t(c, "months"))
-	return cs.t(c, "date", "weekday", days[t.Weekday()], "day", strconv.Itoa(t.Day()),
+	return cs.t(c, "day", "weekday", days[t.Weekday()], "day", strconv.Itoa(t.Day()),
 		"month", months[t.Month()-1], "time", t.Format("15:04")) + " " + t.Location().String()
 }

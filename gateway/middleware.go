@@ -42,15 +42,21 @@ func (s *Server) withHeaders(next http.Handler) http.Handler {
 		// to the redirect that follows the form.
 		formAction += " " + u.Scheme + "://" + u.Host
 	}
-	csp := strings.Join([]string{
-		"default-src 'none'",
-		"style-src 'self'",
-		"img-src 'self'",
-		"form-action " + formAction,
-		"frame-ancestors 'none'",
-		"base-uri 'none'",
-	}, "; ")
+	policy := func(formAction string) string {
+		return strings.Join([]string{
+			"default-src 'none'",
+			"style-src 'self'",
+			"img-src 'self'",
+			"form-action " + formAction,
+			"frame-ancestors 'none'",
+			"base-uri 'none'",
+		}, "; ")
+	}
+	csp := policy(formAction)
 	s.csp = csp
+	// A guest's form leads into the room: to Digital Samba.
+	ds := s.cfg.DigitalSamba.URL
+	s.guestCSP = policy("'self' " + ds.Scheme + "://" + ds.Host)
 	fixed := map[string]string{
 		"Content-Security-Policy": csp,
 		"X-Content-Type-Options":  "nosniff",

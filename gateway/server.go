@@ -79,6 +79,7 @@ type Server struct {
 	handler       http.Handler
 	prefix        string // public_url's path: where roomgate is mounted; "" for the root
 	csp           string // the Content-Security-Policy of every page (withHeaders)
+	guestCSP      string // the guest page's: its form leads into the room
 }
 
 // New builds a gateway for cfg. It does not contact the provider: that
