@@ -217,3 +217,20 @@ func TestInviteCommand(t *testing.T) {
 		}
 	}
 }
+
+// TestExplainSaysWhoMayInvite: explain names the right to invite, in text
+// and JSON, for the person whose deciding rule gives it, and not for others.
+func TestExplainSaysWhoMayInvite(t *testing.T) {
+	t.Parallel()
+	rooms := strings.Replace(testConfig, "rooms:", "rooms:\n  - path: interviews\n    room: interviews\n    guests: {role: attendee}\n    rules:\n      - groups: [hr]\n        role: moderator\n        invite: true\n      - groups: [eng]\n        role: attendee", 1)
+	conf := writeConfig(t, rooms)
+	if _, out, _ := run(t, "explain", "-config", conf, "-room", "interviews", "-groups", "hr"); !strings.Contains(out, "may invite guests (as attendee)") {
+		t.Errorf("explain for hr:\n%s", out)
+	}
+	if _, out, _ := run(t, "explain", "-config", conf, "-room", "interviews", "-groups", "eng"); strings.Contains(out, "may invite") {
+		t.Errorf("explain for eng says they may invite:\n%s", out)
+	}
+	if _, out, _ := run(t, "explain", "-config", conf, "-room", "interviews", "-groups", "hr", "-format", "json"); !strings.Contains(out, `"may_invite": true`) {
+		t.Errorf("explain -format json for hr:\n%s", out)
+	}
+}
