@@ -34,6 +34,12 @@ type Config struct {
 	DigitalSamba DigitalSamba `yaml:"digitalsamba"`
 	// Store is where replicas share revocations.
 	Store Store `yaml:"store"`
+	// Admin is the helpdesk console's: who may open /admin is read into
+	// Rules (RuleSet.IsAdmin), with the rooms, so that a reload changes
+	// it; without admin: there is no console.
+	Admin Admin `yaml:"admin"`
+	// Decisions is what the console keeps of decisions.
+	Decisions Decisions `yaml:"decisions"`
 	// Rules is the rooms section, parsed by package mapping. It is the one
 	// part a reload changes without a restart.
 	Rules *mapping.RuleSet `yaml:"rooms"`
@@ -268,6 +274,26 @@ type Redis struct {
 	// may hold a password, so it is never logged.
 	URL string `yaml:"url"`
 }
+
+// Admin is the admin: section beyond its matchers (groups, emails), which
+// package mapping reads.
+type Admin struct {
+	// Reauth: a sign-in older than this goes back to the provider
+	// (max_age) before the console opens. Default 15m.
+	Reauth time.Duration `yaml:"reauth"`
+}
+
+// DefaultReauth is admin.reauth when the file gives none.
+const DefaultReauth = 15 * time.Minute
+
+// Decisions says how long decisions are kept for the helpdesk console.
+type Decisions struct {
+	// Keep is how long a decision is kept; 0 keeps none. Default 7 days.
+	Keep time.Duration `yaml:"keep"`
+}
+
+// DefaultKeep is decisions.keep when the file gives none.
+const DefaultKeep = 7 * 24 * time.Hour
 
 // MinSecretBytes is the shortest session secret roomgate accepts.
 const MinSecretBytes = 32

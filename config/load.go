@@ -99,6 +99,8 @@ func read(file string, doc *yaml.Node, opts Options) (*Config, error) {
 	cfg.DigitalSamba = readDigitalSamba(r, top["digitalsamba"])
 	cfg.DigitalSamba.RolesAt.File = file
 	cfg.Store = readStore(r, top["store"])
+	cfg.Admin = readAdmin(r, top["admin"])
+	cfg.Decisions = readDecisions(r, top["decisions"])
 	checkClearText(r, cfg, top, func(line int, path, msg string) {
 		cfg.Warnings = append(cfg.Warnings, mapping.Problem{File: file, Line: line, Path: path, Msg: msg})
 	})
@@ -110,6 +112,7 @@ func read(file string, doc *yaml.Node, opts Options) (*Config, error) {
 		Roles:    cfg.DigitalSamba.Roles,
 		Reserved: opts.Reserved,
 		Now:      opts.Now,
+		Admin:    top["admin"],
 	}
 	rules, err := mapping.Parse(file, top["rooms"], ropts)
 	if err != nil {
@@ -648,6 +651,58 @@ func lineOf(n, parent *yaml.Node) int {
 		return parent.Line
 	}
 	return 0
+}
+
+// readAdmin reads admin.reauth; package mapping reads the rest of the
+// section, and reports its unknown keys.
+func readAdmin(r *yamlnode.Reader, n *yaml.Node) Admin {
+	a := Admin{Reauth: DefaultReauth}
+	if reauth := valueOf(n, "reauth"); reauth != nil {
+		a.Reauth = r.Duration(reauth, "admin.reauth", DefaultReauth)
+		if a.Reauth <= 0 || a.Reauth > 24*time.Hour {
+			r.Problemf(reauth, "admin.reauth", "want a duration above 0 and at most 24h, such as 15m, found %q", reauth.Value)
+		}
+	}
+	return a
+}
+
+// valueOf is the value of key in the mapping n, or nil.
+func valueOf(n *yaml.Node, key string) *yaml.Node {
+	n = yamlnode.Resolve(n)
+	if n == nil || n.Kind != yaml.MappingNode {
+		return nil
+	}
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		if n.Content[i].Value == key {
+			return n.Content[i+1]
+		}
+	}
+	return nil
+}
+
+func readDecisions(r *yamlnode.Reader, n *yaml.Node) Decisions {
+	const p = "decisions"
+	f := r.Fields(n, p, keysOf[Decisions]()...)
+	d := Decisions{Keep: DefaultKeep}
+	k := yamlnode.Resolve(f["keep"])
+	if yamlnode.IsNull(k) {
+		return d
+	}
+	// Days, as people keep records: 7d; or any Go duration, 0 for none.
+	if days, ok := strings.CutSuffix(k.Value, "d"); ok && k.Kind == yaml.ScalarNode {
+		n, err := strconv.Atoi(days)
+		d.Keep = time.Duration(n) * 24 * time.Hour
+		if err != nil {
+			d.Keep = -1
+		}
+	} else {
+		d.Keep = r.Duration(k, p+".keep", DefaultKeep)
+	}
+	if d.Keep < 0 || d.Keep > 400*24*time.Hour {
+		r.Problemf(k, p+".keep", "want 0 (keep none) to 400d, such as 7d or 36h, found %q", k.Value)
+		d.Keep = DefaultKeep
+	}
+	return d
 }
 
 func readStore(r *yamlnode.Reader, n *yaml.Node) Store {

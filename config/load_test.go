@@ -3,6 +3,7 @@ package config
 import (
 	"fmt"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -143,7 +144,7 @@ rooms:
 		{
 			name: "unknown top-level key",
 			file: validFile + "room:\n  - path: x\n",
-			want: []string{`config.yaml:20: room: unknown field (known: server, oidc, session, digitalsamba, store, rooms, tests)`},
+			want: []string{`config.yaml:20: room: unknown field (known: server, oidc, session, digitalsamba, store, admin, decisions, rooms, tests)`},
 		},
 	}
 	for _, tt := range tests {
@@ -534,6 +535,53 @@ func TestGuests(t *testing.T) {
 		room, _ := cfg.Rules.Lookup("standup")
 		if room.Guests == nil || room.Guests.Role != "attendee" || room.Guests.MaxValid != 72*time.Hour {
 			t.Errorf("guests: %+v", room.Guests)
+		}
+	}
+}
+
+// TestAdminAndDecisions: who may open the console is read like a rule's
+// matchers, and its groups count among the rule set's patterns (so
+// sessions keep them); reauth and keep have defaults and bounds, and keep
+// takes days.
+func TestAdminAndDecisions(t *testing.T) {
+	t.Parallel()
+	cfg, err := Parse("config.yaml", []byte(validFile+"admin:\n  groups: [it-helpdesk, \"it-*\"]\n  emails: [boss@example.com]\n  reauth: 5m\ndecisions:\n  keep: 30d\n"), Options{LookupEnv: goodEnv})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.Admin.Reauth != 5*time.Minute || cfg.Decisions.Keep != 30*24*time.Hour {
+		t.Errorf("reauth %v, keep %v", cfg.Admin.Reauth, cfg.Decisions.Keep)
+	}
+	for _, tt := range []struct {
+		groups []string
+		email  string
+		admin  bool
+	}{
+		{[]string{"it-helpdesk"}, "", true},
+		{[]string{"it-ops"}, "", true},
+		{nil, "boss@example.com", true},
+		{[]string{"eng"}, "ann@example.com", false},
+	} {
+		if got := cfg.Rules.IsAdmin(mapping.NewPerson(tt.groups, tt.email)); got != tt.admin {
+			t.Errorf("IsAdmin(%v, %q) = %v; want %v", tt.groups, tt.email, got, tt.admin)
+		}
+	}
+	if !slices.Contains(cfg.Rules.GroupPatterns(), "it-*") {
+		t.Errorf("the console's patterns are not among the rule set's: %v", cfg.Rules.GroupPatterns())
+	}
+
+	plain, err := Parse("config.yaml", []byte(validFile), Options{LookupEnv: goodEnv})
+	if err != nil || plain.Rules.HasAdmin() || plain.Admin.Reauth != DefaultReauth || plain.Decisions.Keep != DefaultKeep {
+		t.Errorf("without admin: %v, HasAdmin %v, %+v %+v", err, plain.Rules.HasAdmin(), plain.Admin, plain.Decisions)
+	}
+	none, err := Parse("config.yaml", []byte(validFile+"decisions: {keep: 0}\n"), Options{LookupEnv: goodEnv})
+	if err != nil || none.Decisions.Keep != 0 {
+		t.Errorf("keep: 0: %v %v", err, none.Decisions.Keep)
+	}
+	_, err = Parse("config.yaml", []byte(validFile+"admin:\n  reauth: 48h\n  grops: [x]\ndecisions:\n  keep: 500d\n"), Options{LookupEnv: goodEnv})
+	for _, want := range []string{"admin.reauth: want a duration above 0 and at most 24h", "admin.grops: unknown field", "admin: has no matcher", "decisions.keep: want 0 (keep none) to 400d"} {
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("want the problem %q; got %v", want, err)
 		}
 	}
 }

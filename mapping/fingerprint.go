@@ -100,16 +100,22 @@ func (rs *RuleSet) collectGlobs() []*glob {
 	// to mark.
 	seen := make(map[string]struct{})
 	var found []*glob
-	for _, room := range rs.rooms {
-		for i := range room.Rules {
-			globs := room.Rules[i].globs
-			for j := range globs {
-				if _, dup := seen[globs[j].pat]; !dup {
-					seen[globs[j].pat] = struct{}{}
-					found = append(found, &globs[j])
-				}
+	take := func(globs []glob) {
+		for j := range globs {
+			if _, dup := seen[globs[j].pat]; !dup {
+				seen[globs[j].pat] = struct{}{}
+				found = append(found, &globs[j])
 			}
 		}
+	}
+	for _, room := range rs.rooms {
+		for i := range room.Rules {
+			take(room.Rules[i].globs)
+		}
+	}
+	if rs.admin != nil {
+		// The console's groups must be in a session as a room's are.
+		take(rs.admin.globs)
 	}
 	slices.SortFunc(found, func(a, b *glob) int { return strings.Compare(a.pat, b.pat) })
 	return found

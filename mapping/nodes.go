@@ -20,6 +20,7 @@ import (
 type at struct {
 	room, rule, item int
 	key              string
+	top              string // a top-level section other than rooms (admin); then room and rule are unused
 }
 
 var atRooms = at{room: -1, rule: -1, item: -1}
@@ -31,6 +32,16 @@ func (a at) itemAt(k int) at     { a.item = k; return a }
 
 // String formats the place as a field path such as rooms[2].rules[0].role.
 func (a at) String() string {
+	if a.top != "" {
+		s := a.top
+		if a.key != "" {
+			s = yamlnode.Join(s, a.key)
+		}
+		if a.item >= 0 {
+			s = yamlnode.Index(s, a.item)
+		}
+		return s
+	}
 	s := "rooms"
 	if a.room < 0 {
 		return s

@@ -19,6 +19,10 @@ type Options struct {
 	Now      func() time.Time
 	Roles    []string // digitalsamba.roles: the only roles a rule may name
 	Reserved []string // first path segments the gateway serves itself (auth, healthz, ...); no room path may equal one, whatever its letter case
+	// Admin is the file's admin: section, who may open the helpdesk
+	// console; nil when it has none. Its groups and emails are read as a
+	// rule's, and its group patterns count among the rule set's.
+	Admin *yaml.Node
 }
 
 // Parse reads and validates the rooms section of file, a YAML sequence node
@@ -42,6 +46,7 @@ func newParser(file string, opts Options) *parser {
 		file:     file,
 		roles:    opts.Roles,
 		reserved: opts.Reserved,
+		admin:    opts.Admin,
 		paths:    make(map[string]firstPath),
 		now:      time.Now(),
 	}
@@ -59,6 +64,9 @@ func (p *parser) ruleSet(items iter.Seq2[int, *yaml.Node], n int) (*RuleSet, err
 		if room := p.room(n, atRooms.roomAt(i)); room != nil {
 			rs.rooms = append(rs.rooms, room)
 		}
+	}
+	if p.admin != nil {
+		rs.admin = p.adminSection(p.admin)
 	}
 	if len(p.problems) > 0 {
 		p.problems.Sort()
@@ -80,6 +88,7 @@ type parser struct {
 	file     string
 	roles    []string
 	reserved []string
+	admin    *yaml.Node
 	paths    map[string]firstPath // lower-cased room path → the room that took it first
 	now      time.Time
 	zone     *time.Location // of the room being read: its hours' zone, or UTC
@@ -170,6 +179,30 @@ func (p *parser) room(n *yaml.Node, a at) *Room {
 		}
 	}
 	return room
+}
+
+// AdminKeys are the keys of the admin: section; mapping reads the
+// matchers, the caller the rest.
+var AdminKeys = []string{"groups", "emails", "reauth"}
+
+// adminSection reads who may open the helpdesk console.
+func (p *parser) adminSection(n *yaml.Node) *Rule {
+	a := at{top: "admin", room: -1, rule: -1, item: -1}
+	var f [3]*yaml.Node
+	rule := &Rule{Pos: p.pos(n)}
+	if !p.fields(n, a, AdminKeys, f[:]) {
+		return rule
+	}
+	if f[0] != nil {
+		p.groups(f[0], a.field("groups"), rule)
+	}
+	if f[1] != nil {
+		p.emails(f[1], a.field("emails"), rule)
+	}
+	if f[0] == nil && f[1] == nil {
+		p.problemf(n, a, "has no matcher, so no one could open the console: add groups (the helpdesk's) or emails")
+	}
+	return rule
 }
 
 var guestKeys = []string{"role", "max_valid"}

@@ -16,6 +16,7 @@ type RuleSet struct {
 	byPath map[string]*Room
 
 	warnings Problems
+	admin    *Rule // who may open the helpdesk console; nil: no console
 
 	globsOnce sync.Once
 	distinct  []*glob // the distinct group patterns, sorted: see globs
@@ -39,6 +40,19 @@ type Room struct {
 
 	ops   []op   // Rules compiled for Decide
 	globs []glob // the general group patterns of ops
+}
+
+// HasAdmin reports whether the file has an admin: section: without one,
+// there is no helpdesk console.
+func (rs *RuleSet) HasAdmin() bool { return rs != nil && rs.admin != nil }
+
+// IsAdmin reports whether p may open the helpdesk console.
+func (rs *RuleSet) IsAdmin(p *Person) bool {
+	if !rs.HasAdmin() {
+		return false
+	}
+	_, ok := rs.admin.decide(p)
+	return ok
 }
 
 // Guests says how people outside the company enter a room on an
