@@ -16,6 +16,7 @@ type Memory struct {
 	revoked  map[string]Revocation
 	used     map[string]time.Time
 	invites  map[string]*Invitation // by hash
+	decided  []Decision             // oldest first
 	watchers map[chan Revocation]struct{}
 	closed   bool
 }
@@ -221,6 +222,40 @@ func (m *Memory) RevokeInvitation(_ context.Context, id, by string, now time.Tim
 		}
 	}
 	return Invitation{}, ErrNoInvitation
+}
+
+// AddDecisions implements Store.
+func (m *Memory) AddDecisions(_ context.Context, ds []Decision, keep time.Duration) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.closed {
+		return ErrClosed
+	}
+	m.decided = append(m.decided, ds...)
+	cut := m.now().Add(-keep)
+	drop := 0
+	for drop < len(m.decided) && (m.decided[drop].At.Before(cut) || len(m.decided)-drop > maxMemoryDecisions) {
+		drop++
+	}
+	m.decided = slices.Delete(m.decided, 0, drop)
+	return nil
+}
+
+// Decisions implements Store.
+func (m *Memory) Decisions(_ context.Context, q DecisionQuery) ([]Decision, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.closed {
+		return nil, ErrClosed
+	}
+	var out []Decision
+	for i := len(m.decided) - 1; i >= 0 && len(out) < q.limit(); i-- {
+		if q.matches(&m.decided[i]) {
+			out = append(out, m.decided[i])
+		}
+	}
+	newestFirst(out)
+	return out, nil
 }
 
 // Shared implements Store: no other process sees this one.

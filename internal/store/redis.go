@@ -20,7 +20,13 @@ const (
 	invitationPrefix   = "roomgate:invitation:"    // + hash: the Invitation, JSON, expiring with it
 	invitationIDPrefix = "roomgate:invitation-id:" // + id: its hash, expiring with it
 	roomInvitations    = "roomgate:invitations:"   // + room path: a set of hashes
+	decisionPrefix     = "roomgate:decision:"      // + request id: a list of Decisions, JSON, expiring after keep
+	decisionsByTime    = "roomgate:decisions"      // a sorted set of request ids, by unix milliseconds
 )
+
+// maxDecisionScan bounds a search through Redis by anything but a request
+// id: the newest this many decisions are looked at.
+const maxDecisionScan = 20_000
 
 // txRetries is how often an optimistic transaction (WATCH) is tried
 // before it gives up: only a crowd on one invitation makes it retry.
@@ -332,6 +338,85 @@ func (s *Redis) Invitations(ctx context.Context, room string) ([]Invitation, err
 		out = append(out, invs...)
 	}
 	slices.SortFunc(out, func(a, b Invitation) int { return a.Created.Compare(b.Created) })
+	return out, nil
+}
+
+// AddDecisions implements Store: each decision under its request id,
+// expiring after keep, and in a sorted set by time, trimmed to keep.
+func (s *Redis) AddDecisions(ctx context.Context, ds []Decision, keep time.Duration) error {
+	if keep <= 0 {
+		return nil
+	}
+	pipe := s.client.Pipeline()
+	for i := range ds {
+		data, err := json.Marshal(ds[i])
+		if err != nil {
+			return err
+		}
+		key := decisionPrefix + ds[i].RequestID
+		pipe.RPush(ctx, key, data)
+		pipe.Expire(ctx, key, keep)
+		pipe.ZAdd(ctx, decisionsByTime, redis.Z{Score: float64(ds[i].At.UnixMilli()), Member: ds[i].RequestID})
+	}
+	pipe.ZRemRangeByScore(ctx, decisionsByTime, "-inf", fmt.Sprint(time.Now().Add(-keep).UnixMilli()))
+	if _, err := pipe.Exec(ctx); err != nil {
+		return fmt.Errorf("store: decisions: %w", err)
+	}
+	return nil
+}
+
+// Decisions implements Store. A request id is one lookup; anything else
+// looks through the newest maxDecisionScan decisions.
+func (s *Redis) Decisions(ctx context.Context, q DecisionQuery) ([]Decision, error) {
+	var out []Decision
+	read := func(ids []string) error {
+		pipe := s.client.Pipeline()
+		cmds := make([]*redis.StringSliceCmd, len(ids))
+		for i, id := range ids {
+			cmds[i] = pipe.LRange(ctx, decisionPrefix+id, 0, -1)
+		}
+		if _, err := pipe.Exec(ctx); err != nil && !errors.Is(err, redis.Nil) {
+			return err
+		}
+		for _, c := range cmds {
+			for _, data := range c.Val() {
+				var d Decision
+				if json.Unmarshal([]byte(data), &d) == nil && q.matches(&d) {
+					out = append(out, d)
+				}
+			}
+		}
+		return nil
+	}
+	if err := read([]string{q.Text}); err != nil {
+		return nil, fmt.Errorf("store: decisions: %w", err)
+	}
+	if len(out) == 0 {
+		max := "+inf"
+		if !q.Until.IsZero() {
+			max = fmt.Sprint(q.Until.UnixMilli())
+		}
+		min := "-inf"
+		if !q.Since.IsZero() {
+			min = fmt.Sprint(q.Since.UnixMilli())
+		}
+		for offset := int64(0); offset < maxDecisionScan && len(out) < q.limit(); offset += loadPage {
+			ids, err := s.client.ZRevRangeByScore(ctx, decisionsByTime, &redis.ZRangeBy{Max: max, Min: min, Offset: offset, Count: loadPage}).Result()
+			if err != nil {
+				return nil, fmt.Errorf("store: decisions: %w", err)
+			}
+			if err := read(ids); err != nil {
+				return nil, fmt.Errorf("store: decisions: %w", err)
+			}
+			if len(ids) < loadPage {
+				break
+			}
+		}
+	}
+	newestFirst(out)
+	if len(out) > q.limit() {
+		out = out[:q.limit()]
+	}
 	return out, nil
 }
 

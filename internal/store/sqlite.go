@@ -46,6 +46,21 @@ CREATE TABLE IF NOT EXISTS invitations (
 ) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS invitations_room ON invitations (room, expires);
 CREATE INDEX IF NOT EXISTS invitations_expires ON invitations (expires);
+CREATE TABLE IF NOT EXISTS decisions (
+	request_id TEXT    NOT NULL,
+	at         INTEGER NOT NULL, -- unix nanoseconds
+	user_id    TEXT    NOT NULL,
+	email      TEXT    NOT NULL, -- lower case
+	name       TEXT    NOT NULL, -- lower case
+	room       TEXT    NOT NULL,
+	outcome    TEXT    NOT NULL,
+	data       TEXT    NOT NULL  -- the Decision, JSON
+);
+CREATE INDEX IF NOT EXISTS decisions_at ON decisions (at);
+CREATE INDEX IF NOT EXISTS decisions_request ON decisions (request_id);
+CREATE INDEX IF NOT EXISTS decisions_user ON decisions (user_id, at);
+CREATE INDEX IF NOT EXISTS decisions_email ON decisions (email, at);
+CREATE INDEX IF NOT EXISTS decisions_room ON decisions (room, at);
 `
 
 // watchEvery is how often a watcher asks the file what changed: a
@@ -384,6 +399,84 @@ func (s *SQLite) Invitations(ctx context.Context, room string) ([]Invitation, er
 		return nil, fmt.Errorf("store: invitations: %w", err)
 	}
 	return invs, nil
+}
+
+// AddDecisions implements Store: one transaction for the lot, which also
+// forgets what is older than keep.
+func (s *SQLite) AddDecisions(ctx context.Context, ds []Decision, keep time.Duration) error {
+	err := s.tx(ctx, func(tx *sql.Tx) error {
+		stmt, err := tx.PrepareContext(ctx, "INSERT INTO decisions (request_id, at, user_id, email, name, room, outcome, data) VALUES (?, ?, ?, ?, ?, ?, ?, ?)")
+		if err != nil {
+			return err
+		}
+		defer stmt.Close()
+		for i := range ds {
+			d := &ds[i]
+			data, err := json.Marshal(d)
+			if err != nil {
+				return err
+			}
+			if _, err := stmt.ExecContext(ctx, d.RequestID, d.At.UnixNano(), d.UserID, strings.ToLower(d.Email), strings.ToLower(d.Name), d.Room, d.Outcome, string(data)); err != nil {
+				return err
+			}
+		}
+		_, err = tx.ExecContext(ctx, "DELETE FROM decisions WHERE at < ?", s.now().Add(-keep).UnixNano())
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("store: decisions: %w", err)
+	}
+	return nil
+}
+
+// Decisions implements Store. An exact field (request id, user id,
+// email, room) is found through its index; only when none matches is part
+// of a name looked for, in every decision kept (BenchmarkDecisionSearch).
+func (s *SQLite) Decisions(ctx context.Context, q DecisionQuery) ([]Decision, error) {
+	if q.Text == "" {
+		return s.decisions(ctx, q, "1 = 1")
+	}
+	t := strings.ToLower(q.Text)
+	out, err := s.decisions(ctx, q, "(request_id = ? OR user_id = ? OR email = ? OR room = ?)", q.Text, q.Text, t, q.Text)
+	if err != nil || len(out) > 0 {
+		return out, err
+	}
+	return s.decisions(ctx, q, "instr(name, ?) > 0", t)
+}
+
+// decisions runs one search: match (with args) and q's outcome and time.
+func (s *SQLite) decisions(ctx context.Context, q DecisionQuery, match string, args ...any) ([]Decision, error) {
+	where := []string{match}
+	if q.Outcome != "" {
+		where = append(where, "outcome = ?")
+		args = append(args, q.Outcome)
+	}
+	if !q.Since.IsZero() {
+		where = append(where, "at >= ?")
+		args = append(args, q.Since.UnixNano())
+	}
+	if !q.Until.IsZero() {
+		where = append(where, "at <= ?")
+		args = append(args, q.Until.UnixNano())
+	}
+	args = append(args, q.limit())
+	rows, err := s.db.QueryContext(ctx, "SELECT data FROM decisions WHERE "+strings.Join(where, " AND ")+" ORDER BY at DESC LIMIT ?", args...)
+	if err != nil {
+		return nil, fmt.Errorf("store: decisions: %w", err)
+	}
+	defer rows.Close()
+	var out []Decision
+	for rows.Next() {
+		var data string
+		if err := rows.Scan(&data); err != nil {
+			return nil, fmt.Errorf("store: decisions: %w", err)
+		}
+		var d Decision
+		if json.Unmarshal([]byte(data), &d) == nil {
+			out = append(out, d)
+		}
+	}
+	return out, rows.Err()
 }
 
 // Ping implements Store: it reads the file, which a Ping of the

@@ -65,6 +65,11 @@ type Store interface {
 	Invitations(ctx context.Context, room string) ([]Invitation, error)
 	// RevokeInvitation ends the invitation with this id, by whom, at now.
 	RevokeInvitation(ctx context.Context, id, by string, now time.Time) (Invitation, error)
+	// AddDecisions keeps ds for the helpdesk console, and forgets the
+	// decisions older than keep.
+	AddDecisions(ctx context.Context, ds []Decision, keep time.Duration) error
+	// Decisions finds kept decisions, newest first.
+	Decisions(ctx context.Context, q DecisionQuery) ([]Decision, error)
 	// Ping reports whether the store answers.
 	Ping(ctx context.Context) error
 	// Shared reports whether other processes see this store.
