@@ -125,7 +125,7 @@ func (s *sessionStore) prepare(rs *mapping.RuleSet) {
 // TestIdentityEncodingKeepsEveryField catches a field left out.
 func encodeIdentity(id *identity) []byte {
 	b := make([]byte, 0, 256)
-	b = append(b, 2) // format version; 1 had no Sid
+	b = append(b, 3) // format version; 1 had no Sid, 2 no AuthTime and GroupCount
 	for _, s := range []string{id.Subject, id.UserID, id.Name, id.Email, id.Avatar, id.Fingerprint, id.Patterns, id.Sid} {
 		b = binary.AppendUvarint(b, uint64(len(s)))
 		b = append(b, s...)
@@ -138,14 +138,15 @@ func encodeIdentity(id *identity) []byte {
 		b = binary.AppendUvarint(b, uint64(len(s)))
 		b = append(b, s...)
 	}
-	return b
+	b = binary.AppendVarint(b, id.AuthTime)
+	return binary.AppendUvarint(b, uint64(id.GroupCount))
 }
 
 var errSessionFormat = errors.New("gateway: session of unknown format")
 
 // decodeIdentity reads what encodeIdentity wrote.
 func decodeIdentity(src []byte) (*identity, error) {
-	if len(src) == 0 || src[0] != 1 && src[0] != 2 {
+	if len(src) == 0 || src[0] < 1 || src[0] > 3 {
 		return nil, errSessionFormat
 	}
 	version := src[0]
@@ -199,6 +200,18 @@ func decodeIdentity(src []byte) (*identity, error) {
 				return nil, errSessionFormat
 			}
 		}
+	}
+	id.AuthTime = id.SignedIn // sessions of releases before it read on
+	if version >= 3 {
+		var o bool
+		if id.AuthTime, o = num(); !o {
+			return nil, errSessionFormat
+		}
+		count, k := binary.Uvarint(src[pos:])
+		if k <= 0 || count > 1<<20 {
+			return nil, errSessionFormat
+		}
+		id.GroupCount, pos = int(count), pos+k
 	}
 	if pos != len(src) {
 		return nil, errSessionFormat

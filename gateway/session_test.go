@@ -3,6 +3,7 @@ package gateway
 import (
 	"net/http/httptest"
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -52,6 +53,8 @@ func TestIdentityEncodingKeepsEveryField(t *testing.T) {
 			f.SetString("value of " + name + " ü\x00\"")
 		case reflect.Int64:
 			f.SetInt(int64(-1000 - i))
+		case reflect.Int:
+			f.SetInt(int64(1000 + i))
 		case reflect.Slice:
 			f.Set(reflect.ValueOf([]string{name + "-1", "", name + "-3"}))
 		default:
@@ -88,5 +91,24 @@ func TestSessionExpires(t *testing.T) {
 	}
 	if n := len(e.provider.AuthorizeRequests()); n != 2 {
 		t.Errorf("authorize requests: got %d; want 2", n)
+	}
+}
+
+// TestOlderSessionsReadOn: a session cookie written by the release before
+// AuthTime and GroupCount (format 2) still reads, its sign-in standing for
+// when the person last proved who they are.
+func TestOlderSessionsReadOn(t *testing.T) {
+	t.Parallel()
+	id := &identity{Subject: "ada", UserID: "ada", Name: "Ada", Sid: "s1", SignedIn: 1000, Checked: 1100, Expires: 9000, Names: []string{"eng"}, AuthTime: 1000}
+	b := encodeIdentity(id)
+	// Format 2 is format 3 without the two numbers at the end.
+	old := slices.Clone(b[:len(b)-3])
+	old[0] = 2
+	got, err := decodeIdentity(old)
+	if err != nil {
+		t.Fatalf("a format 2 session: %v", err)
+	}
+	if got.UserID != "ada" || got.Sid != "s1" || got.AuthTime != 1000 || got.GroupCount != 0 || !slices.Equal(got.Names, []string{"eng"}) {
+		t.Errorf("a format 2 session read as %+v", got)
 	}
 }

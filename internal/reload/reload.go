@@ -54,6 +54,9 @@ type Watcher struct {
 	// OnResult, when set, is told the outcome of every reload attempt and
 	// when it happened, e.g. for metrics.
 	OnResult func(ok bool, at time.Time)
+	// OnProblems, when set, is told the problems of every refused reload,
+	// and nil after a good one, e.g. for the helpdesk console.
+	OnProblems func(err error)
 	// OnRestartPending, when set, is told after every valid reload
 	// whether a change outside rooms waits for a restart.
 	OnRestartPending func(pending bool)
@@ -141,7 +144,7 @@ func (w *Watcher) load(data []byte, readErr error, began time.Time) error {
 	at := w.now()
 	if readErr != nil {
 		log.Error("config reload failed: cannot read the file; the last good rule set keeps serving", "file", w.Path, "err", readErr)
-		w.report(false, at)
+		w.report(false, at, readErr)
 		return fmt.Errorf("reload: %w", readErr)
 	}
 	cfg, err := config.Parse(w.Path, data, w.Options)
@@ -154,7 +157,7 @@ func (w *Watcher) load(data []byte, readErr error, began time.Time) error {
 			log.Error("config problem", "err", err)
 		}
 		log.Error("config reload refused; the last good rule set keeps serving", "file", w.Path, "problems", max(len(ps), 1))
-		w.report(false, at)
+		w.report(false, at, err)
 		return fmt.Errorf("reload: %s refused: %w", w.Path, err)
 	}
 	keys := RestartNeeded(w.Running, cfg)
@@ -168,13 +171,16 @@ func (w *Watcher) load(data []byte, readErr error, began time.Time) error {
 	w.Apply(cfg.Rules)
 	log.Info("config reloaded", "file", w.Path, "rooms", len(cfg.Rules.Rooms()),
 		"duration_ms", float64(time.Since(began).Microseconds())/1000)
-	w.report(true, at)
+	w.report(true, at, nil)
 	return nil
 }
 
-func (w *Watcher) report(ok bool, at time.Time) {
+func (w *Watcher) report(ok bool, at time.Time, err error) {
 	if w.OnResult != nil {
 		w.OnResult(ok, at)
+	}
+	if w.OnProblems != nil {
+		w.OnProblems(err)
 	}
 }
 
