@@ -86,6 +86,7 @@ func serve(ctx context.Context, args []string, env Env) int {
 		Apply:            gw.SetRules,
 		Logger:           logger,
 		OnResult:         m.Reload,
+		OnProblems:       gw.ReloadProblems,
 		OnRestartPending: m.RestartPending,
 		Signals:          hup,
 	}

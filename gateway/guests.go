@@ -457,6 +457,7 @@ func (s *Server) serveGuestEntry(w http.ResponseWriter, r *http.Request) {
 	}
 	s.metrics.Invitation(metrics.InvitationEntered)
 	s.metrics.RoomEntry(room.Path, room.Guests.Role)
+	s.recordGuest(r, inv, guest.Name, "allow", room.Guests.Role, "invited by "+inv.Inviter.Name, jti)
 	s.auditInvitation(r, "entered", inv, "", slog.String("guest", guest.Name), slog.String("role", room.Guests.Role),
 		slog.Int("browsers_used", len(inv.Used)), slog.String("jti", jti))
 	w.Header()["Location"] = []string{location}
@@ -498,6 +499,9 @@ func (s *Server) auditInvitation(r *http.Request, action string, inv store.Invit
 	}
 	if why != "" {
 		line = append(line, slog.String("reason", why))
+	}
+	if action == "refused" {
+		s.recordGuest(r, inv, inv.Guest, "refused", "", why, "")
 	}
 	s.log.LogAttrs(r.Context(), slog.LevelInfo, "invitation", append(line, attrs...)...)
 }

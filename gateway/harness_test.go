@@ -106,6 +106,7 @@ type envConfig struct {
 	provider []oidctest.Option
 	metrics  *metrics.Metrics
 	revoked  *store.Revocations
+	extra    string // top-level sections after rooms (admin:, ...)
 }
 
 // withRevocations gives the gateway this view of a store; the env runs it.
@@ -141,7 +142,7 @@ func newEnv(t *testing.T, opts ...envOption) *env {
 	base := "http://" + srv.Listener.Addr().String()
 	p.SetRedirectURI(base + ec.prefix + "/auth/callback")
 
-	file := configText(srv.Listener.Addr().String()+ec.prefix, p, ec.rooms)
+	file := configText(srv.Listener.Addr().String()+ec.prefix, p, ec.rooms) + ec.extra
 	cfg, err := config.Parse("config.yaml", []byte(file), config.Options{Reserved: ReservedPaths()})
 	if err != nil {
 		t.Fatalf("config: %v", err)

@@ -352,3 +352,19 @@ func (s *Server) resolveOverage(ctx context.Context, tok *oauth2.Token, id *iden
 	s.log.Info("groups overage resolved through Microsoft Graph", "user_id", id.UserID, "groups", len(groups))
 	return groups, nil
 }
+
+// identityProblem names, for the helpdesk console, why a person's
+// identity could not be read, as the page they saw says it.
+func identityProblem(err error) string {
+	var unavailable *unavailableError
+	var over *overageError
+	switch {
+	case errors.As(err, &unavailable):
+		return "the provider did not answer"
+	case errors.As(err, &over):
+		return "too many groups for the ID token (groups overage)"
+	case errors.Is(err, errCookieTooLarge):
+		return "the groups do not fit in a session"
+	}
+	return "a claim roomgate needs is missing or too long"
+}

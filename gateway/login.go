@@ -5,6 +5,7 @@ import (
 	"encoding/base64"
 	"net/http"
 	"slices"
+	"time"
 
 	"github.com/coreos/go-oidc/v3/oidc"
 	"golang.org/x/oauth2"
@@ -55,6 +56,13 @@ func (s *Server) serveSwitchAccount(w http.ResponseWriter, r *http.Request) {
 // beginLogin sends the browser to the provider; prompt is "" or an OIDC
 // prompt value ("none" makes it a silent re-check).
 func (s *Server) beginLogin(w http.ResponseWriter, r *http.Request, returnTo string, prompt string) {
+	s.beginLoginWith(w, r, returnTo, prompt, 0)
+}
+
+// beginLoginWith is beginLogin with OIDC's max_age when maxAge is set: the
+// provider must have seen the person prove who they are within it, and
+// the callback checks the ID token's auth_time (the helpdesk console).
+func (s *Server) beginLoginWith(w http.ResponseWriter, r *http.Request, returnTo string, prompt string, maxAge time.Duration) {
 	silent := prompt == "none"
 	if _, ok := safeReturnPath(returnTo); !ok {
 		returnTo = "/"
@@ -71,6 +79,7 @@ func (s *Server) beginLogin(w http.ResponseWriter, r *http.Request, returnTo str
 		Return:   returnTo,
 		Started:  s.now().Unix(),
 		Silent:   silent,
+		MaxAge:   int64(maxAge / time.Second),
 	}
 	if err := s.logins.save(w, r, ls); err != nil {
 		s.fail(w, r, http.StatusInternalServerError, pageInternal, err)
@@ -79,6 +88,9 @@ func (s *Server) beginLogin(w http.ResponseWriter, r *http.Request, returnTo str
 	opts := []oauth2.AuthCodeOption{oidc.Nonce(ls.Nonce), oauth2.S256ChallengeOption(ls.Verifier)}
 	if prompt != "" {
 		opts = append(opts, oauth2.SetAuthURLParam("prompt", prompt))
+	}
+	if maxAge > 0 {
+		opts = append(opts, oauth2.SetAuthURLParam("max_age", maxAgeOf(maxAge)))
 	}
 	url := d.oauth2.AuthCodeURL(ls.State, opts...)
 	w.Header().Set("Cache-Control", "no-store")

@@ -31,6 +31,7 @@ type loginState struct {
 	Return   string // where to go afterwards: a path of this gateway (safeReturnPath)
 	Started  int64  // unix seconds
 	Silent   bool   // a re-check with prompt=none; see serveCallback
+	MaxAge   int64  // seconds: OIDC's max_age, asked for (0: not asked)
 }
 
 // loginStore reads and writes loginState cookies, through a sealedStore.
@@ -60,19 +61,20 @@ func (l *loginStore) forget(w http.ResponseWriter, state string) {
 // maxLoginCookieBytes is the most one pending sign-in adds to the Cookie
 // header: its name, '=', the sealed value and "; ".
 func (l *loginStore) maxLoginCookieBytes() int {
-	ls := loginState{State: randomToken(), Nonce: randomToken(), Verifier: strings.Repeat("v", 43), Return: "/" + strings.Repeat("r", maxReturnPath-1), Started: 1 << 40, Silent: true}
+	ls := loginState{State: randomToken(), Nonce: randomToken(), Verifier: strings.Repeat("v", 43), Return: "/" + strings.Repeat("r", maxReturnPath-1), Started: 1 << 40, Silent: true, MaxAge: 86400}
 	return l.store.cookieBytes(l.prefix+ls.State, len(ls.encode()))
 }
 
-// encode lays ls out as a version byte, a flag byte, the start time and
-// the strings, each after its length.
+// encode lays ls out as a version byte, a flag byte, the start time, the
+// max_age and the strings, each after its length.
 func (ls *loginState) encode() []byte {
 	b := make([]byte, 0, 160)
-	b = append(b, 1, 0)
+	b = append(b, 2, 0) // version 1 had no max_age
 	if ls.Silent {
 		b[1] = 1
 	}
 	b = binary.AppendVarint(b, ls.Started)
+	b = binary.AppendVarint(b, ls.MaxAge)
 	for _, s := range []string{ls.Nonce, ls.Verifier, ls.Return} {
 		b = binary.AppendUvarint(b, uint64(len(s)))
 		b = append(b, s...)
@@ -81,9 +83,10 @@ func (ls *loginState) encode() []byte {
 }
 
 func decodeLoginState(state string, b []byte) (*loginState, bool) {
-	if len(b) < 2 || b[0] != 1 || b[1] > 1 {
+	if len(b) < 2 || b[0] < 1 || b[0] > 2 || b[1] > 1 {
 		return nil, false
 	}
+	version := b[0]
 	ls := &loginState{State: state, Silent: b[1] == 1}
 	b = b[2:]
 	var k int
@@ -91,6 +94,12 @@ func decodeLoginState(state string, b []byte) (*loginState, bool) {
 		return nil, false
 	}
 	b = b[k:]
+	if version >= 2 {
+		if ls.MaxAge, k = binary.Varint(b); k <= 0 || ls.MaxAge < 0 {
+			return nil, false
+		}
+		b = b[k:]
+	}
 	for _, f := range []*string{&ls.Nonce, &ls.Verifier, &ls.Return} {
 		n, k := binary.Uvarint(b)
 		if k <= 0 || n > uint64(len(b)-k) {

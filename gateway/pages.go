@@ -107,6 +107,7 @@ func newPages(contact string, brand config.Brand, languages []string) (*pages, e
 	t, err := template.New("").Funcs(template.FuncMap{
 		"brand": func() string { return brand.Name },
 		"logo":  func() string { return brand.Logo },
+		"list":  func(xs ...string) []string { return xs },
 	}).ParseFS(templateFS, "web/*.html")
 	if err != nil {
 		return nil, err

@@ -68,6 +68,7 @@ func (s *Server) serveRoom(w http.ResponseWriter, r *http.Request) {
 		}
 		s.metrics.Denial(room.Path, reason)
 		s.audit(r, id, room, d, "")
+		s.recordRoom(r, id, room, d, map[bool]string{true: "closed", false: "deny"}[d.Closed], "")
 		page := deniedPage(room, d, now)
 		page.SignedInAs, page.Switch = signedInAs(id), "/"+room.Path
 		s.fail(w, r, http.StatusForbidden, page, nil)
@@ -80,6 +81,7 @@ func (s *Server) serveRoom(w http.ResponseWriter, r *http.Request) {
 	}
 	s.metrics.RoomEntry(room.Path, d.Role)
 	s.audit(r, id, room, d, jti)
+	s.recordRoom(r, id, room, d, "allow", jti)
 	// No body: http.Redirect would add a page with the URL, token and all,
 	// HTML-escaped, that no browser shows; the hot path does without it.
 	w.Header()["Location"] = []string{location}

@@ -31,7 +31,7 @@ func isReserved(segment string) bool {
 }
 
 var reservedPaths = []string{
-	"auth", "healthz", "readyz", "metrics", "static", "demo", "guest",
+	"auth", "healthz", "readyz", "metrics", "static", "demo", "guest", "admin",
 	"favicon.ico", "robots.txt", ".well-known",
 }
 
@@ -77,9 +77,12 @@ type Server struct {
 	metrics       *metrics.Metrics
 	mux           *http.ServeMux
 	handler       http.Handler
-	prefix        string // public_url's path: where roomgate is mounted; "" for the root
-	csp           string // the Content-Security-Policy of every page (withHeaders)
-	guestCSP      string // the guest page's: its form leads into the room
+	prefix        string       // public_url's path: where roomgate is mounted; "" for the root
+	decisions     *recorder    // keeps decisions for the helpdesk console; nil: keep none
+	rulesVersion  atomic.Value // string: when the rule set serving now was loaded
+	reloadProblem atomic.Value // string: the problems of the last refused reload, "" after a good one
+	csp           string       // the Content-Security-Policy of every page (withHeaders)
+	guestCSP      string       // the guest page's: its form leads into the room
 }
 
 // New builds a gateway for cfg. It does not contact the provider: that
@@ -132,6 +135,8 @@ func New(cfg *config.Config, deps Deps) (*Server, error) {
 		prefix:   strings.TrimSuffix(cfg.Server.PublicURL.Path, "/"),
 	}
 	s.provider.metrics = deps.Metrics
+	s.reloadProblem.Store("")
+	s.decisions = newRecorder(deps.Revocations.Store(), cfg.Decisions.Keep, deps.Metrics, deps.Logger)
 	s.SetRules(cfg.Rules)
 	s.warnProvider(cfg)
 	s.routes()
@@ -154,6 +159,7 @@ func (s *Server) routes() {
 	s.mux.HandleFunc("GET /{first}/{second}", s.twoSegments(s.serveGuest, s.serveInvite))
 	s.mux.Handle("POST /{first}/{second}", http.NewCrossOriginProtection().Handler(s.twoSegments(s.serveGuestEntry, s.serveCreateInvitation)))
 	s.mux.Handle("POST /{path}/invite/revoke", http.NewCrossOriginProtection().Handler(http.HandlerFunc(s.serveRevokeInvitation)))
+	s.adminRoutes()
 	s.mux.HandleFunc("GET /healthz", s.serveHealthz)
 	s.mux.HandleFunc("GET /readyz", s.serveReadyz)
 	s.mux.Handle("GET /static/{file}", staticHandler(s.serveNotFound))
@@ -200,8 +206,19 @@ func (s *Server) Rules() *mapping.RuleSet { return s.rules.Load() }
 func (s *Server) SetRules(rs *mapping.RuleSet) {
 	if rs != nil {
 		s.sessions.prepare(rs)
+		s.rulesVersion.Store(s.now().UTC().Format(time.RFC3339))
 		s.rules.Store(rs)
 	}
+}
+
+// ReloadProblems tells the gateway the problems of the last refused reload
+// of the config file (nil after a good one), for the helpdesk console.
+func (s *Server) ReloadProblems(err error) {
+	if err == nil {
+		s.reloadProblem.Store("")
+		return
+	}
+	s.reloadProblem.Store(err.Error())
 }
 
 // NewHTTPServer returns the http.Server that serve and demo both run h

@@ -112,6 +112,7 @@ type Metrics struct {
 	denials             *prometheus.CounterVec
 	signIns             *prometheus.CounterVec
 	invitations         *prometheus.CounterVec
+	decisionsDropped    prometheus.Counter
 	providerErrors      *prometheus.CounterVec
 	reloads             *prometheus.CounterVec
 	lastReloadSuccessTS prometheus.Gauge
@@ -146,6 +147,10 @@ func New() *Metrics {
 			Name: "roomgate_invitations_total",
 			Help: "Guest invitations, by result (created, entered, refused, revoked).",
 		}, []string{"result"}),
+		decisionsDropped: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "roomgate_decisions_dropped_total",
+			Help: "Decisions not kept for the helpdesk console: its queue was full or the store refused them (the audit log still has every one).",
+		}),
 		providerErrors: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "roomgate_provider_errors_total",
 			Help: "Failed calls to the OIDC provider, by operation (discovery, exchange, userinfo, refresh, revoke).",
@@ -185,7 +190,7 @@ func New() *Metrics {
 		}, []string{"route", "code"}),
 	}
 	m.reg.MustRegister(
-		m.roomEntries, m.denials, m.signIns, m.invitations, m.providerErrors, m.reloads,
+		m.roomEntries, m.denials, m.signIns, m.invitations, m.decisionsDropped, m.providerErrors, m.reloads,
 		m.lastReloadSuccessTS, m.lastReloadOK, m.requestDuration, m.storeUp, m.ready, m.restartPending, m.buildInfo,
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
@@ -272,6 +277,14 @@ func (m *Metrics) SignIn(result SignInResult) {
 		return
 	}
 	m.signIns.WithLabelValues(known(result, signInResults)).Inc()
+}
+
+// DecisionsDropped counts n decisions the console will not have.
+func (m *Metrics) DecisionsDropped(n int) {
+	if m == nil {
+		return
+	}
+	m.decisionsDropped.Add(float64(n))
 }
 
 // Invitation counts what happened to a guest invitation.

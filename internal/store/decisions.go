@@ -20,13 +20,13 @@ type Decision struct {
 	// the session keeps them; GroupCount is how many the person had.
 	Groups     []string `json:"groups,omitempty"`
 	GroupCount int      `json:"group_count,omitempty"`
-	Room       string   `json:"room,omitempty"`    // the room's path
-	Outcome    string   `json:"outcome"`           // allow, deny, closed or refused
-	Role       string   `json:"role,omitempty"`    // when let in
-	Rule       string   `json:"rule,omitempty"`    // the deciding rule: rules[2] (config.yaml:19)
-	Reason     string   `json:"reason,omitempty"`  // in words
+	Room       string   `json:"room,omitempty"`     // the room's path
+	Outcome    string   `json:"outcome"`            // allow, deny, closed or refused
+	Role       string   `json:"role,omitempty"`     // when let in
+	Rule       string   `json:"rule,omitempty"`     // the deciding rule: rules[2] (config.yaml:19)
+	Reason     string   `json:"reason,omitempty"`   // in words
 	RuleSet    string   `json:"rule_set,omitempty"` // the rule set's version
-	JTI        string   `json:"jti,omitempty"`     // the room token's id
+	JTI        string   `json:"jti,omitempty"`      // the room token's id
 }
 
 // DecisionQuery is a search of the kept decisions.
