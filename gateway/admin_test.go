@@ -155,13 +155,36 @@ func TestAdminReauthAndCSRF(t *testing.T) {
 		}
 	}
 
-	req, _ := http.NewRequest(http.MethodPost, e.url("/admin/revoke"), strings.NewReader("user=carol&reason=x"))
-	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-	req.Header.Set("Sec-Fetch-Site", "cross-site")
-	req.Header.Set("Origin", "https://evil.example")
-	if resp := hal.Do(t, req); resp.StatusCode != http.StatusForbidden {
-		t.Errorf("a cross-origin sign out everywhere: %d; want 403", resp.StatusCode)
+	for _, path := range []string{"/admin/revoke", "/admin/invitations/revoke"} {
+		req, _ := http.NewRequest(http.MethodPost, e.url(path), strings.NewReader("user=carol&reason=x&id=x"))
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		req.Header.Set("Sec-Fetch-Site", "cross-site")
+		req.Header.Set("Origin", "https://evil.example")
+		if resp := hal.Do(t, req); resp.StatusCode != http.StatusForbidden {
+			t.Errorf("a cross-origin POST %s: %d; want 403", path, resp.StatusCode)
+		}
 	}
+	// Every page asks for a recent sign-in, and a form from an older one
+	// does nothing but send the browser to the console.
+	e.clock.Advance(16 * time.Minute)
+	stop := e.browser()
+	stop.Client.Jar = hal.Client.Jar
+	// The provider remembers the sign-in of 16 minutes ago, as providers
+	// with single sign-on do: the groups' re-check passes, and says so.
+	e.provider.MutateIDTokens(func(tok *oidctest.IDToken) { tok.Claims["auth_time"] = e.clock.Now().Add(-16 * time.Minute).Unix() })
+	stop.StopAt = func(u *url.URL) bool { return u.Query().Get("max_age") != "" }
+	for _, path := range []string{"/admin", "/admin/decisions?q=x", "/admin/explain", "/admin/rooms/standup"} {
+		resp, _ := stop.Follow(t, e.url(path))
+		loc, _ := resp.Location()
+		if loc == nil || loc.Query().Get("max_age") != "900" {
+			t.Errorf("%s with a sign-in 16 minutes old: %d %v; want the provider with max_age=900", path, resp.StatusCode, loc)
+		}
+	}
+	if resp := e.post(stop, "/admin/revoke", url.Values{"user": {"carol"}, "reason": {"x"}}); strings.Contains(body(t, resp), "ends on every replica") {
+		t.Error("a sign out everywhere from a sign-in older than reauth was carried out")
+	}
+	e.provider.MutateIDTokens()
+	e.clock.Advance(-16 * time.Minute)
 
 	e.clock.Advance(16 * time.Minute)
 	before := len(e.provider.AuthorizeRequests())
