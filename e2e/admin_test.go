@@ -76,6 +76,7 @@ func TestChromiumHelpdesk(t *testing.T) {
 		}
 	}
 	screenshot(t, ctx, "console.png")
+	fitsAPhone(t, ctx, "the console's decisions")
 	if err := chromedp.Do(ctx, chromedp.SendKeys(chromedp.CSS("form.inline-form input[name=reason]"), "e2e: account compromised")); err != nil {
 		t.Fatal(err)
 	}

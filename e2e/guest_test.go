@@ -39,6 +39,7 @@ func TestChromiumGuest(t *testing.T) {
 		t.Fatalf("the link on the page: %q %v", link, err)
 	}
 	screenshot(t, ctx, "invite.png")
+	fitsAPhone(t, ctx, "the invite page")
 
 	// The guest: a browser context of their own, no session, no cookies.
 	guest := func() context.Context {
@@ -58,8 +59,17 @@ func TestChromiumGuest(t *testing.T) {
 		t.Errorf("opening the link entered the room")
 	}
 	screenshot(t, jane, "guest.png")
-	if _, err := chromedp.RunResponse(jane, chromedp.Click(chromedp.CSS("form button[type=submit]"))); err != nil {
-		t.Fatalf("enter as a guest: %v", err)
+	fitsAPhone(t, jane, "the guest page")
+	// With the keyboard alone: the name field has the focus after one
+	// Tab, and Enter there submits the form.
+	if err := chromedp.Do(jane, chromedp.KeyEvent("\t")); err != nil {
+		t.Fatal(err)
+	}
+	if focused, _ := chromedp.Run(jane, chromedp.Evaluate[string]("document.activeElement.id")); focused != "name" {
+		t.Errorf("after one Tab the focus is on %q; want the name field", focused)
+	}
+	if _, err := chromedp.RunResponse(jane, chromedp.KeyEvent("\r")); err != nil {
+		t.Fatalf("enter as a guest with the Enter key: %v", err)
 	}
 	if heading, err := chromedp.Run(jane, chromedp.Text(chromedp.ID("entered"))); err != nil || heading != "You are in "+standupRoom+" as attendee" {
 		t.Errorf("the room page: %q %v", heading, err)
@@ -98,5 +108,24 @@ func TestChromiumGuest(t *testing.T) {
 	}
 	if text := bodyText(t, jane); !strings.Contains(text, "does not work") {
 		t.Errorf("the guest's browser after the revocation: %q", text)
+	}
+}
+
+// fitsAPhone checks that the page in ctx needs no sideways scrolling at
+// 375 px, a phone's width, and puts the viewport back.
+func fitsAPhone(t *testing.T, ctx context.Context, what string) {
+	t.Helper()
+	if err := chromedp.Do(ctx, chromedp.EmulateViewport(375, 800)); err != nil {
+		t.Fatal(err)
+	}
+	wide, err := chromedp.Run(ctx, chromedp.Evaluate[int]("document.documentElement.scrollWidth"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if wide > 375 {
+		t.Errorf("%s is %d px wide at a phone's 375 px", what, wide)
+	}
+	if err := chromedp.Do(ctx, chromedp.ResetViewport()); err != nil {
+		t.Fatal(err)
 	}
 }

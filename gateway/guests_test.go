@@ -327,3 +327,21 @@ func TestGuestsInAClosedRoom(t *testing.T) {
 		t.Errorf("a closed room used a slot: %+v", invs)
 	}
 }
+
+// TestGuestPagesInGerman: the invite and guest pages speak the person's
+// language.
+func TestGuestPagesInGerman(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, withRooms(guestRooms))
+	link, ada := e.invite("Jane Roe", "24h", "1")
+	for path, b := range map[string]*oidctest.Browser{"/standup/invite": ada, link: oidctest.NewBrowser(t)} {
+		req, _ := http.NewRequest(http.MethodGet, e.url(path), nil)
+		req.Header.Set("Accept-Language", "de-DE,de;q=0.9")
+		resp := b.Do(t, req)
+		page := body(t, resp)
+		want := map[string]string{"/standup/invite": "Gast zu Daily stand-up einladen", link: "Sie sind zu Daily stand-up eingeladen"}[path]
+		if resp.StatusCode != http.StatusOK || !strings.Contains(page, want) || !strings.Contains(page, `lang="de"`) {
+			t.Errorf("%s in German: %d, lacks %q:\n%.800s", path, resp.StatusCode, want, page)
+		}
+	}
+}
