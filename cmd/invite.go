@@ -32,17 +32,8 @@ func invite(ctx context.Context, args []string, env Env) int {
 	if fs.Parse(args) != nil {
 		return exitProblem
 	}
-	cfg, ok := loadConfig(*path, env)
+	cfg, st, ok := sharedStore("invite", *path, env)
 	if !ok {
-		return exitProblem
-	}
-	if cfg.Store.InProcess() {
-		fmt.Fprintln(env.Stderr, "roomgate invite: needs store.sqlite.path (one host) or store.redis.url (several replicas): the gateways keep invitations there, and a store in the process is out of this command's reach")
-		return exitProblem
-	}
-	st, err := openStore(cfg)
-	if err != nil {
-		fmt.Fprintln(env.Stderr, "roomgate invite:", err)
 		return exitProblem
 	}
 	defer st.Close()

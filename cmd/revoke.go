@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/roomgate/roomgate/config"
 	"github.com/roomgate/roomgate/internal/store"
 )
 
@@ -24,17 +25,8 @@ func revoke(ctx context.Context, args []string, env Env) int {
 		fmt.Fprintln(env.Stderr, "roomgate revoke: -user is required")
 		return exitProblem
 	}
-	cfg, ok := loadConfig(*path, env)
+	cfg, st, ok := sharedStore("revoke", *path, env)
 	if !ok {
-		return exitProblem
-	}
-	if cfg.Store.InProcess() {
-		fmt.Fprintln(env.Stderr, "roomgate revoke: needs store.sqlite.path (one host) or store.redis.url (several replicas): a store in the process is out of reach of this command, so a revocation made here would reach no running gateway")
-		return exitProblem
-	}
-	st, err := openStore(cfg)
-	if err != nil {
-		fmt.Fprintln(env.Stderr, "roomgate revoke:", err)
 		return exitProblem
 	}
 	defer st.Close()
@@ -52,4 +44,24 @@ func revoke(ctx context.Context, args []string, env Env) int {
 	fmt.Fprintln(env.Stderr, string(line))
 	fmt.Fprintf(env.Stdout, "revoked every session of %s on every gateway using this store (they must sign in again); kept until %s\n", *user, rev.Expires.Format(time.RFC3339))
 	return exitOK
+}
+
+// sharedStore loads the config at path and opens the store the gateways
+// share, for the command name: a store in the process is out of a
+// command's reach, so it is refused, saying why.
+func sharedStore(name, path string, env Env) (*config.Config, store.Store, bool) {
+	cfg, ok := loadConfig(path, env)
+	if !ok {
+		return nil, nil, false
+	}
+	if cfg.Store.InProcess() {
+		fmt.Fprintf(env.Stderr, "roomgate %s: needs store.sqlite.path (one host) or store.redis.url (several replicas): the gateways keep what it changes there, and a store in the process is out of this command's reach\n", name)
+		return nil, nil, false
+	}
+	st, err := openStore(cfg)
+	if err != nil {
+		fmt.Fprintf(env.Stderr, "roomgate %s: %v\n", name, err)
+		return nil, nil, false
+	}
+	return cfg, st, true
 }

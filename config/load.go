@@ -657,27 +657,13 @@ func lineOf(n, parent *yaml.Node) int {
 // section, and reports its unknown keys.
 func readAdmin(r *yamlnode.Reader, n *yaml.Node) Admin {
 	a := Admin{Reauth: DefaultReauth}
-	if reauth := valueOf(n, "reauth"); reauth != nil {
+	if reauth := field(n, "reauth"); reauth != nil {
 		a.Reauth = r.Duration(reauth, "admin.reauth", DefaultReauth)
 		if a.Reauth <= 0 || a.Reauth > 24*time.Hour {
 			r.Problemf(reauth, "admin.reauth", "want a duration above 0 and at most 24h, such as 15m, found %q", reauth.Value)
 		}
 	}
 	return a
-}
-
-// valueOf is the value of key in the mapping n, or nil.
-func valueOf(n *yaml.Node, key string) *yaml.Node {
-	n = yamlnode.Resolve(n)
-	if n == nil || n.Kind != yaml.MappingNode {
-		return nil
-	}
-	for i := 0; i+1 < len(n.Content); i += 2 {
-		if n.Content[i].Value == key {
-			return n.Content[i+1]
-		}
-	}
-	return nil
 }
 
 func readDecisions(r *yamlnode.Reader, n *yaml.Node) Decisions {
