@@ -108,3 +108,26 @@ func BenchmarkDecisionSearch(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkAddDecisions: what keeping one decision costs SQLite, written
+// as the gateway's recorder writes them, 500 at a time.
+//
+//	go test -run '^$' -bench AddDecisions ./internal/store
+func BenchmarkAddDecisions(b *testing.B) {
+	st, err := OpenSQLite(filepath.Join(b.TempDir(), "roomgate.db"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer st.Close()
+	now := time.Now()
+	batch := make([]Decision, 500)
+	for i := range batch {
+		batch[i] = decision(fmt.Sprintf("%016x", i), now, "user", "user@example.com", "Some Person", "standup", "allow")
+	}
+	for b.Loop() {
+		if err := st.AddDecisions(context.Background(), batch, time.Hour); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportMetric(float64(b.Elapsed().Microseconds())/float64(b.N*len(batch)), "µs/decision")
+}
