@@ -33,6 +33,7 @@ import (
 	"github.com/roomgate/roomgate/demo/dsroom"
 	"github.com/roomgate/roomgate/demo/idp"
 	"github.com/roomgate/roomgate/gateway"
+	"github.com/roomgate/roomgate/internal/store"
 	"github.com/roomgate/roomgate/internal/reload"
 )
 
@@ -85,15 +86,22 @@ func Run(ctx context.Context, listen, file string, logger *slog.Logger, out io.W
 	defer ln.Close()
 	base := baseURL(ln.Addr())
 
-	h, gw, cfg, vars, err := build(base, name, data, logger)
-	if err != nil {
-		return err
-	}
-	cliConfig, err := writeCLIConfig(data, vars)
+	// This run's private folder: the store's file, and the config the
+	// commands in another terminal read. It goes when the demo stops.
+	dir, err := os.MkdirTemp("", "roomgate-demo-")
 	if err != nil {
 		return fmt.Errorf("demo: %w", err)
 	}
-	defer os.RemoveAll(filepath.Dir(cliConfig))
+	defer os.RemoveAll(dir)
+	h, gw, cfg, vars, err := build(base, name, data, dir, logger)
+	if err != nil {
+		return err
+	}
+	defer gw.Store().Close()
+	cliConfig, err := writeCLIConfig(dir, data, vars)
+	if err != nil {
+		return fmt.Errorf("demo: %w", err)
+	}
 	srv := gateway.NewHTTPServer(h, logger)
 	runCtx, stopRun := context.WithCancel(ctx)
 	defer stopRun()
@@ -137,10 +145,18 @@ func watcher(file string, cfg *config.Config, vars map[string]string, gw *gatewa
 // build makes the configuration for a demo reached at base from data (the
 // file called name) and wires the gateway and the stand-ins into one
 // handler.
-func build(base, name string, data []byte, logger *slog.Logger) (http.Handler, *gateway.Server, *config.Config, map[string]string, error) {
-	cfg, vars, err := parseConfig(base, name, data)
+func build(base, name string, data []byte, dir string, logger *slog.Logger) (http.Handler, *gateway.Server, *config.Config, map[string]string, error) {
+	cfg, vars, err := parseConfig(base, name, data, dir)
 	if err != nil {
 		return nil, nil, nil, nil, err
+	}
+	var revocations *store.Revocations
+	if path := cfg.Store.SQLite.Path; path != "" {
+		st, err := store.OpenSQLite(path)
+		if err != nil {
+			return nil, nil, nil, nil, fmt.Errorf("demo: %w", err)
+		}
+		revocations = store.NewRevocations(st, nil, logger)
 	}
 	public := cfg.Server.PublicURL.String()
 	provider, err := idp.New(idp.Config{
@@ -163,7 +179,7 @@ func build(base, name string, data []byte, logger *slog.Logger) (http.Handler, *
 	room := dsroom.New(cfg.DigitalSamba.TeamID, cfg.DigitalSamba.DeveloperKey, nil)
 	room.Describe = audit.Describe
 	room.Back = public + "/"
-	gw, err := gateway.New(cfg, gateway.Deps{Logger: slog.New(audit)})
+	gw, err := gateway.New(cfg, gateway.Deps{Logger: slog.New(audit), Revocations: revocations})
 	if err != nil {
 		return nil, nil, nil, nil, fmt.Errorf("demo: %w", err)
 	}
@@ -182,11 +198,13 @@ func build(base, name string, data []byte, logger *slog.Logger) (http.Handler, *
 }
 
 // parseConfig reads data, the file called name, for a demo reached at
-// base, with fresh random secrets, exactly as `roomgate serve` reads a
-// file. It returns the variables it filled in, too.
-func parseConfig(base, name string, data []byte) (*config.Config, map[string]string, error) {
+// base whose private folder is dir, with fresh random secrets, exactly as
+// `roomgate serve` reads a file. It returns the variables it filled in,
+// too.
+func parseConfig(base, name string, data []byte, dir string) (*config.Config, map[string]string, error) {
 	vars := map[string]string{
-		"DEMO_URL": base,
+		"DEMO_URL":   base,
+		"DEMO_STORE": filepath.Join(dir, "roomgate.db"),
 		// rand.Text is 26 characters of 5 bits each; two make 52 characters,
 		// over config.MinSecretBytes.
 		"DEMO_CLIENT_SECRET":  rand.Text(),
@@ -213,14 +231,10 @@ func lookup(vars map[string]string) func(string) (string, bool) {
 }
 
 // writeCLIConfig writes this run's configuration, variables filled in, to
-// a private file of its own for roomgate check -remote and sync to read,
-// and returns its path. It holds this run's secrets, so only the user may
-// read it, and Run removes it when the demo stops.
-func writeCLIConfig(data []byte, vars map[string]string) (string, error) {
-	dir, err := os.MkdirTemp("", "roomgate-demo-")
-	if err != nil {
-		return "", err
-	}
+// a private file in dir for roomgate check -remote, sync, revoke and invite
+// to read, and returns its path. It holds this run's secrets, so only the
+// user may read it, and Run removes it when the demo stops.
+func writeCLIConfig(dir string, data []byte, vars map[string]string) (string, error) {
 	text := os.Expand(string(data), func(name string) string {
 		if v, ok := vars[name]; ok {
 			return v
@@ -265,13 +279,18 @@ to pick someone else. %[1]s/retro has opening hours (Fridays 16:00 to
 17:00, Berlin time): outside them it says when it opens. The rules are in
 %[7]s; each decision is logged with the rule that made it.%[8]s
 
-The demo's Digital Samba team has a REST API too (%[4]s). Check the rules
-against it, and see the plan that brings the team in line, in another
-terminal:
-  %[6]s check -remote -config %[5]s
-  %[6]s sync -config %[5]s          (add -apply to carry it out)
+Ada may invite a guest to the stand-up ("Invite a guest" on the start
+page); Eve opens the helpdesk console at %[1]s/admin, where a request id
+from anyone's page shows what happened and why.
 
-Secrets are random for this run and nothing is kept. Ctrl-C stops the demo.
+In another terminal, against this running demo:
+  %[6]s check -remote -config %[5]s      the rules against the demo's Digital Samba team (%[4]s)
+  %[6]s sync -config %[5]s               the plan that brings the team in line (-apply carries it out)
+  %[6]s invite create -config %[5]s -room standup -name "Jane Roe"
+  %[6]s revoke -config %[5]s -user ada   ends Ada's session here within a second
+
+Secrets are random for this run, and its folder goes when it stops. Ctrl-C
+stops the demo.
 
 `, base, idpPath, roomPath, apiPath, cliConfig, selfCommand(os.Args[0]), rules, edit)
 }

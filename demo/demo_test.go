@@ -27,7 +27,7 @@ import (
 // rules decide for them.
 func TestPeopleMatchRules(t *testing.T) {
 	t.Parallel()
-	cfg, _, err := parseConfig("http://127.0.0.1:8080", ConfigFile, configYAML)
+	cfg, _, err := parseConfig("http://127.0.0.1:8080", ConfigFile, configYAML, t.TempDir())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -334,7 +334,7 @@ func TestRunSignOut(t *testing.T) {
 // rule's place is read from config.yaml, what it says is the caller's.
 func decidedBy(t *testing.T, path string, i int, says string) string {
 	t.Helper()
-	cfg, _, err := parseConfig("http://127.0.0.1:8080", ConfigFile, configYAML)
+	cfg, _, err := parseConfig("http://127.0.0.1:8080", ConfigFile, configYAML, t.TempDir())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -469,7 +469,7 @@ func TestDemoServesYourFile(t *testing.T) {
 	if err := os.WriteFile(path, configYAML, 0o600); err != nil {
 		t.Fatal(err)
 	}
-	h, gw, cfg, vars, err := build("http://127.0.0.1:8080", path, configYAML, slog.New(slog.DiscardHandler))
+	h, gw, cfg, vars, err := build("http://127.0.0.1:8080", path, configYAML, dir, slog.New(slog.DiscardHandler))
 	if err != nil || h == nil {
 		t.Fatal(err)
 	}

@@ -8,7 +8,7 @@ var People = []idp.Person{
 	{
 		Subject: "ada", Name: "Ada Lovelace", Email: "ada@example.com",
 		Groups: []string{"eng-leads", "engineering"},
-		About:  "Engineering lead: moderator in the stand-up (the first matching rule wins), attendee at all-hands.",
+		About:  "Engineering lead: moderator in the stand-up (the first matching rule wins), where she may invite guests; attendee at all-hands.",
 	},
 	{
 		Subject: "ben", Name: "Ben Okafor", Email: "ben@example.com",
@@ -28,6 +28,6 @@ var People = []idp.Person{
 	{
 		Subject: "eve", Name: "Eve Adams", Email: "eve@example.com",
 		Groups: []string{"leadership"},
-		About:  "Leadership: moderator at all-hands; no stand-up rule admits her.",
+		About:  "Leadership: moderator at all-hands; no stand-up rule admits her. She runs the helpdesk console at /admin.",
 	},
 }

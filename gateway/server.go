@@ -198,6 +198,10 @@ func (s *Server) redirect(w http.ResponseWriter, r *http.Request, p string, code
 	http.Redirect(w, r, s.path(p), code)
 }
 
+// Store is the store the gateway keeps revocations, invitations and
+// decisions in.
+func (s *Server) Store() store.Store { return s.revoked.Store() }
+
 // Rules is the rule set serving now.
 func (s *Server) Rules() *mapping.RuleSet { return s.rules.Load() }
 
