@@ -33,8 +33,8 @@ import (
 	"github.com/roomgate/roomgate/demo/dsroom"
 	"github.com/roomgate/roomgate/demo/idp"
 	"github.com/roomgate/roomgate/gateway"
-	"github.com/roomgate/roomgate/internal/store"
 	"github.com/roomgate/roomgate/internal/reload"
+	"github.com/roomgate/roomgate/internal/store"
 )
 
 // ConfigFile is the name config problems are reported under.
