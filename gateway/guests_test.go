@@ -8,6 +8,7 @@ import (
 	"net/url"
 	"regexp"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -15,6 +16,7 @@ import (
 
 	"github.com/roomgate/roomgate/internal/metrics"
 	"github.com/roomgate/roomgate/internal/oidctest"
+	"github.com/roomgate/roomgate/internal/redistest"
 	"github.com/roomgate/roomgate/internal/store"
 )
 
@@ -343,5 +345,64 @@ func TestGuestPagesInGerman(t *testing.T) {
 		if resp.StatusCode != http.StatusOK || !strings.Contains(page, want) || !strings.Contains(page, `lang="de"`) {
 			t.Errorf("%s in German: %d, lacks %q:\n%.800s", path, resp.StatusCode, want, page)
 		}
+	}
+}
+
+// TestGuestRaceAcrossReplicas: two gateways share a real Redis; a crowd
+// of browsers, half on each, race for an invitation of two browsers:
+// exactly two enter.
+func TestGuestRaceAcrossReplicas(t *testing.T) {
+	t.Parallel()
+	srv := redistest.Start(t)
+	replica := func() *env {
+		st, err := store.OpenRedis(srv.URL())
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { st.Close() })
+		return newEnv(t, withRooms(guestRooms), withRevocations(store.NewRevocations(st, nil, nil)))
+	}
+	a, b := replica(), replica()
+	for _, e := range []*env{a, b} {
+		for deadline := time.Now().Add(3 * time.Second); !e.gw.revoked.Ready() && time.Now().Before(deadline); {
+			time.Sleep(10 * time.Millisecond)
+		}
+	}
+	inv, token := NewInvitation("standup", "Jane Roe", store.Inviter{Name: "test"}, time.Now(), time.Hour, 2)
+	if err := a.gw.Store().CreateInvitation(context.Background(), inv); err != nil {
+		t.Fatal(err)
+	}
+	const crowd = 16
+	codes := make(chan int, crowd)
+	start := make(chan struct{})
+	var wg sync.WaitGroup
+	for i := range crowd {
+		e := []*env{a, b}[i%2]
+		wg.Go(func() {
+			browser := oidctest.NewBrowser(t)
+			browser.StopAt = oidctest.StopAtHost(roomHost)
+			req, _ := http.NewRequest(http.MethodPost, e.url("/guest/"+token), strings.NewReader("name=Racer"))
+			req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+			req.Header.Set("Sec-Fetch-Site", "same-origin")
+			<-start
+			codes <- browser.Do(t, req).StatusCode
+		})
+	}
+	close(start)
+	wg.Wait()
+	close(codes)
+	entered, refused := 0, 0
+	for c := range codes {
+		switch c {
+		case http.StatusSeeOther:
+			entered++
+		case http.StatusForbidden:
+			refused++
+		default:
+			t.Errorf("a racer got %d", c)
+		}
+	}
+	if entered != 2 || refused != crowd-2 {
+		t.Errorf("%d entered, %d refused; want 2 and %d", entered, refused, crowd-2)
 	}
 }
