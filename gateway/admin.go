@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
-	"strconv"
 	"strings"
 	"time"
 
@@ -243,11 +242,11 @@ func (s *Server) serveAdminExplain(w http.ResponseWriter, r *http.Request, id *i
 	if r.Form.Has("groups") || r.Form.Has("email") {
 		moment := s.now()
 		if at := r.FormValue("at"); at != "" {
-			t, err := time.Parse(time.RFC3339, at)
-			if err != nil {
-				data["BadAt"] = true
+			if t, err := time.Parse(time.RFC3339, at); err != nil {
+				data["BadAt"] = true // and decide for now, as the page says
+			} else {
+				moment = t
 			}
-			moment = t
 		}
 		var groups []string
 		for _, g := range strings.Split(r.FormValue("groups"), ",") {
@@ -330,6 +329,3 @@ func (s *Server) serveAdminRevokeInvitation(w http.ResponseWriter, r *http.Reque
 	s.auditInvitation(r, "revoked", inv, "", slog.String("by", "helpdesk console"), slog.String("admin", id.UserID))
 	s.redirect(w, r, "/admin/rooms/"+inv.Room, http.StatusSeeOther)
 }
-
-// maxAgeOf is a reauth as OIDC's max_age: whole seconds.
-func maxAgeOf(d time.Duration) string { return strconv.Itoa(int(d / time.Second)) }

@@ -95,7 +95,8 @@ func GuestName(s string) string {
 	n := 0
 	for _, r := range s {
 		switch {
-		case r == utf8.RuneError, unicode.IsControl(r), unicode.Is(unicode.Bidi_Control, r), unicode.Is(unicode.Cf, r):
+		// Cf holds every bidirectional control and invisible format character.
+		case r == utf8.RuneError, unicode.IsControl(r), unicode.Is(unicode.Cf, r):
 			continue
 		case unicode.IsSpace(r):
 			space = b.Len() > 0

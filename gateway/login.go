@@ -5,6 +5,7 @@ import (
 	"encoding/base64"
 	"net/http"
 	"slices"
+	"strconv"
 	"time"
 
 	"github.com/coreos/go-oidc/v3/oidc"
@@ -96,6 +97,9 @@ func (s *Server) beginLoginWith(w http.ResponseWriter, r *http.Request, returnTo
 	w.Header().Set("Cache-Control", "no-store")
 	http.Redirect(w, r, url, http.StatusFound)
 }
+
+// maxAgeOf is a duration as OIDC's max_age: whole seconds.
+func maxAgeOf(d time.Duration) string { return strconv.Itoa(int(d / time.Second)) }
 
 // randomToken returns 128 random bits, base64url: for state, nonce, jti.
 func randomToken() string {

@@ -190,7 +190,7 @@ func (s *Server) fail(w http.ResponseWriter, r *http.Request, status int, p prob
 // loggedPath is r's path as a log line may show it: a guest link's route
 // pattern, never the link, which lets its holder in.
 func loggedPath(r *http.Request) string {
-	if strings.HasPrefix(r.URL.Path, "/guest/") || strings.Contains(r.URL.Path, "/guest/") {
+	if strings.Contains(r.URL.Path, "/guest/") {
 		return "/guest/{token}"
 	}
 	return r.URL.Path
