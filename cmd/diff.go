@@ -87,6 +87,9 @@ func ruleText(d mapping.Decision) string {
 
 func personText(rc mapping.RoomChange, pc mapping.PersonChange) string {
 	s := "groups [" + strings.Join(pc.Groups, ", ") + "]"
+	if pc.Provider != "" {
+		s = "provider " + pc.Provider + ", " + s
+	}
 	if pc.Email != "" {
 		s += ", email " + fmt.Sprintf("%q", pc.Email)
 	} else {
@@ -168,9 +171,10 @@ type diffRoomJSON struct {
 }
 
 type diffChangeJSON struct {
-	From   string       `json:"from"` // a role or deny
-	To     string       `json:"to"`
-	Groups []string     `json:"groups"`
+	From     string       `json:"from"` // a role or deny
+	To       string       `json:"to"`
+	Provider string       `json:"provider,omitempty"` // absent for the primary's people
+	Groups   []string     `json:"groups"`
 	Email  string       `json:"email,omitempty"`
 	Moment string       `json:"moment,omitempty"` // RFC 3339 on the room's clock, for explain -at; absent when the moment does not matter
 	Old    decisionJSON `json:"old"`
@@ -202,7 +206,7 @@ func writeDiffJSON(w io.Writer, c *mapping.Changes, named []mapping.NamedRoom) {
 				groups = []string{}
 			}
 			r.Changes = append(r.Changes, diffChangeJSON{From: mapping.Outcome(pc.Old), To: mapping.Outcome(pc.New),
-				Groups: groups, Email: pc.Email, Moment: momentText(rc, pc), Old: decisionOf(pc.Old), New: decisionOf(pc.New)})
+				Provider: pc.Provider, Groups: groups, Email: pc.Email, Moment: momentText(rc, pc), Old: decisionOf(pc.Old), New: decisionOf(pc.New)})
 		}
 		out.Rooms = append(out.Rooms, r)
 	}
@@ -219,9 +223,10 @@ func writeDiffJSON(w io.Writer, c *mapping.Changes, named []mapping.NamedRoom) {
 
 // directoryPerson is one line of a -people file.
 type directoryPerson struct {
-	ID     string   `json:"id"`
-	Groups []string `json:"groups"`
-	Email  string   `json:"email"`
+	ID       string   `json:"id"`
+	Provider string   `json:"provider"` // the provider's id; the primary when left out
+	Groups   []string `json:"groups"`
+	Email    string   `json:"email"`
 }
 
 // namedChanges reads r (JSON lines of directoryPerson) and counts, per
@@ -247,12 +252,12 @@ func namedChanges(r io.Reader, oldCfg, newCfg *config.Config, c *mapping.Changes
 				readErr = fmt.Errorf("line %d: no id", line)
 				return
 			}
-			if !yield(mapping.NamedPerson{ID: dp.ID, Groups: dp.Groups, Email: dp.Email}) {
+			if !yield(mapping.NamedPerson{ID: dp.ID, Provider: dp.Provider, Groups: dp.Groups, Email: dp.Email}) {
 				return
 			}
 		}
 		readErr = sc.Err()
 	}
-	named := c.Named(people, oldCfg.Rules, newCfg.Rules, oldCfg.OIDC.Claims.Person, newCfg.OIDC.Claims.Person)
+	named := c.Named(people, oldCfg.Rules, newCfg.Rules, oldCfg.Person, newCfg.Person)
 	return named, readErr
 }

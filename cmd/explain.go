@@ -22,6 +22,7 @@ func explain(args []string, env Env) int {
 	roomPath := fs.String("room", "", "room `path`, e.g. standup; every room when left out")
 	groups := fs.String("groups", "", "the person's groups as the provider sends them, comma-separated, or a JSON list as an audit line's groups")
 	email := fs.String("email", "", "the person's email")
+	provider := fs.String("provider", "", "the `id` of the provider the person signs in with; default the primary")
 	at := fs.String("at", "", "the `moment` to decide at, RFC 3339 with an offset (2026-12-09T09:30:00+01:00); default now")
 	format := fs.String("format", "text", "output: text or json")
 	if fs.Parse(args) != nil {
@@ -66,7 +67,15 @@ func explain(args []string, env Env) int {
 		fmt.Fprintln(env.Stderr, "roomgate explain: -groups:", err)
 		return exitProblem
 	}
-	p := cfg.OIDC.Claims.Person(gs, *email)
+	if _, ok := cfg.Provider(*provider); !ok {
+		var ids []string
+		for _, o := range cfg.Providers {
+			ids = append(ids, o.ID)
+		}
+		fmt.Fprintf(env.Stderr, "roomgate explain: -provider: no provider %q in %s (known: %s)\n", *provider, *path, strings.Join(ids, ", "))
+		return exitProblem
+	}
+	p := cfg.Person(*provider, gs, *email)
 	answers := make([]answer, len(rooms))
 	allowed := false
 	for i, room := range rooms {
@@ -77,7 +86,7 @@ func explain(args []string, env Env) int {
 	if *format == "json" {
 		writeExplainJSON(env.Stdout, p, moment, answers)
 	} else {
-		writeExplainText(env.Stdout, cfg, gs, *email, p, answers)
+		writeExplainText(env.Stdout, cfg, *provider, gs, *email, p, answers)
 	}
 	if allowed {
 		return exitOK
@@ -100,10 +109,18 @@ func (a answer) opens() string {
 	return a.room.Open.OpensText(a.at, a.d.Rule.Early)
 }
 
-func writeExplainText(w io.Writer, cfg *config.Config, groups []string, email string, p *mapping.Person, answers []answer) {
-	fmt.Fprintf(w, "person: groups [%s], email %q\n", strings.Join(groups, ", "), email)
-	if seen := p.Groups(); strings.Join(seen, ",") != strings.Join(groups, ",") && cfg.OIDC.Claims.GroupNames == config.GroupNamesLast {
-		fmt.Fprintf(w, "  as the rules see them (oidc.claims.group_names: last): [%s]\n", strings.Join(seen, ", "))
+func writeExplainText(w io.Writer, cfg *config.Config, provider string, groups []string, email string, p *mapping.Person, answers []answer) {
+	o, _ := cfg.Provider(provider)
+	if cfg.SeveralProviders() {
+		fmt.Fprintf(w, "person: provider %s, groups [%s], email %q\n", o.ID, strings.Join(groups, ", "), email)
+		if email != "" && !p.EmailCounts() {
+			fmt.Fprintf(w, "  the email counts for no rule: %s does not vouch for its domain (email_domains)\n", o.ID)
+		}
+	} else {
+		fmt.Fprintf(w, "person: groups [%s], email %q\n", strings.Join(groups, ", "), email)
+	}
+	if seen := p.Groups(); strings.Join(seen, ",") != strings.Join(groups, ",") && (o.Claims.GroupNames == config.GroupNamesLast || o != &cfg.Providers[0]) {
+		fmt.Fprintf(w, "  as the rules see them: [%s]\n", strings.Join(seen, ", "))
 	}
 	for _, a := range answers {
 		fmt.Fprintf(w, "\nroom %s (Digital Samba room %q) at %s\n", a.room.Path, a.room.Room, a.room.Pos)

@@ -2,8 +2,6 @@ package config
 
 import (
 	"strings"
-
-	"github.com/roomgate/roomgate/mapping"
 )
 
 // The one way from what a provider says about a person to the person the
@@ -45,10 +43,4 @@ func (c Claims) RuleEmail(email string) string {
 		return "@"
 	}
 	return email[i:]
-}
-
-// Person is the person the rules decide on for the groups and (verified)
-// email a provider sent.
-func (c Claims) Person(groups []string, email string) *mapping.Person {
-	return mapping.NewPerson(c.RuleGroups(groups), c.RuleEmail(email))
 }

@@ -26,8 +26,13 @@ type Config struct {
 	File string `yaml:"-"`
 	// Server is how roomgate listens and how employees reach it.
 	Server Server `yaml:"server"`
-	// OIDC is the company's provider and roomgate's registration there.
+	// OIDC is the company's provider and roomgate's registration there:
+	// with providers:, the first of them, the primary.
 	OIDC OIDC `yaml:"oidc"`
+	// Providers are the identity providers people sign in with, the
+	// primary first: the file's providers:, or its oidc: alone. Never
+	// empty in a valid Config.
+	Providers []OIDC `yaml:"providers"`
 	// Session is the browser session.
 	Session Session `yaml:"session"`
 	// DigitalSamba is the team whose rooms roomgate opens.
@@ -95,6 +100,15 @@ type Server struct {
 // OIDC is the company's OpenID Connect provider and roomgate's client
 // registration there.
 type OIDC struct {
+	// ID names the provider in rules (partner:eng), user ids (ud), logs and
+	// metrics: [a-z0-9-]{1,32}. DefaultProviderID for oidc: without one.
+	ID string `yaml:"id"`
+	// Title is what the sign-in chooser shows; the id unless set.
+	Title string `yaml:"title"`
+	// EmailDomains are the domains whose addresses this provider vouches
+	// for when there are several: an email counts in rules only then, and
+	// the chooser's email box picks the provider by them.
+	EmailDomains []string `yaml:"email_domains"`
 	// Issuer is the provider's issuer URL; discovery is Issuer +
 	// /.well-known/openid-configuration, and ID tokens must name it in iss.
 	Issuer string `yaml:"issuer"`
@@ -122,6 +136,43 @@ type OIDC struct {
 	// than loopback: the client secret, codes and tokens then cross the
 	// network in clear. For a lab, never for production.
 	InsecureHTTP bool `yaml:"insecure_http"`
+}
+
+// DefaultProviderID is the id of oidc: without id.
+const DefaultProviderID = "oidc"
+
+// Provider returns the provider whose id is id; "" is the primary.
+func (c *Config) Provider(id string) (*OIDC, bool) {
+	if id == "" && len(c.Providers) > 0 {
+		return &c.Providers[0], true
+	}
+	for i := range c.Providers {
+		if c.Providers[i].ID == id {
+			return &c.Providers[i], true
+		}
+	}
+	return nil, false
+}
+
+// Person is the person the rules decide on for what a provider (its id;
+// "" is the primary) said: the groups and (verified) email as it sent
+// them, read through that provider's claims settings, and the email
+// counting only where the provider vouches for it. serve, explain, diff
+// and the rule tests all come through here.
+func (c *Config) Person(provider string, groups []string, email string) *mapping.Person {
+	return c.PersonIn(c.Rules, provider, groups, email)
+}
+
+// PersonIn is Person for the rule set rs, such as the one a reload made.
+func (c *Config) PersonIn(rs *mapping.RuleSet, provider string, groups []string, email string) *mapping.Person {
+	o, ok := c.Provider(provider)
+	if !ok {
+		return rs.Person(provider, nil, "") // no one: the rule set knows no such provider either
+	}
+	if o == &c.Providers[0] {
+		provider = ""
+	}
+	return rs.Person(provider, o.Claims.RuleGroups(groups), o.Claims.RuleEmail(email))
 }
 
 // Entra is roomgate's answer to Microsoft Entra ID's groups overage: a

@@ -107,5 +107,13 @@ func sameValue(x, y reflect.Value) bool {
 		}
 		return true
 	}
+	if x.Kind() == reflect.Struct && x.Type().PkgPath() == reflect.TypeFor[Config]().PkgPath() { // a provider of providers:
+		for i := range x.NumField() {
+			if x.Type().Field(i).IsExported() && !sameValue(x.Field(i), y.Field(i)) {
+				return false
+			}
+		}
+		return true
+	}
 	return x.Equal(y)
 }

@@ -94,7 +94,10 @@ func read(file string, doc *yaml.Node, opts Options) (*Config, error) {
 	top := r.Fields(root, "", keysOf[Config]()...)
 	cfg := &Config{File: file, Variables: vars}
 	cfg.Server = readServer(r, top["server"])
-	cfg.OIDC = readOIDC(r, top["oidc"])
+	cfg.Providers = readProviders(r, top)
+	if len(cfg.Providers) > 0 {
+		cfg.OIDC = cfg.Providers[0]
+	}
 	cfg.Session = readSession(r, top["session"])
 	cfg.DigitalSamba = readDigitalSamba(r, top["digitalsamba"])
 	cfg.DigitalSamba.RolesAt.File = file
@@ -114,6 +117,9 @@ func read(file string, doc *yaml.Node, opts Options) (*Config, error) {
 		Now:      opts.Now,
 		Admin:    top["admin"],
 	}
+	for _, o := range cfg.Providers {
+		ropts.Providers = append(ropts.Providers, mapping.Provider{ID: o.ID, EmailDomains: o.EmailDomains})
+	}
 	rules, err := mapping.Parse(file, top["rooms"], ropts)
 	if err != nil {
 		ps := mapping.AsProblems(err)
@@ -132,7 +138,7 @@ func read(file string, doc *yaml.Node, opts Options) (*Config, error) {
 			problems = append(problems, mapping.AsProblems(err)...)
 		}
 		cfg.Tests = tests
-		problems = append(problems, rules.RunTests(tests, cfg.OIDC.Claims.Person)...)
+		problems = append(problems, rules.RunTests(tests, cfg.Person)...)
 		cfg.Warnings = append(cfg.Warnings, rules.Warnings()...)
 		if cfg.Store.InProcess() {
 			for i, room := range rules.Rooms() {
@@ -350,10 +356,11 @@ func readBaseURL(r *yamlnode.Reader, parent, n *yaml.Node, path string, allowPat
 	return u
 }
 
-func readOIDC(r *yamlnode.Reader, n *yaml.Node) OIDC {
-	const p = "oidc"
+func readOIDC(r *yamlnode.Reader, n *yaml.Node, p string) OIDC {
 	f := r.Fields(n, p, keysOf[OIDC]()...)
 	o := OIDC{
+		ID:           DefaultProviderID,
+		EmailDomains: r.Strings(f["email_domains"], p+".email_domains"),
 		Issuer:       required(r, n, f, p, "issuer"),
 		ClientID:     required(r, n, f, p, "client_id"),
 		ClientSecret: required(r, n, f, p, "client_secret"),
@@ -386,12 +393,28 @@ func readOIDC(r *yamlnode.Reader, n *yaml.Node) OIDC {
 	if o.Timeout < time.Second || o.Timeout > time.Minute {
 		r.Problemf(f["timeout"], p+".timeout", "want between 1s and 1m, found %s", o.Timeout)
 	}
-	o.Entra = readEntra(r, f["entra"])
+	o.Entra = readEntra(r, f["entra"], p+".entra")
+	if n, ok := f["id"]; ok {
+		o.ID = r.String(n, p+".id")
+		if !mapping.ValidProviderID(o.ID) {
+			r.Problemf(n, p+".id", "want 1 to 32 lower-case letters, digits or '-', such as partner, found %q", o.ID)
+		}
+	}
+	o.Title = o.ID
+	if n, ok := f["title"]; ok {
+		if o.Title = r.String(n, p+".title"); strings.TrimSpace(o.Title) == "" {
+			r.Problemf(n, p+".title", "empty; leave title out to show the id")
+		}
+	}
+	for i, d := range o.EmailDomains {
+		if !validDomain(d) {
+			r.Problemf(f["email_domains"], yamlnode.Index(p+".email_domains", i), "want a domain such as example.com, found %q", d)
+		}
+	}
 	return o
 }
 
-func readEntra(r *yamlnode.Reader, n *yaml.Node) Entra {
-	const p = "oidc.entra"
+func readEntra(r *yamlnode.Reader, n *yaml.Node, p string) Entra {
 	f := r.Fields(n, p, keysOf[Entra]()...)
 	e := Entra{Overage: oneOf(r, f["overage"], p+".overage", OverageRefuse, OverageGraph)}
 	if g, ok := f["graph_url"]; ok {
@@ -595,11 +618,27 @@ func checkClearText(r *yamlnode.Reader, cfg *Config, top map[string]*yaml.Node, 
 	if !cfg.DigitalSamba.InsecureHTTP {
 		refuse(cfg.DigitalSamba.URL, node("digitalsamba", "url"), "digitalsamba.url", "every room token", "digitalsamba")
 	}
-	if !cfg.OIDC.InsecureHTTP {
-		if u, err := url.Parse(cfg.OIDC.Issuer); err == nil && cfg.OIDC.Issuer != "" {
-			refuse(u, node("oidc", "issuer"), "oidc.issuer", "codes, tokens and the client secret", "oidc")
+	for i, o := range cfg.Providers {
+		if o.InsecureHTTP {
+			continue
 		}
-		refuse(cfg.OIDC.Entra.GraphURL, node("oidc", "entra", "graph_url"), "oidc.entra.graph_url", "bearer tokens", "oidc")
+		section, at := "oidc", top["oidc"]
+		if top["providers"] != nil {
+			section, at = yamlnode.Index("providers", i), itemOf(top["providers"], i)
+		}
+		nodeOf := func(keys ...string) *yaml.Node {
+			n := at
+			for _, k := range keys {
+				if n = field(n, k); n == nil {
+					return at
+				}
+			}
+			return n
+		}
+		if u, err := url.Parse(o.Issuer); err == nil && o.Issuer != "" {
+			refuse(u, nodeOf("issuer"), section+".issuer", "codes, tokens and the client secret", section)
+		}
+		refuse(o.Entra.GraphURL, nodeOf("entra", "graph_url"), section+".entra.graph_url", "bearer tokens", section)
 	}
 	if u := cfg.Server.PublicURL; u != nil && u.Scheme == "http" && !isLoopback(u.Hostname()) {
 		n := node("server", "public_url")

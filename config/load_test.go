@@ -144,7 +144,7 @@ rooms:
 		{
 			name: "unknown top-level key",
 			file: validFile + "room:\n  - path: x\n",
-			want: []string{`config.yaml:20: room: unknown field (known: server, oidc, session, digitalsamba, store, admin, decisions, rooms, tests)`},
+			want: []string{`config.yaml:20: room: unknown field (known: server, oidc, providers, session, digitalsamba, store, admin, decisions, rooms, tests)`},
 		},
 	}
 	for _, tt := range tests {

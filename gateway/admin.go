@@ -254,7 +254,7 @@ func (s *Server) serveAdminExplain(w http.ResponseWriter, r *http.Request, id *i
 				groups = append(groups, g)
 			}
 		}
-		p := s.cfg.OIDC.Claims.Person(groups, strings.TrimSpace(r.FormValue("email")))
+		p := s.cfg.PersonIn(rules, r.FormValue("provider"), groups, strings.TrimSpace(r.FormValue("email")))
 		var answers []map[string]any
 		for _, room := range rules.Rooms() {
 			if path := r.FormValue("room"); path != "" && path != room.Path {

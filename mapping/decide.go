@@ -57,9 +57,11 @@ func (r *Room) DecideAt(p *Person, at time.Time) Decision { return r.run(p, at) 
 func (rule *Rule) decide(p *Person) (Decision, bool) {
 	d := Decision{Allowed: !rule.Deny, Role: rule.Role, Rule: rule}
 	switch {
-	case rule.Everyone:
+	case rule.everyoneFor(p):
 		d.Matched, d.Matcher, d.kind = "everyone", "everyone", byEveryone
 		return d, true
+	case rule.Everyone:
+		return Decision{}, false
 	}
 	for i := range rule.globs {
 		if g, ok := p.group(&rule.globs[i]); ok {

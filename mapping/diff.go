@@ -38,9 +38,9 @@ func Diff(old, new *RuleSet) (*Changes, error) {
 			continue
 		}
 		rc := RoomChange{Old: o, New: n}
-		if !sameDecisions(o, n) {
+		if !sameProviders(old, new) || !sameDecisions(o, n) {
 			var err error
-			if rc, err = diffRoom(o, n); err != nil {
+			if rc, err = diffRoom(old, new, o, n); err != nil {
 				return nil, err
 			}
 		}
@@ -76,7 +76,8 @@ type RoomChange struct {
 // PersonChange is one concrete person whose outcome changes, and the
 // decisions of both sets.
 type PersonChange struct {
-	Groups   []string  // as the rules see them
+	Provider string    // the id of the provider the person signs in with; "" for the primary
+	Groups   []string  // as the rules see them (another provider's qualified: partner:eng)
 	Email    string    // "" for none
 	At       time.Time // the moment of both decisions (DecideAt); zero when the rooms decide alike at every moment (Decide)
 	Old, New Decision
@@ -114,25 +115,16 @@ func sameOutcome(a, b Decision) bool {
 // rather than compared incompletely.
 const maxDiffStates = 200_000
 
-func diffRoom(o, n *Room) (RoomChange, error) {
+// diffRoom finds the changes of room o of oldSet, n of newSet: for each
+// provider of either set, among its people. A provider one set does not
+// know lets no one in under it (RuleSet.Person).
+func diffRoom(oldSet, newSet *RuleSet, o, n *Room) (RoomChange, error) {
 	rc := RoomChange{Old: o, New: n}
-	var globs []glob
-	seen := map[string]bool{}
 	var emails []emailPattern
 	for _, r := range [][]Rule{o.Rules, n.Rules} {
 		for i := range r {
-			for _, g := range r[i].globs {
-				if !seen[g.pat] {
-					seen[g.pat] = true
-					globs = append(globs, g)
-				}
-			}
 			emails = append(emails, r[i].emails...)
 		}
-	}
-	groups, err := witnesses(globs)
-	if err != nil {
-		return rc, fmt.Errorf("mapping: room %s: %w", o.Path, err)
 	}
 	mails := emailKinds(emails)
 	at, err := moments(o, n)
@@ -141,6 +133,50 @@ func diffRoom(o, n *Room) (RoomChange, error) {
 	}
 	if at == nil {
 		at = []time.Time{{}}
+	}
+	ids := newSet.Providers()
+	for _, id := range oldSet.Providers()[1:] {
+		if !slices.Contains(ids, id) {
+			ids = append(ids, id)
+		}
+	}
+	for k, id := range ids {
+		if k == 0 {
+			id = "" // the primary, in both sets
+		}
+		if err := diffPeople(&rc, oldSet, newSet, id, mails, at); err != nil {
+			return rc, fmt.Errorf("mapping: room %s: %w", o.Path, err)
+		}
+	}
+	return rc, nil
+}
+
+// diffPeople adds to rc the changes among the people of one provider.
+func diffPeople(rc *RoomChange, oldSet, newSet *RuleSet, provider string, mails []string, at []time.Time) error {
+	o, n := rc.Old, rc.New
+	qual := ""
+	if provider != "" {
+		qual = provider + ":"
+	}
+	// The provider's patterns: those only its people are tried on.
+	var globs []glob
+	seen := map[string]bool{}
+	for _, r := range [][]Rule{o.Rules, n.Rules} {
+		for i := range r {
+			for _, g := range r[i].globs {
+				if g.pat[:g.q] == qual && !seen[g.pat] {
+					seen[g.pat] = true
+					globs = append(globs, g)
+				}
+			}
+		}
+	}
+	groups, err := witnesses(globs)
+	if err != nil {
+		return err
+	}
+	for i, g := range groups {
+		groups[i] = g[len(qual):] // as the provider names it
 	}
 	// People of no atom, one atom, or two (at most one of them an email).
 	type atom struct {
@@ -164,9 +200,9 @@ func diffRoom(o, n *Room) (RoomChange, error) {
 				gs = append(gs, a.group)
 			}
 		}
-		p := NewPerson(gs, email)
+		op, np := oldSet.Person(provider, gs, email), newSet.Person(provider, gs, email)
 		for _, t := range at {
-			od, nd := o.DecideAt(p, t), n.DecideAt(p, t)
+			od, nd := o.DecideAt(op, t), n.DecideAt(np, t)
 			if sameOutcome(od, nd) {
 				continue
 			}
@@ -175,7 +211,11 @@ func diffRoom(o, n *Room) (RoomChange, error) {
 				continue
 			}
 			kinds[key] = true
-			rc.People = append(rc.People, PersonChange{Groups: p.Groups(), Email: email, At: t, Old: od, New: nd})
+			shown := make([]string, len(gs))
+			for i, g := range gs {
+				shown[i] = qual + g
+			}
+			rc.People = append(rc.People, PersonChange{Provider: provider, Groups: NewPerson(shown, "").Groups(), Email: email, At: t, Old: od, New: nd})
 		}
 	}
 	try()
@@ -190,7 +230,16 @@ func diffRoom(o, n *Room) (RoomChange, error) {
 			try(atoms[i], atoms[j])
 		}
 	}
-	return rc, nil
+	return nil
+}
+
+// sameProviders reports whether two rule sets know the same providers,
+// vouching for the same email domains: then a room that says the same
+// decides the same in both.
+func sameProviders(a, b *RuleSet) bool {
+	return slices.EqualFunc(a.providers.list, b.providers.list, func(x, y Provider) bool {
+		return x.ID == y.ID && slices.Equal(x.EmailDomains, y.EmailDomains)
+	})
 }
 
 // sameDecisions reports whether o and n decide alike for everyone at every
@@ -198,7 +247,7 @@ func diffRoom(o, n *Room) (RoomChange, error) {
 // the file they stand. Most rooms of a change are untouched.
 func sameDecisions(o, n *Room) bool {
 	if !slices.EqualFunc(o.Rules, n.Rules, func(a, b Rule) bool {
-		return slices.Equal(a.Groups, b.Groups) && slices.Equal(a.Emails, b.Emails) && a.Everyone == b.Everyone &&
+		return slices.Equal(a.Groups, b.Groups) && slices.Equal(a.Emails, b.Emails) && a.Everyone == b.Everyone && slices.Equal(a.Providers, b.Providers) &&
 			a.Role == b.Role && a.Deny == b.Deny && a.Early == b.Early && a.Until.Equal(b.Until) && a.Invite == b.Invite
 	}) {
 		return false
@@ -451,9 +500,10 @@ func (c *EmailClasses) Of(email string) string {
 // NamedPerson is someone of a directory: an id, and groups and email as
 // the provider sends them.
 type NamedPerson struct {
-	ID     string
-	Groups []string
-	Email  string
+	ID       string
+	Provider string // the id of the provider they sign in with; "" for the primary
+	Groups   []string
+	Email    string
 }
 
 // NamedRoom is, for one room, the named people whose outcome changes,
@@ -475,7 +525,7 @@ type NamedChange struct {
 // whose outcome changes, by change. People with the same groups and an
 // email no rule tells apart decide alike, so each such kind is decided
 // once.
-func (c *Changes) Named(people iter.Seq[NamedPerson], old, new *RuleSet, oldPerson, newPerson func(groups []string, email string) *Person) []NamedRoom {
+func (c *Changes) Named(people iter.Seq[NamedPerson], old, new *RuleSet, oldPerson, newPerson func(provider string, groups []string, email string) *Person) []NamedRoom {
 	type pair struct{ old, new *Room }
 	var rooms []pair
 	for _, rc := range c.Rooms {
@@ -502,10 +552,10 @@ func (c *Changes) Named(people iter.Seq[NamedPerson], old, new *RuleSet, oldPers
 	for np := range people {
 		groups := slices.Clone(np.Groups)
 		slices.Sort(groups)
-		key := strings.Join(groups, "\x00") + "\x01" + classes.Of(np.Email)
+		key := np.Provider + "\x02" + strings.Join(groups, "\x00") + "\x01" + classes.Of(np.Email)
 		got, ok := cache[key]
 		if !ok {
-			po, pn := oldPerson(np.Groups, np.Email), newPerson(np.Groups, np.Email)
+			po, pn := oldPerson(np.Provider, np.Groups, np.Email), newPerson(np.Provider, np.Groups, np.Email)
 			got = make([]string, len(rooms))
 			for i, rp := range rooms {
 				od, nd := decide(rp.old, po), decide(rp.new, pn)

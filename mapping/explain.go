@@ -36,8 +36,10 @@ func (r *Room) ExplainAt(p *Person, at time.Time) (Decision, []Step) {
 				d.Allowed, d.Closed = false, true
 			}
 			why := string(d.appendWhat([]byte("covers ")))
-			if d.kind == byEveryone {
+			if d.kind == byEveryone && rule.Providers == nil {
 				why = "everyone: true covers every signed-in person"
+			} else if d.kind == byEveryone {
+				why = "everyone: [" + strings.Join(rule.Providers, ", ") + "] covers every signed-in person of those providers"
 			}
 			if d.Closed {
 				why += "; but the room is closed: it " + r.Open.OpensText(at, rule.Early)

@@ -32,6 +32,11 @@ func (rs *RuleSet) Fingerprint() string {
 	var buf []byte // patterns are hashed 64 KiB at a time
 	for _, g := range rs.globs() {
 		buf = append(buf, g.pat...)
+		if g.q > 0 {
+			// Another provider's pattern: 0xFF is in no UTF-8 text, so
+			// the mark cannot be read as part of a pattern.
+			buf = append(buf, 0xFF, g.q)
+		}
 		buf = append(buf, 0) // no pattern holds a NUL: YAML text cannot
 		if len(buf) >= 64<<10 {
 			h.Write(buf)
@@ -51,8 +56,13 @@ func (rs *RuleSet) Fingerprint() string {
 // and so every outcome, does not. There are never more of them than there are
 // patterns, so a session stays small however many groups a person is in,
 // even when a pattern such as team-* matches hundreds of them.
-func (rs *RuleSet) Essential(groups []string) []string {
-	p := NewPerson(groups, "")
+func (rs *RuleSet) Essential(groups []string) []string { return rs.EssentialOf("", groups) }
+
+// EssentialOf is Essential for a person of the provider whose id is
+// provider ("" is the primary): groups and the result are named as the
+// provider names them, and only that provider's patterns count.
+func (rs *RuleSet) EssentialOf(provider string, groups []string) []string {
+	p := rs.Person(provider, groups, "")
 	globs := rs.globs()
 	seen := make(map[string]struct{})
 	var out []string
@@ -78,6 +88,11 @@ func (rs *RuleSet) Essential(groups []string) []string {
 		}
 		if name, ok := p.shortest(g); ok {
 			keep(name)
+		}
+	}
+	if p.qual != "" {
+		for i, name := range out {
+			out[i] = name[len(p.qual):]
 		}
 	}
 	slices.Sort(out)

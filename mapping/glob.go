@@ -72,6 +72,9 @@ type glob struct {
 	// metacharacter and after the last; both are all of pat for a literal.
 	pre, suf int
 	kind     globKind
+	// q is the length of the provider qualifier pat starts with (partner:
+	// in partner:eng-*); 0 for a pattern of the primary (providers.go).
+	q uint8
 
 	prefixKey, suffixKey uint64 // keyOf(prefix), revKeyOf(suffix): where to start searching a person's groups
 }
@@ -160,6 +163,9 @@ func (g *glob) matches(s string) bool {
 // for a pair where it does hold, such as ?* and *?. The shadow check only
 // reports what covers proves.
 func (g *glob) covers(h *glob) bool {
+	if g.pat[:g.q] != h.pat[:h.q] {
+		return false // patterns of two providers' people
+	}
 	if h.kind == globLiteral {
 		return g.matches(h.pat)
 	}

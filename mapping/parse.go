@@ -23,6 +23,9 @@ type Options struct {
 	// console; nil when it has none. Its groups and emails are read as a
 	// rule's, and its group patterns count among the rule set's.
 	Admin *yaml.Node
+	// Providers are the identity providers, the primary first; empty
+	// means one, the primary (the file's oidc:). See providers.go.
+	Providers []Provider
 }
 
 // Parse reads and validates the rooms section of file, a YAML sequence node
@@ -49,6 +52,7 @@ func newParser(file string, opts Options) *parser {
 		admin:    opts.Admin,
 		paths:    make(map[string]firstPath),
 		now:      time.Now(),
+		providers: newProviderSet(opts.Providers),
 	}
 	if opts.Now != nil {
 		p.now = opts.Now()
@@ -59,7 +63,7 @@ func newParser(file string, opts Options) *parser {
 
 // ruleSet reads the rooms in items, of which there are about n.
 func (p *parser) ruleSet(items iter.Seq2[int, *yaml.Node], n int) (*RuleSet, error) {
-	rs := &RuleSet{rooms: make([]*Room, 0, n)}
+	rs := &RuleSet{rooms: make([]*Room, 0, n), providers: p.providers}
 	for i, n := range items {
 		if room := p.room(n, atRooms.roomAt(i)); room != nil {
 			rs.rooms = append(rs.rooms, room)
@@ -91,6 +95,7 @@ type parser struct {
 	admin    *yaml.Node
 	paths    map[string]firstPath // lower-cased room path → the room that took it first
 	now      time.Time
+	providers providerSet
 	zone     *time.Location // of the room being read: its hours' zone, or UTC
 	warnings Problems
 
@@ -128,7 +133,7 @@ func (p *parser) report(line int, path, msg string) {
 
 func (p *parser) pos(n *yaml.Node) Pos { return Pos{File: p.file, Line: n.Line} }
 
-var roomKeys = []string{"path", "room", "title", "open", "allow_public", "rules", "guests"}
+var roomKeys = []string{"path", "room", "title", "open", "allow_public", "rules", "guests", "providers"}
 
 // room reads one room. It returns nil when the node is not a room at all.
 func (p *parser) room(n *yaml.Node, a at) *Room {
@@ -136,11 +141,11 @@ func (p *parser) room(n *yaml.Node, a at) *Room {
 		p.problemf(n, a, "empty; a room needs path, room and rules")
 		return nil
 	}
-	var f [7]*yaml.Node
+	var f [8]*yaml.Node
 	if !p.fields(n, a, roomKeys, f[:]) {
 		return nil
 	}
-	path, dsRoom, title, open, allowPublic, rules, guests := f[0], f[1], f[2], f[3], f[4], f[5], f[6]
+	path, dsRoom, title, open, allowPublic, rules, guests, providers := f[0], f[1], f[2], f[3], f[4], f[5], f[6], f[7]
 	room := &Room{Pos: p.pos(n)}
 	room.Path = p.roomPath(n, path, a)
 	room.Room = p.dsRoom(n, dsRoom, a.field("room"))
@@ -160,6 +165,9 @@ func (p *parser) room(n *yaml.Node, a at) *Room {
 	if open != nil {
 		room.Open = p.hours(open, a.field("open"))
 		p.zone = room.Open.Zone
+	}
+	if providers != nil {
+		room.Providers = p.roomProviders(providers, a.field("providers"))
 	}
 	room.Rules = p.rules(n, rules, a)
 	if guests != nil {

@@ -108,11 +108,11 @@ func TestParseProblems(t *testing.T) {
 			name: "unknown keys and missing keys",
 			src:  "rooms:\n  - paht: standup\n    titel: x\n",
 			want: []string{
-				`config.yaml:2: rooms[0].paht: unknown field (known: path, room, title, open, allow_public, rules, guests)`,
+				`config.yaml:2: rooms[0].paht: unknown field (known: path, room, title, open, allow_public, rules, guests, providers)`,
 				`config.yaml:2: rooms[0].path: missing; every room needs one, such as path: standup (the room is then at /standup)`,
 				`config.yaml:2: rooms[0].room: missing; every room needs the Digital Samba room it opens, by friendly URL or UUID, such as room: daily-standup`,
 				`config.yaml:2: rooms[0].rules: missing; a room needs at least one rule, such as - groups: [engineering] with role: attendee`,
-				`config.yaml:3: rooms[0].titel: unknown field (known: path, room, title, open, allow_public, rules, guests)`,
+				`config.yaml:3: rooms[0].titel: unknown field (known: path, room, title, open, allow_public, rules, guests, providers)`,
 			},
 		},
 		{
@@ -384,7 +384,7 @@ func TestParseAllInOneRun(t *testing.T) {
 	assertProblems(t, err, []string{
 		`config.yaml:2: rooms[0].path: "healthz" is one of roomgate's own routes; choose another path (taken: auth, healthz, readyz, metrics, static, demo)`,
 		`config.yaml:6: rooms[0].rules[0].role: "moderater" is not a role of this team (known: moderator, speaker, attendee)`,
-		`config.yaml:9: rooms[1].colour: unknown field (known: path, room, title, open, allow_public, rules, guests)`,
+		`config.yaml:9: rooms[1].colour: unknown field (known: path, room, title, open, allow_public, rules, guests, providers)`,
 		`config.yaml:13: rooms[1].rules[1]: can never fire: rules[0] (config.yaml:11) has everyone: true and decides for every person first`,
 	})
 }

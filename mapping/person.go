@@ -18,6 +18,8 @@ type Person struct {
 	revOf  []string            // revOf[i] is the group rev[i] spells
 	rkeys  []uint64            // keyOf each of rev
 	email  string              // as given
+	qual   string              // the provider's qualifier, which its groups start with: "" for the primary, "ID:" for another (providers.go)
+	provider int               // index of the provider among the rule set's
 	lower  string              // normalEmail's form; "" when there is none, or it cannot be read as an address
 	domain string              // the domain of lower
 
@@ -45,6 +47,7 @@ func NewPerson(groups []string, email string) *Person {
 // may use p while it is reset; what a Decision on p holds stays valid.
 func (p *Person) Reset(groups []string, email string) {
 	p.email, p.lower, p.domain = email, "", ""
+	p.qual, p.provider = "", 0
 	if email != "" {
 		p.lower, p.domain, _ = normalEmail(email)
 	}
@@ -110,6 +113,10 @@ func (p *Person) Groups() []string {
 	return slices.Clone(p.groups)
 }
 
+// EmailCounts reports whether the person's email can match an emails
+// rule: it is an address, and its provider vouches for its domain.
+func (p *Person) EmailCounts() bool { return p != nil && p.lower != "" }
+
 // Email returns the person's email as given to NewPerson.
 func (p *Person) Email() string {
 	if p == nil {
@@ -123,7 +130,7 @@ func (p *Person) Email() string {
 // what a session keeps for g: a directory that adds someone to a group with
 // a huge name matching eng-* cannot crowd out their eng-platform.
 func (p *Person) shortest(g *glob) (string, bool) {
-	if p == nil {
+	if p == nil || !p.own(g) {
 		return "", false
 	}
 	if g.kind == globLiteral {
@@ -151,7 +158,7 @@ func (p *Person) shortest(g *glob) (string, bool) {
 // side: a match lies in both, so the shorter one running out ends the search.
 // Only a pattern with neither (such as *eng*) tests every group.
 func (p *Person) group(g *glob) (string, bool) {
-	if p == nil {
+	if p == nil || !p.own(g) {
 		return "", false
 	}
 	switch g.kind {
@@ -190,6 +197,24 @@ func (p *Person) group(g *glob) (string, bool) {
 		}
 		j++
 	}
+}
+
+// own reports whether g is a pattern of p's provider: the only patterns
+// ever tried on p's groups. A nil person is the primary's.
+func (p *Person) own(g *glob) bool {
+	if p == nil {
+		return g.q == 0
+	}
+	return g.pat[:g.q] == p.qual
+}
+
+// Provider returns the index of the person's provider among the rule
+// set's, the primary's 0.
+func (p *Person) Provider() int {
+	if p == nil {
+		return 0
+	}
+	return p.provider
 }
 
 // keyOf is the first 8 bytes of s as a big-endian number, zero-padded. It

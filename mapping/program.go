@@ -35,6 +35,7 @@ type op struct {
 	which int32  // index in the rule's Groups or Emails
 	glob  int32  // index in Room.globs, for opGlob
 	kind  opKind
+	q     uint8 // for opGroup and opPrefix: the length of the provider qualifier text starts with (Person.own)
 }
 
 // compile builds the room's ops.
@@ -58,6 +59,7 @@ func (r *Room) compile() {
 		ops = append(ops, op{kind: kind, rule: int32(rule), which: int32(which), text: text, key: keyOf(text)})
 		arena.WriteString(text)
 	}
+	qualified := func(g glob) { ops[len(ops)-1].q = g.q }
 	for i := range r.Rules {
 		rule := &r.Rules[i]
 		if rule.Everyone {
@@ -68,8 +70,10 @@ func (r *Room) compile() {
 			switch g.kind {
 			case globLiteral:
 				add(opGroup, i, j, g.pat)
+				qualified(g)
 			case globPrefix:
 				add(opPrefix, i, j, g.prefix())
+				qualified(g)
 			default:
 				add(opGlob, i, j, g.pat)
 				ops[len(ops)-1].glob = int32(len(globs))
@@ -125,12 +129,12 @@ func (r *Room) first(p *Person, at time.Time) Decision {
 		switch o.kind {
 		case opEveryone:
 			rule := &r.Rules[o.rule]
-			if rule.lapsed(at) {
+			if rule.lapsed(at) || !rule.everyoneFor(p) {
 				continue
 			}
 			return Decision{Allowed: !rule.Deny, Role: rule.Role, Rule: rule, Matched: "everyone", Matcher: "everyone", kind: byEveryone}
 		case opGroup:
-			if p == nil {
+			if p == nil || o.text[:o.q] != p.qual {
 				continue
 			}
 			if _, ok := p.set[o.text]; !ok {
@@ -138,7 +142,7 @@ func (r *Room) first(p *Person, at time.Time) Decision {
 			}
 			matched = o.text
 		case opPrefix:
-			if p == nil {
+			if p == nil || o.text[:o.q] != p.qual {
 				continue
 			}
 			j := p.lowerBound(o.text, o.key)

@@ -54,10 +54,9 @@ func (p *parser) rule(n *yaml.Node, a at, index int) (rule Rule, checkable bool)
 		checkable = p.emails(emails, a.field("emails"), &rule) && checkable
 	}
 	if everyone != nil {
-		rule.Everyone = p.flag(everyone, a.field("everyone"),
-			"leave everyone out, or write everyone: true to cover every signed-in person")
-		checkable = rule.Everyone && checkable
+		checkable = p.everyoneOf(everyone, a.field("everyone"), &rule) && checkable
 	}
+	p.unvouched(&rule, a)
 	switch {
 	case groups == nil && emails == nil && everyone == nil:
 		p.problemf(n, a, "has no matcher, so it covers no one: add groups, emails or everyone: true")
@@ -70,7 +69,11 @@ func (p *parser) rule(n *yaml.Node, a at, index int) (rule Rule, checkable bool)
 		if emails != nil {
 			also = append(also, "emails")
 		}
-		p.problemf(n, a, "everyone: true already covers every signed-in person, so %s add nothing; remove one or the other", strings.Join(also, " and "))
+		if rule.Providers == nil {
+			p.problemf(n, a, "everyone: true already covers every signed-in person, so %s add nothing; remove one or the other", strings.Join(also, " and "))
+		} else {
+			p.problemf(n, a, "a rule with everyone has no other matchers: write %s in a rule of its own", strings.Join(also, " and "))
+		}
 	}
 
 	if role != nil {
@@ -127,6 +130,7 @@ func (p *parser) groups(n *yaml.Node, a at, rule *Rule) (ok bool) {
 			ok = false
 			continue
 		}
+		g.q = uint8(p.providers.qualOf(s))
 		rule.Groups = append(rule.Groups, s)
 		rule.globs = append(rule.globs, g)
 	}

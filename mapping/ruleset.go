@@ -15,8 +15,9 @@ type RuleSet struct {
 	rooms  []*Room
 	byPath map[string]*Room
 
-	warnings Problems
-	admin    *Rule // who may open the helpdesk console; nil: no console
+	warnings  Problems
+	admin     *Rule // who may open the helpdesk console; nil: no console
+	providers providerSet
 
 	globsOnce sync.Once
 	distinct  []*glob // the distinct group patterns, sorted: see globs
@@ -37,6 +38,9 @@ type Room struct {
 	// Guests, when set, lets people outside the company in on an
 	// invitation, which the rules with Invite may make.
 	Guests *Guests
+	// Providers are the providers the room's people sign in with, by id:
+	// the sign-in skips the chooser (one) or shows only these. Nil: all.
+	Providers []string
 
 	ops   []op   // Rules compiled for Decide
 	globs []glob // the general group patterns of ops
@@ -74,7 +78,10 @@ type Rule struct {
 	Index    int      // position in Room.Rules, from 0; messages say "rules[2]" for Index 2
 	Groups   []string // group patterns as written; a person in any group that one matches is covered
 	Emails   []string // email patterns as written: an address, or *@domain
-	Everyone bool     // covers every signed-in person
+	Everyone bool     // covers every signed-in person of the primary, or of Providers
+	// Providers are the ids everyone: [ids] names; nil for everyone:
+	// true, the primary's people.
+	Providers []string
 	Role     string   // the Digital Samba role given; empty when Deny
 	Deny     bool     // keeps whoever the rule covers out
 	Pos      Pos      // where the rule starts in the file
@@ -89,8 +96,14 @@ type Rule struct {
 	// room (its Guests).
 	Invite bool
 
-	globs  []glob         // Groups, compiled
-	emails []emailPattern // Emails, compiled
+	globs    []glob         // Groups, compiled
+	emails   []emailPattern // Emails, compiled
+	everyone []int          // the providers Everyone covers, by index
+}
+
+// everyoneFor reports whether the rule's everyone covers p's provider.
+func (rule *Rule) everyoneFor(p *Person) bool {
+	return rule.Everyone && slices.Contains(rule.everyone, p.Provider())
 }
 
 // String names the rule the way field paths do, rules[2] (config.yaml:14),

@@ -31,6 +31,9 @@ type Test struct {
 	Pos    Pos
 	Groups []string // as the provider sends them (before oidc.claims.group_names)
 	Email  string
+	// Provider is the id of the provider the person signs in with, from
+	// person: {provider: ID}; "" for the primary.
+	Provider string
 	// At is the moment the test decides at, from at: (RFC 3339); zero
 	// when the test gives none. A test without it decides with the rules
 	// alone, and is a problem where the moment could change its outcome,
@@ -69,7 +72,7 @@ func (t *Test) String() string {
 
 var (
 	testKeys   = []string{"name", "person", "at", "expect", "invite"}
-	personKeys = []string{"groups", "email"}
+	personKeys = []string{"groups", "email", "provider"}
 )
 
 // ParseTests reads the tests section of file, a YAML sequence node (nil or
@@ -90,6 +93,14 @@ func ParseTests(file string, n *yaml.Node, rs *RuleSet, opts Options) ([]Test, e
 		pf := r.Fields(f["person"], yamlnode.Join(path, "person"), personKeys...)
 		t.Groups = r.Strings(pf["groups"], yamlnode.Join(path, "person.groups"))
 		t.Email = r.String(pf["email"], yamlnode.Join(path, "person.email"))
+		if pn := pf["provider"]; pn != nil {
+			t.Provider = r.String(pn, yamlnode.Join(path, "person.provider"))
+			if i, known := rs.providers.index(t.Provider); !known || t.Provider == "" {
+				r.Problemf(pn, yamlnode.Join(path, "person.provider"), "%q is not a provider (known: %s)", t.Provider, known2(rs.providers))
+			} else if i == 0 {
+				t.Provider = "" // the primary, by its id
+			}
+		}
 		if f["person"] == nil {
 			r.Problemf(tn, yamlnode.Join(path, "person"), "missing; say who, such as person: {groups: [eng], email: ann@example.com}, or person: {} for someone in no group")
 		}
@@ -182,11 +193,11 @@ func roomList(rs *RuleSet) string {
 // room has opening hours, or a rule that could decide has until, it is a
 // problem that asks for an at: what check says is then the same on every
 // day.
-func (rs *RuleSet) RunTests(tests []Test, person func(groups []string, email string) *Person) Problems {
+func (rs *RuleSet) RunTests(tests []Test, person func(provider string, groups []string, email string) *Person) Problems {
 	var ps Problems
 	for i := range tests {
 		t := &tests[i]
-		p := person(t.Groups, t.Email)
+		p := person(t.Provider, t.Groups, t.Email)
 		for _, e := range t.Expect {
 			room, ok := rs.Lookup(e.Room)
 			if !ok {

@@ -23,7 +23,7 @@ import (
 // list of groups repeated in every rule, as YAML aliases make easy, costs
 // what one copy of it costs.
 func (p *parser) shadows(roomAt at, rules []Rule, checkable []bool) {
-	ix := newCoverIndex(rules)
+	ix := newCoverIndex(rules, &p.providers)
 	for j := range rules {
 		if !checkable[j] {
 			continue
@@ -35,7 +35,7 @@ func (p *parser) shadows(roomAt at, rules []Rule, checkable []bool) {
 }
 
 func shadowMessage(by []*Rule) string {
-	if len(by) == 1 && by[0].Everyone {
+	if len(by) == 1 && by[0].Everyone && by[0].Providers == nil {
 		return "can never fire: " + by[0].String() + " has everyone: true and decides for every person first"
 	}
 	if len(by) == 1 {
@@ -51,13 +51,20 @@ func shadowMessage(by []*Rule) string {
 // coverIndex finds, for a pattern, the first rule of a room that covers
 // it. A rule with until covers no one once it has passed, and then the
 // rules after it fire: it shadows nothing, so it is left out.
+//
+// With several providers, a group pattern is covered by a pattern of its
+// own provider (glob.covers) or by an everyone rule naming that provider;
+// an email pattern by an email pattern, or by everyone rules naming every
+// provider that vouches for its domain; an everyone rule by everyone rules
+// naming each of its providers.
 type coverIndex struct {
 	rules    []Rule
-	everyone int            // the first everyone: true rule; len(rules) when none
+	ps       *providerSet
+	everyone []int          // per provider, the first everyone rule naming it; len(rules) when none
 	literal  map[string]int // a literal group -> the first rule naming it
 	globs    []ruleGlob     // the group patterns that are not literals, in rule order
 	groups   map[string]int // memo: a group pattern -> its first covering rule
-	emails   map[string]int // memo: an email pattern -> its first covering rule
+	emails   map[string]int // memo: an email pattern -> its first covering rule by email
 }
 
 type ruleGlob struct {
@@ -65,16 +72,22 @@ type ruleGlob struct {
 	g    *glob
 }
 
-func newCoverIndex(rules []Rule) *coverIndex {
+func newCoverIndex(rules []Rule, ps *providerSet) *coverIndex {
 	n := len(rules)
-	ix := &coverIndex{rules: rules, everyone: n, literal: map[string]int{}, groups: map[string]int{}, emails: map[string]int{}}
+	ix := &coverIndex{rules: rules, ps: ps, literal: map[string]int{}, groups: map[string]int{}, emails: map[string]int{}}
+	ix.everyone = make([]int, len(ps.list))
+	for k := range ix.everyone {
+		ix.everyone[k] = n
+	}
 	for i := range rules {
 		r := &rules[i]
 		if !r.Until.IsZero() {
 			continue
 		}
-		if r.Everyone && ix.everyone == n {
-			ix.everyone = i
+		for _, k := range r.everyone {
+			if ix.everyone[k] == n {
+				ix.everyone[k] = i
+			}
 		}
 		for k := range r.globs {
 			g := &r.globs[k]
@@ -88,15 +101,24 @@ func newCoverIndex(rules []Rule) *coverIndex {
 	return ix
 }
 
+// provider is the index of the provider whose people g is tried on.
+func (ix *coverIndex) provider(g *glob) int {
+	if g.q == 0 {
+		return 0
+	}
+	i, _ := ix.ps.index(g.pat[:g.q-1])
+	return i
+}
+
 // group is the first rule covering g; len(rules) when none does.
 func (ix *coverIndex) group(g *glob) int {
 	if i, ok := ix.groups[g.pat]; ok {
 		return i
 	}
-	first := len(ix.rules)
+	first := ix.everyone[ix.provider(g)]
 	if g.kind == globLiteral {
 		if i, ok := ix.literal[g.pat]; ok {
-			first = i
+			first = min(first, i)
 		}
 	}
 	for _, c := range ix.globs {
@@ -112,7 +134,8 @@ func (ix *coverIndex) group(g *glob) int {
 	return first
 }
 
-// email is the first rule covering e; len(rules) when none does.
+// email is the first rule covering e with an email pattern; len(rules)
+// when none does.
 func (ix *coverIndex) email(e *emailPattern) int {
 	key := e.exact + "\x00" + e.domain
 	if i, ok := ix.emails[key]; ok {
@@ -129,43 +152,83 @@ func (ix *coverIndex) email(e *emailPattern) int {
 	return first
 }
 
-// coveredBy returns the rules before rules[j] that together cover everyone
-// it covers, in file order, or nil when they do not. An everyone: true rule
-// covers everyone alone; otherwise each group pattern of the rule must be
-// covered by a group pattern of an earlier rule, and each email pattern by
-// an email pattern of one. Only everyone: true covers everyone: true (a
-// person may have no groups and no email).
-func (ix *coverIndex) coveredBy(j int) []*Rule {
-	if ix.everyone < j {
-		return []*Rule{&ix.rules[ix.everyone]}
+// everyoneOf returns the everyone rules before j that together cover the
+// people of the providers ks, and whether there are such rules.
+func (ix *coverIndex) everyoneOf(ks []int, j int) ([]int, bool) {
+	var by []int
+	for _, k := range ks {
+		i := ix.everyone[k]
+		if i >= j {
+			return nil, false
+		}
+		by = append(by, i)
 	}
+	return by, true
+}
+
+// coveredBy returns the rules before rules[j] that together cover everyone
+// it covers, in file order, or nil when they do not. Each group pattern of
+// the rule must be covered by an earlier rule, each email pattern too, and
+// each provider of its everyone by an earlier everyone (a person may have
+// no groups and no email).
+func (ix *coverIndex) coveredBy(j int) []*Rule {
 	later := &ix.rules[j]
-	if later.Everyone || len(later.globs)+len(later.emails) == 0 {
+	if len(later.globs)+len(later.emails)+len(later.everyone) == 0 {
 		return nil
 	}
+	all := make([]int, len(ix.ps.list))
+	for k := range all {
+		all[k] = k
+	}
+	if is, ok := ix.everyoneOf(all, j); ok {
+		// Everyone rules decide for every person first.
+		slices.Sort(is)
+		return ix.rulesAt(slices.Compact(is))
+	}
 	var by []int
-	use := func(i int) bool {
-		if i >= j {
-			return false
+	use := func(is ...int) {
+		for _, i := range is {
+			if !slices.Contains(by, i) {
+				by = append(by, i)
+			}
 		}
-		if !slices.Contains(by, i) {
-			by = append(by, i)
+	}
+	if later.Everyone {
+		is, ok := ix.everyoneOf(later.everyone, j)
+		if !ok {
+			return nil
 		}
-		return true
+		use(is...)
 	}
 	for k := range later.globs {
-		if !use(ix.group(&later.globs[k])) {
+		i := ix.group(&later.globs[k])
+		if i >= j {
 			return nil
 		}
+		use(i)
 	}
 	for k := range later.emails {
-		if !use(ix.email(&later.emails[k])) {
+		e := &later.emails[k]
+		if i := ix.email(e); i < j {
+			use(i)
+			continue
+		}
+		is, ok := ix.everyoneOf(ix.ps.vouchers(e), j)
+		if !ok {
 			return nil
 		}
+		use(is...)
+	}
+	if len(by) == 0 {
+		return nil // emails no provider vouches for: reported as such
 	}
 	slices.Sort(by)
-	rules := make([]*Rule, len(by))
-	for i, k := range by {
+	return ix.rulesAt(by)
+}
+
+func (ix *coverIndex) rulesAt(is []int) []*Rule {
+	rules := make([]*Rule, len(is))
+	for i, k := range is {
 		rules[i] = &ix.rules[k]
 	}
 	return rules

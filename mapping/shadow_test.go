@@ -149,7 +149,9 @@ func TestShadowSound(t *testing.T) {
 
 	makeRule := func() Rule {
 		var rule Rule
-		rule.Everyone = r.IntN(8) == 0
+		if rule.Everyone = r.IntN(8) == 0; rule.Everyone {
+			rule.everyone = []int{0}
+		}
 		rule.Deny = r.IntN(3) == 0
 		for _, s := range pick(groupPatterns) {
 			g, _ := compileGlob(s)
@@ -229,7 +231,8 @@ func TestShadowedByRulesTogether(t *testing.T) {
 
 // coveredBy is coverIndex.coveredBy for later after earlier.
 func coveredBy(earlier []Rule, later Rule) []*Rule {
-	return newCoverIndex(append(slices.Clone(earlier), later)).coveredBy(len(earlier))
+	ps := newProviderSet(nil)
+	return newCoverIndex(append(slices.Clone(earlier), later), &ps).coveredBy(len(earlier))
 }
 
 // repeatedLists is a room of 50 rules that each give the same list of
