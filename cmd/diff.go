@@ -175,10 +175,10 @@ type diffChangeJSON struct {
 	To       string       `json:"to"`
 	Provider string       `json:"provider,omitempty"` // absent for the primary's people
 	Groups   []string     `json:"groups"`
-	Email  string       `json:"email,omitempty"`
-	Moment string       `json:"moment,omitempty"` // RFC 3339 on the room's clock, for explain -at; absent when the moment does not matter
-	Old    decisionJSON `json:"old"`
-	New    decisionJSON `json:"new"`
+	Email    string       `json:"email,omitempty"`
+	Moment   string       `json:"moment,omitempty"` // RFC 3339 on the room's clock, for explain -at; absent when the moment does not matter
+	Old      decisionJSON `json:"old"`
+	New      decisionJSON `json:"new"`
 }
 
 type decisionJSON struct {

@@ -46,12 +46,12 @@ func Parse(file string, rooms *yaml.Node, opts Options) (*RuleSet, error) {
 
 func newParser(file string, opts Options) *parser {
 	p := &parser{
-		file:     file,
-		roles:    opts.Roles,
-		reserved: opts.Reserved,
-		admin:    opts.Admin,
-		paths:    make(map[string]firstPath),
-		now:      time.Now(),
+		file:      file,
+		roles:     opts.Roles,
+		reserved:  opts.Reserved,
+		admin:     opts.Admin,
+		paths:     make(map[string]firstPath),
+		now:       time.Now(),
 		providers: newProviderSet(opts.Providers),
 	}
 	if opts.Now != nil {
@@ -87,17 +87,17 @@ func (p *parser) ruleSet(items iter.Seq2[int, *yaml.Node], n int) (*RuleSet, err
 
 // parser holds what reading one rooms section needs across rooms.
 type parser struct {
-	r        *yamlnode.Reader // reports into problems
-	problems Problems
-	file     string
-	roles    []string
-	reserved []string
-	admin    *yaml.Node
-	paths    map[string]firstPath // lower-cased room path → the room that took it first
-	now      time.Time
+	r         *yamlnode.Reader // reports into problems
+	problems  Problems
+	file      string
+	roles     []string
+	reserved  []string
+	admin     *yaml.Node
+	paths     map[string]firstPath // lower-cased room path → the room that took it first
+	now       time.Time
 	providers providerSet
-	zone     *time.Location // of the room being read: its hours' zone, or UTC
-	warnings Problems
+	zone      *time.Location // of the room being read: its hours' zone, or UTC
+	warnings  Problems
 
 	// Where the rules' lists are cut from: a file of 200,000 rules would
 	// otherwise make four small allocations a rule.

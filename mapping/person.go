@@ -11,17 +11,17 @@ import (
 // is safe for concurrent use until it is Reset. A nil *Person is someone
 // with no groups and no email, whom only everyone: true covers.
 type Person struct {
-	groups []string            // distinct, non-empty, sorted
-	keys   []uint64            // keyOf each of groups, for searching
-	set    map[string]struct{} // the same groups, for exact names
-	rev    []string            // the same groups spelled backwards (byte by byte), sorted, for patterns with a literal suffix
-	revOf  []string            // revOf[i] is the group rev[i] spells
-	rkeys  []uint64            // keyOf each of rev
-	email  string              // as given
-	qual   string              // the provider's qualifier, which its groups start with: "" for the primary, "ID:" for another (providers.go)
-	provider int               // index of the provider among the rule set's
-	lower  string              // normalEmail's form; "" when there is none, or it cannot be read as an address
-	domain string              // the domain of lower
+	groups   []string            // distinct, non-empty, sorted
+	keys     []uint64            // keyOf each of groups, for searching
+	set      map[string]struct{} // the same groups, for exact names
+	rev      []string            // the same groups spelled backwards (byte by byte), sorted, for patterns with a literal suffix
+	revOf    []string            // revOf[i] is the group rev[i] spells
+	rkeys    []uint64            // keyOf each of rev
+	email    string              // as given
+	qual     string              // the provider's qualifier, which its groups start with: "" for the primary, "ID:" for another (providers.go)
+	provider int                 // index of the provider among the rule set's
+	lower    string              // normalEmail's form; "" when there is none, or it cannot be read as an address
+	domain   string              // the domain of lower
 
 	// Reset's scratch space, kept for the next Reset.
 	pairs   []revPair

@@ -82,9 +82,9 @@ type Rule struct {
 	// Providers are the ids everyone: [ids] names; nil for everyone:
 	// true, the primary's people.
 	Providers []string
-	Role     string   // the Digital Samba role given; empty when Deny
-	Deny     bool     // keeps whoever the rule covers out
-	Pos      Pos      // where the rule starts in the file
+	Role      string // the Digital Samba role given; empty when Deny
+	Deny      bool   // keeps whoever the rule covers out
+	Pos       Pos    // where the rule starts in the file
 	// Early lets the people the rule covers in that long before each
 	// opening of the room's hours.
 	Early time.Duration
