@@ -11,7 +11,6 @@ import (
 	"github.com/roomgate/roomgate/dsapi"
 	"github.com/roomgate/roomgate/internal/metrics"
 	"github.com/roomgate/roomgate/internal/store"
-	"github.com/roomgate/roomgate/mapping"
 )
 
 // The helpdesk console, /admin: from the request id on a person's page to
@@ -70,7 +69,7 @@ func (s *Server) admin(h adminHandler) http.HandlerFunc {
 		if id = s.fresh(w, r, rules, id, "/admin"); id == nil {
 			return
 		}
-		if !rules.IsAdmin(mapping.NewPerson(id.Groups, id.Email)) {
+		if !rules.IsAdmin(rules.Person(id.Provider, id.Groups, id.Email)) {
 			notThere(id)
 			return
 		}
@@ -81,7 +80,12 @@ func (s *Server) admin(h adminHandler) http.HandlerFunc {
 				return
 			}
 			s.log.Info("helpdesk console: signing in again (admin.reauth)", "request_id", requestID(r), "user_id", id.UserID)
-			s.beginLoginWith(w, r, "/admin", "login", s.cfg.Admin.Reauth)
+			if p := s.providerOf(id.Provider); p != nil {
+				s.beginLoginWith(w, r, p, "/admin", "login", s.cfg.Admin.Reauth, "")
+			} else {
+				s.sessions.clear(w)
+				s.startLogin(w, r, "/admin")
+			}
 			return
 		}
 		w.Header().Set("X-Robots-Tag", "noindex, nofollow")
@@ -122,11 +126,19 @@ func (s *Server) serveAdminStatus(w http.ResponseWriter, r *http.Request, id *id
 		"StoreKind": storeKind(s.revoked.Store()),
 		"StoreUp":   s.revoked.Up(),
 		"Revoked":   s.revoked.Len(),
-		"Provider":  s.cfg.OIDC.Issuer,
-		"Ready":     s.provider.ready(),
+		"Providers": s.providerStatus(),
 		"API":       api,
 		"Keep":      s.cfg.Decisions.Keep.String(),
 	})
+}
+
+// providerStatus is each provider as the console shows it.
+func (s *Server) providerStatus() []map[string]any {
+	var out []map[string]any
+	for _, p := range s.providers {
+		out = append(out, map[string]any{"ID": p.name(), "Title": p.cfg.Title, "Issuer": p.cfg.Issuer, "Up": p.up()})
+	}
+	return out
 }
 
 // storeKind names the store for people.
@@ -239,6 +251,11 @@ func (s *Server) serveAdminExplain(w http.ResponseWriter, r *http.Request, id *i
 		paths = append(paths, room.Path)
 	}
 	data["Paths"] = paths
+	var ids []string
+	for _, p := range s.providers {
+		ids = append(ids, p.name())
+	}
+	data["ProviderIDs"], data["Provider"] = ids, r.FormValue("provider")
 	if r.Form.Has("groups") || r.Form.Has("email") {
 		moment := s.now()
 		if at := r.FormValue("at"); at != "" {

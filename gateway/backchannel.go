@@ -2,10 +2,12 @@ package gateway
 
 import (
 	"context"
+	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/coreos/go-oidc/v3/oidc"
@@ -60,14 +62,22 @@ func (s *Server) serveBackchannelLogout(w http.ResponseWriter, r *http.Request) 
 		refuse("invalid_request", errors.New("no logout_token"))
 		return
 	}
-	d, err := s.provider.get(r.Context())
+	// The token names its issuer; it is verified with that provider's
+	// keys, for that provider's client, and ends only that provider's
+	// people's sessions.
+	p := s.providerByIssuer(unverifiedIssuer(raw))
+	if p == nil {
+		refuse("invalid_request", errors.New("gateway: logout token from an issuer that is none of the providers"))
+		return
+	}
+	d, err := p.get(r.Context())
 	if err != nil {
 		refuse("temporarily_unavailable", err)
 		return
 	}
-	ctx, cancel := s.provider.call(r.Context(), s.exchangeTimeout())
+	ctx, cancel := p.call(r.Context(), p.exchangeTimeout())
 	defer cancel()
-	lt, err := s.verifyLogoutToken(ctx, d, raw)
+	lt, err := s.verifyLogoutToken(ctx, p, d, raw)
 	if err != nil {
 		refuse("invalid_request", err)
 		return
@@ -85,13 +95,13 @@ func (s *Server) serveBackchannelLogout(w http.ResponseWriter, r *http.Request) 
 	// 2.7: a sid ends that session of the provider's; a sub alone, every
 	// session of the person. With both, the sessions that remember no sid
 	// (cookies from before sessions kept it) are the person's too.
-	rev := store.Revocation{Kind: store.KindSession, Value: lt.SID, At: s.now(), Expires: s.now().Add(s.cfg.Session.Lifetime)}
+	rev := store.Revocation{Kind: store.KindSession, Value: qualified(p.id, lt.SID), At: s.now(), Expires: s.now().Add(s.cfg.Session.Lifetime)}
 	revs := []store.Revocation{rev}
 	switch {
 	case lt.SID == "":
-		revs[0].Kind, revs[0].Value = store.KindSubject, lt.Subject
+		revs[0].Kind, revs[0].Value = store.KindSubject, qualified(p.id, lt.Subject)
 	case lt.Subject != "":
-		rev.Kind, rev.Value = store.KindSubjectWithoutSession, lt.Subject
+		rev.Kind, rev.Value = store.KindSubjectWithoutSession, qualified(p.id, lt.Subject)
 		revs = append(revs, rev)
 	}
 	for _, rev := range revs {
@@ -101,6 +111,37 @@ func (s *Server) serveBackchannelLogout(w http.ResponseWriter, r *http.Request) 
 		}
 	}
 	w.WriteHeader(http.StatusOK)
+}
+
+// unverifiedIssuer returns the iss a JWT claims, read without verifying
+// anything: only to choose the provider whose keys then verify it all.
+// "" when raw is no JWT.
+func unverifiedIssuer(raw string) string {
+	parts := strings.Split(raw, ".")
+	if len(parts) != 3 {
+		return ""
+	}
+	payload, err := base64.RawURLEncoding.DecodeString(parts[1])
+	if err != nil {
+		return ""
+	}
+	var c struct {
+		Issuer string `json:"iss"`
+	}
+	if json.Unmarshal(payload, &c) != nil {
+		return ""
+	}
+	return c.Issuer
+}
+
+// providerByIssuer returns the provider whose issuer is iss, or nil.
+func (s *Server) providerByIssuer(iss string) *provider {
+	for _, p := range s.providers {
+		if iss != "" && p.cfg.Issuer == iss {
+			return p
+		}
+	}
+	return nil
 }
 
 // logoutToken is what a verified logout token says.
@@ -113,9 +154,9 @@ type logoutToken struct {
 // id (go-oidc, OIDC Core 3.1.3.7), iat no older than maxLogoutTokenAge and
 // not in the future, a jti, the logout event, a sid or a sub, and no nonce
 // (so an ID token can never pass for one).
-func (s *Server) verifyLogoutToken(ctx context.Context, d *discovered, raw string) (*logoutToken, error) {
-	v := oidc.NewVerifier(s.cfg.OIDC.Issuer, d.logoutKeys, &oidc.Config{
-		ClientID: s.cfg.OIDC.ClientID, Now: s.now, SkipExpiryCheck: true, SupportedSigningAlgs: d.algorithms,
+func (s *Server) verifyLogoutToken(ctx context.Context, p *provider, d *discovered, raw string) (*logoutToken, error) {
+	v := oidc.NewVerifier(p.cfg.Issuer, d.logoutKeys, &oidc.Config{
+		ClientID: p.cfg.ClientID, Now: s.now, SkipExpiryCheck: true, SupportedSigningAlgs: d.algorithms,
 	})
 	tok, err := v.Verify(ctx, raw)
 	if err != nil {

@@ -158,9 +158,9 @@ func (e *env) waitForAttempt(t *testing.T) {
 	t.Helper()
 	deadline := time.Now().Add(5 * time.Second)
 	for {
-		e.gw.provider.mu.Lock()
-		running := e.gw.provider.running != nil
-		e.gw.provider.mu.Unlock()
+		e.gw.primary().mu.Lock()
+		running := e.gw.primary().running != nil
+		e.gw.primary().mu.Unlock()
 		if !running {
 			return
 		}

@@ -88,7 +88,7 @@ func (s *Server) recordRoom(r *http.Request, id *identity, room *mapping.Room, d
 	}
 	rec := store.Decision{
 		RequestID: requestID(r), At: s.now(), Kind: "room",
-		UserID: id.UserID, Email: id.Email, Name: id.Name, Groups: groupsForLog(id.Groups), GroupCount: id.GroupCount,
+		UserID: id.UserID, Provider: s.providerName(id), Email: id.Email, Name: id.Name, Groups: groupsForLog(id.Groups), GroupCount: id.GroupCount,
 		Room: room.Path, Outcome: outcome, Role: d.Role, Reason: d.Reason(), RuleSet: s.rulesVersion.Load().(string), JTI: jti,
 	}
 	if d.Rule != nil {

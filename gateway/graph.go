@@ -30,9 +30,9 @@ const maxGraphAnswer = 1 << 20
 //
 // The URL is roomgate's configuration, never the _claim_sources endpoint of
 // the token (the retired graph.windows.net).
-func (s *Server) graphGroups(ctx context.Context, tok *oauth2.Token) ([]string, error) {
+func (s *Server) graphGroups(ctx context.Context, p *provider, tok *oauth2.Token) ([]string, error) {
 	base := defaultGraphURL
-	if u := s.cfg.OIDC.Entra.GraphURL; u != nil {
+	if u := p.cfg.Entra.GraphURL; u != nil {
 		base = strings.TrimSuffix(u.String(), "/")
 	}
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, base+"/v1.0/me/getMemberObjects",
@@ -43,7 +43,7 @@ func (s *Server) graphGroups(ctx context.Context, tok *oauth2.Token) ([]string, 
 	req.Header.Set("Content-Type", "application/json")
 	req.Header.Set("Accept", "application/json")
 	req.Header.Set("Authorization", "Bearer "+tok.AccessToken)
-	resp, err := s.provider.client.Do(req)
+	resp, err := p.client.Do(req)
 	if err != nil {
 		return nil, &unavailableError{fmt.Errorf("gateway: Microsoft Graph: %w", err)}
 	}

@@ -36,8 +36,11 @@ func newGroupView(rs *mapping.RuleSet) *groupView {
 	return v
 }
 
-// keep returns the groups of groups a session keeps.
-func (v *groupView) keep(groups []string) []string { return v.rules.Essential(groups) }
+// keep returns the groups of groups a session of a person of provider
+// (its id; "" is the primary) keeps.
+func (v *groupView) keep(provider string, groups []string) []string {
+	return v.rules.EssentialOf(provider, groups)
+}
 
 // pack writes id.Groups into the fields that go into the cookie.
 func (v *groupView) pack(id *identity) {

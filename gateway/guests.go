@@ -140,11 +140,12 @@ func (s *Server) twoSegments(guest, invite http.HandlerFunc) http.HandlerFunc {
 // inviteRoom is the room at path when id may invite guests to it now, with
 // the decision; ok is false otherwise.
 func (s *Server) inviteRoom(id *identity, path string) (room *mapping.Room, ok bool) {
-	room, found := s.rules.Load().Lookup(path)
+	rules := s.rules.Load()
+	room, found := rules.Lookup(path)
 	if !found || room.Guests == nil {
 		return nil, false
 	}
-	d := room.DecideAt(mapping.NewPerson(id.Groups, id.Email), s.now())
+	d := room.DecideAt(rules.Person(id.Provider, id.Groups, id.Email), s.now())
 	return room, d.MayInvite()
 }
 
@@ -276,7 +277,7 @@ func (s *Server) serveCreateInvitation(w http.ResponseWriter, r *http.Request) {
 		s.renderInvite(w, r, id, room, http.StatusBadRequest, "", "invite.invalid")
 		return
 	}
-	inv, token := NewInvitation(room.Path, name, store.Inviter{UserID: id.UserID, Subject: id.Subject, SID: id.Sid, Name: displayName(id), Email: id.Email},
+	inv, token := NewInvitation(room.Path, name, store.Inviter{UserID: id.UserID, Subject: id.subjectKey(), SID: id.sidKey(), Name: displayName(id), Email: id.Email},
 		s.now(), valid, browsers)
 	ctx, cancel := context.WithTimeout(r.Context(), storeTimeout)
 	defer cancel()

@@ -19,7 +19,9 @@ func (s *Server) serveReadyz(w http.ResponseWriter, r *http.Request) {
 	case s.rules.Load() == nil:
 		w.WriteHeader(http.StatusServiceUnavailable)
 		io.WriteString(w, "not ready: no rule set loaded\n")
-	case !s.provider.ready():
+	case !s.primary().ready():
+		// The primary's people are most; another provider down hurts
+		// only its own, who get the 502 page.
 		w.WriteHeader(http.StatusServiceUnavailable)
 		io.WriteString(w, "not ready: provider not discovered yet\n")
 	case !s.revoked.Ready():
@@ -39,5 +41,5 @@ func (s *Server) serveReadyz(w http.ResponseWriter, r *http.Request) {
 // Ready reports what /readyz answers: a rule set, the provider discovered,
 // and every live revocation loaded.
 func (s *Server) Ready() bool {
-	return s.rules.Load() != nil && s.provider.ready() && s.revoked.Ready()
+	return s.rules.Load() != nil && s.primary().ready() && s.revoked.Ready()
 }

@@ -996,7 +996,7 @@ func TestAnonymousCallbacksCannotSpendTheProvidersQuota(t *testing.T) {
 	if calls > failureBurst || throttled != attempts-calls {
 		t.Errorf("%d anonymous callbacks: %d token endpoint calls, %d throttled; want at most %d calls, the rest throttled", attempts, calls, throttled, failureBurst)
 	}
-	if got := scrape(t, e); !strings.Contains(got, fmt.Sprintf(`roomgate_sign_ins_total{result="throttled"} %d`, throttled)) {
+	if got := scrape(t, e); !strings.Contains(got, fmt.Sprintf(`roomgate_sign_ins_total{provider="oidc",result="throttled"} %d`, throttled)) {
 		t.Errorf("metrics do not count %d throttled sign-ins", throttled)
 	}
 

@@ -17,7 +17,6 @@ import (
 	"github.com/coreos/go-oidc/v3/oidc"
 	"github.com/roomgate/roomgate/config"
 	"github.com/roomgate/roomgate/internal/metrics"
-	"github.com/roomgate/roomgate/mapping"
 	"golang.org/x/oauth2"
 )
 
@@ -43,6 +42,11 @@ type identity struct {
 	// GroupCount is how many groups the provider said the person is in;
 	// Groups keeps those that matter.
 	GroupCount int
+	// Issuer is the provider's that signed the person in; "" in sessions
+	// from before there were several (the primary's). Provider is its id
+	// ("" for the primary), set from Issuer when the session is read.
+	Issuer   string
+	Provider string
 
 	// Groups are the person's essential groups for the rule set whose
 	// fingerprint is Fingerprint. They are not in the cookie as such:
@@ -54,15 +58,32 @@ type identity struct {
 	Patterns    string
 }
 
+// subjectKey is the person's sub as revocations name it: another
+// provider's qualified (partner:sub), as its logout tokens are recorded,
+// so that one provider's logout can end only its own people's sessions.
+func (id *identity) subjectKey() string { return qualified(id.Provider, id.Subject) }
+
+// sidKey is the person's sid as revocations name it, like subjectKey.
+func (id *identity) sidKey() string { return qualified(id.Provider, id.Sid) }
+
+// qualified returns value qualified with provider (its id; "" is the
+// primary): "" stays "".
+func qualified(provider, value string) string {
+	if provider == "" || value == "" {
+		return value
+	}
+	return provider + ":" + value
+}
+
 // readIdentity reads the person from the verified ID token of a sign-in,
 // asking userinfo for what the ID token lacks (many providers keep groups
 // there), and keeps the groups v says a session needs.
-func (s *Server) readIdentity(ctx context.Context, d *discovered, tok *oauth2.Token, idt *oidc.IDToken, v *groupView) (*identity, error) {
-	claims, err := s.gatherClaims(ctx, d, tok, idt, idt.Subject)
+func (s *Server) readIdentity(ctx context.Context, p *provider, d *discovered, tok *oauth2.Token, idt *oidc.IDToken, v *groupView) (*identity, error) {
+	claims, err := s.gatherClaims(ctx, p, d, tok, idt, idt.Subject)
 	if err != nil {
 		return nil, err
 	}
-	id, err := s.identityFrom(ctx, tok, claims, idt.Subject, v, nil)
+	id, err := s.identityFrom(ctx, p, tok, claims, idt.Subject, v, nil)
 	if err == nil {
 		// OpenID Connect Back-Channel Logout 1.0, 2.1: sid ties the session
 		// to the provider's, so a logout token can end it.
@@ -78,14 +99,14 @@ func (s *Server) readIdentity(ctx context.Context, d *discovered, tok *oauth2.To
 // Userinfo must be about subject (OIDC Core 5.3.2). When the groups can
 // only come from userinfo and it does not answer, nothing is decided on a
 // guess: the error is an unavailableError.
-func (s *Server) gatherClaims(ctx context.Context, d *discovered, tok *oauth2.Token, idt *oidc.IDToken, subject string) (map[string]any, error) {
+func (s *Server) gatherClaims(ctx context.Context, p *provider, d *discovered, tok *oauth2.Token, idt *oidc.IDToken, subject string) (map[string]any, error) {
 	claims := map[string]any{}
 	if idt != nil {
 		if err := idt.Claims(&claims); err != nil {
 			return nil, fmt.Errorf("gateway: reading ID token claims: %w", err)
 		}
 	}
-	c := s.cfg.OIDC.Claims
+	c := p.cfg.Claims
 	needInfo := false
 	for _, name := range []string{c.Groups, c.Name, c.Email, c.UserID} {
 		if _, ok := claimValue(claims, name); !ok {
@@ -103,11 +124,11 @@ func (s *Server) gatherClaims(ctx context.Context, d *discovered, tok *oauth2.To
 	info, err := d.oidc.UserInfo(ctx, oauth2.StaticTokenSource(tok))
 	if err != nil {
 		if idt == nil || !haveGroups {
-			s.metrics.ProviderError(metrics.ProviderUserinfo)
-			s.provider.failed(err)
+			s.metrics.ProviderError(p.name(), metrics.ProviderUserinfo)
+			p.failed(err)
 			return nil, &unavailableError{fmt.Errorf("gateway: userinfo: %w", err)}
 		}
-		s.metrics.ProviderError(metrics.ProviderUserinfo)
+		s.metrics.ProviderError(p.name(), metrics.ProviderUserinfo)
 		s.log.Warn("userinfo unavailable; using the ID token alone", "err", err)
 		return claims, nil
 	}
@@ -134,11 +155,13 @@ func (s *Server) gatherClaims(ctx context.Context, d *discovered, tok *oauth2.To
 // configured, and is otherwise an overageError. After a refresh, prev is
 // the session's identity, whose user id, name, email and avatar stand in
 // for claims the refreshed answer left out.
-func (s *Server) identityFrom(ctx context.Context, tok *oauth2.Token, claims map[string]any, subject string, v *groupView, prev *identity) (*identity, error) {
-	c := s.cfg.OIDC.Claims
+func (s *Server) identityFrom(ctx context.Context, p *provider, tok *oauth2.Token, claims map[string]any, subject string, v *groupView, prev *identity) (*identity, error) {
+	c := p.cfg.Claims
 	now := s.now()
 	id := &identity{
 		Subject:  subject,
+		Issuer:   p.cfg.Issuer,
+		Provider: p.id,
 		UserID:   claimUserID(claims, c.UserID),
 		Name:     claimString(claims, c.Name),
 		Avatar:   claimString(claims, c.Avatar),
@@ -146,7 +169,16 @@ func (s *Server) identityFrom(ctx context.Context, tok *oauth2.Token, claims map
 		Checked:  now.Unix(),
 		Expires:  now.Add(s.cfg.Session.Lifetime).Unix(),
 	}
-	if emailVerified(claims, s.cfg.OIDC.RequireVerifiedEmail) {
+	if len(id.UserID) > maxIDBytes {
+		return nil, fmt.Errorf("gateway: user id longer than %d bytes", maxIDBytes)
+	}
+	if id.UserID != "" {
+		// Another provider's people are partner:sub in the room token's
+		// ud, revocations and logs, so that its sub can never be the
+		// primary's person's.
+		id.UserID = p.qual + id.UserID
+	}
+	if emailVerified(claims, p.cfg.RequireVerifiedEmail) {
 		id.Email = claimString(claims, c.Email)
 	}
 	id.AuthTime = id.SignedIn
@@ -167,7 +199,7 @@ func (s *Server) identityFrom(ctx context.Context, tok *oauth2.Token, claims map
 	switch {
 	case id.UserID == "":
 		return nil, fmt.Errorf("gateway: no user id in claim %q", c.UserID)
-	case len(id.UserID) > maxIDBytes || len(subject) > maxIDBytes:
+	case len(id.UserID) > maxIDBytes+len(p.qual) || len(subject) > maxIDBytes:
 		return nil, fmt.Errorf("gateway: user id or subject longer than %d bytes", maxIDBytes)
 	}
 	id.Name = cut(id.Name, maxNameBytes)
@@ -183,7 +215,7 @@ func (s *Server) identityFrom(ctx context.Context, tok *oauth2.Token, claims map
 	if !present {
 		if overage(claims, c.Groups) {
 			var err error
-			if groups, err = s.resolveOverage(ctx, tok, id); err != nil {
+			if groups, err = s.resolveOverage(ctx, p, tok, id); err != nil {
 				return nil, err
 			}
 		} else {
@@ -191,7 +223,7 @@ func (s *Server) identityFrom(ctx context.Context, tok *oauth2.Token, claims map
 		}
 	}
 	id.GroupCount = len(groups)
-	id.Groups = v.keep(c.RuleGroups(groups))
+	id.Groups = v.keep(p.id, c.RuleGroups(groups))
 	if err := s.boundGroups(id, v); err != nil {
 		return nil, err
 	}
@@ -219,7 +251,7 @@ func (s *Server) boundGroups(id *identity, v *groupView) error {
 	if len(short) == len(id.Groups) {
 		return nil
 	}
-	with, without := mapping.NewPerson(id.Groups, id.Email), mapping.NewPerson(short, id.Email)
+	with, without := v.rules.Person(id.Provider, id.Groups, id.Email), v.rules.Person(id.Provider, short, id.Email)
 	for _, room := range v.rules.Rooms() {
 		a, b := room.Decide(with), room.Decide(without)
 		if b.Allowed && (!a.Allowed || a.Role != b.Role) {
@@ -336,12 +368,12 @@ func (e *unavailableError) Unwrap() error { return e.err }
 
 // resolveOverage returns the groups of a person whose ID token carried an
 // overage, from Microsoft Graph when oidc.entra.overage is graph.
-func (s *Server) resolveOverage(ctx context.Context, tok *oauth2.Token, id *identity) ([]string, error) {
-	if s.cfg.OIDC.Entra.Overage != config.OverageGraph {
+func (s *Server) resolveOverage(ctx context.Context, p *provider, tok *oauth2.Token, id *identity) ([]string, error) {
+	if p.cfg.Entra.Overage != config.OverageGraph {
 		s.log.Warn("groups overage: the provider sent a link to the groups instead of the groups", "user_id", id.UserID, "fix", "oidc.entra.overage: graph")
 		return nil, &overageError{userID: id.UserID}
 	}
-	groups, err := s.graphGroups(ctx, tok)
+	groups, err := s.graphGroups(ctx, p, tok)
 	var unavailable *unavailableError
 	switch {
 	case errors.As(err, &unavailable):

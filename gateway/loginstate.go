@@ -32,6 +32,7 @@ type loginState struct {
 	Started  int64  // unix seconds
 	Silent   bool   // a re-check with prompt=none; see serveCallback
 	MaxAge   int64  // seconds: OIDC's max_age, asked for (0: not asked)
+	Provider string // the id of the provider the sign-in went to; "" for the primary
 }
 
 // loginStore reads and writes loginState cookies, through a sealedStore.
@@ -61,7 +62,7 @@ func (l *loginStore) forget(w http.ResponseWriter, state string) {
 // maxLoginCookieBytes is the most one pending sign-in adds to the Cookie
 // header: its name, '=', the sealed value and "; ".
 func (l *loginStore) maxLoginCookieBytes() int {
-	ls := loginState{State: randomToken(), Nonce: randomToken(), Verifier: strings.Repeat("v", 43), Return: "/" + strings.Repeat("r", maxReturnPath-1), Started: 1 << 40, Silent: true, MaxAge: 86400}
+	ls := loginState{State: randomToken(), Nonce: randomToken(), Verifier: strings.Repeat("v", 43), Return: "/" + strings.Repeat("r", maxReturnPath-1), Started: 1 << 40, Silent: true, MaxAge: 86400, Provider: strings.Repeat("p", 32)}
 	return l.store.cookieBytes(l.prefix+ls.State, len(ls.encode()))
 }
 
@@ -69,13 +70,13 @@ func (l *loginStore) maxLoginCookieBytes() int {
 // max_age and the strings, each after its length.
 func (ls *loginState) encode() []byte {
 	b := make([]byte, 0, 160)
-	b = append(b, 2, 0) // version 1 had no max_age
+	b = append(b, 3, 0) // version 1 had no max_age, 2 no provider
 	if ls.Silent {
 		b[1] = 1
 	}
 	b = binary.AppendVarint(b, ls.Started)
 	b = binary.AppendVarint(b, ls.MaxAge)
-	for _, s := range []string{ls.Nonce, ls.Verifier, ls.Return} {
+	for _, s := range []string{ls.Nonce, ls.Verifier, ls.Return, ls.Provider} {
 		b = binary.AppendUvarint(b, uint64(len(s)))
 		b = append(b, s...)
 	}
@@ -83,7 +84,7 @@ func (ls *loginState) encode() []byte {
 }
 
 func decodeLoginState(state string, b []byte) (*loginState, bool) {
-	if len(b) < 2 || b[0] < 1 || b[0] > 2 || b[1] > 1 {
+	if len(b) < 2 || b[0] < 1 || b[0] > 3 || b[1] > 1 {
 		return nil, false
 	}
 	version := b[0]
@@ -100,7 +101,11 @@ func decodeLoginState(state string, b []byte) (*loginState, bool) {
 		}
 		b = b[k:]
 	}
-	for _, f := range []*string{&ls.Nonce, &ls.Verifier, &ls.Return} {
+	fields := []*string{&ls.Nonce, &ls.Verifier, &ls.Return, &ls.Provider}
+	if version < 3 {
+		fields = fields[:3] // sign-ins begun before an upgrade went to the primary
+	}
+	for _, f := range fields {
 		n, k := binary.Uvarint(b)
 		if k <= 0 || n > uint64(len(b)-k) {
 			return nil, false

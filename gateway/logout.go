@@ -28,18 +28,22 @@ const signedOutPath = "/auth/signed-out"
 // remember the person.
 func (s *Server) serveLogout(w http.ResponseWriter, r *http.Request) {
 	var hint, refresh string
+	p := s.primary()
 	if id := s.sessions.load(r); id != nil {
 		hint = s.sessions.grants.idToken(r, id)
 		refresh = s.sessions.grants.refreshToken(r, id)
 		s.log.Info("signed out", "request_id", requestID(r), "user_id", id.UserID)
+		if p = s.providerOf(id.Provider); p == nil {
+			p = s.primary()
+		}
 	}
 	s.sessions.clear(w)
-	d, err := s.provider.get(r.Context())
+	d, err := p.get(r.Context())
 	if err != nil {
 		s.log.Warn("signed out here only: provider not reachable", "request_id", requestID(r), "err", err)
 	}
 	if err == nil && refresh != "" {
-		s.revokeRefreshToken(r, d, refresh)
+		s.revokeRefreshToken(r, p, d, refresh)
 	}
 	if err != nil || d.endSession == "" {
 		s.render(w, r, http.StatusOK, "signedout.html", map[string]any{"ProviderDone": false, "TitleKey": "signedout.title"})
@@ -55,7 +59,7 @@ func (s *Server) serveLogout(w http.ResponseWriter, r *http.Request) {
 	if hint != "" {
 		q.Set("id_token_hint", hint)
 	}
-	q.Set("client_id", s.cfg.OIDC.ClientID)
+	q.Set("client_id", p.cfg.ClientID)
 	q.Set("post_logout_redirect_uri", s.cfg.Server.PublicURL.String()+signedOutPath)
 	end.RawQuery = q.Encode()
 	// The page the provider sends the browser back to may say the provider
@@ -100,7 +104,7 @@ const revokeTimeout = 3 * time.Second
 // copy of the cookies taken before logout cannot refresh for the rest of
 // the session. It is best effort: a failure is logged, and the person is
 // signed out here either way.
-func (s *Server) revokeRefreshToken(r *http.Request, d *discovered, token string) {
+func (s *Server) revokeRefreshToken(r *http.Request, p *provider, d *discovered, token string) {
 	if d.revocation == "" {
 		return
 	}
@@ -114,17 +118,17 @@ func (s *Server) revokeRefreshToken(r *http.Request, d *discovered, token string
 	}
 	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 	// RFC 6749 2.3.1: both are form-encoded before Basic.
-	req.SetBasicAuth(url.QueryEscape(s.cfg.OIDC.ClientID), url.QueryEscape(s.cfg.OIDC.ClientSecret))
-	resp, err := s.provider.client.Do(req)
+	req.SetBasicAuth(url.QueryEscape(p.cfg.ClientID), url.QueryEscape(p.cfg.ClientSecret))
+	resp, err := p.client.Do(req)
 	if err != nil {
-		s.metrics.ProviderError(metrics.ProviderRevoke)
+		s.metrics.ProviderError(p.name(), metrics.ProviderRevoke)
 		s.log.Warn("refresh token not revoked: provider not reachable", "request_id", requestID(r), "err", err)
 		return
 	}
 	io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
 	resp.Body.Close()
 	if resp.StatusCode != http.StatusOK {
-		s.metrics.ProviderError(metrics.ProviderRevoke)
+		s.metrics.ProviderError(p.name(), metrics.ProviderRevoke)
 		s.log.Warn("refresh token not revoked: the provider refused", "request_id", requestID(r), "status", resp.StatusCode)
 		return
 	}

@@ -51,9 +51,9 @@ func TestMetricsCountDecisionsAndSignIns(t *testing.T) {
 		`roomgate_room_entries_total{role="attendee",room="standup"} 1`,
 		`roomgate_room_denials_total{reason="deny_rule",room="standup"} 1`,
 		`roomgate_room_denials_total{reason="no_rule",room="standup"} 1`,
-		`roomgate_sign_ins_total{result="success"} 3`,
-		`roomgate_sign_ins_total{result="state_invalid"} 1`,
-		`roomgate_provider_errors_total{op="discovery"} 0`,
+		`roomgate_sign_ins_total{provider="oidc",result="success"} 3`,
+		`roomgate_sign_ins_total{provider="oidc",result="state_invalid"} 1`,
+		`roomgate_provider_errors_total{op="discovery",provider="oidc"} 0`,
 		`roomgate_http_request_duration_seconds_count{code="302",route="GET /{path}"}`,
 		`roomgate_http_request_duration_seconds_count{code="403",route="GET /{path}"} 2`,
 		`roomgate_http_request_duration_seconds_count{code="400",route="GET /auth/callback"} 1`,
@@ -75,7 +75,7 @@ func TestMetricsCountProviderErrors(t *testing.T) {
 	if resp.StatusCode < 500 {
 		t.Fatalf("entering with the provider unreachable: got %d; want the provider-down page", resp.StatusCode)
 	}
-	if body := scrape(t, e); !strings.Contains(body, `roomgate_provider_errors_total{op="discovery"} 1`) {
+	if body := scrape(t, e); !strings.Contains(body, `roomgate_provider_errors_total{op="discovery",provider="oidc"} 1`) {
 		t.Errorf("/metrics does not count the failed discovery:\n%s", body)
 	}
 }

@@ -37,10 +37,13 @@ func (s *Server) withRecover(next http.Handler) http.Handler {
 // Referer leaves the gateway.
 func (s *Server) withHeaders(next http.Handler) http.Handler {
 	formAction := "'self'"
-	if u, err := url.Parse(s.cfg.OIDC.Issuer); err == nil && u.Host != "" {
-		// Logout continues at the provider; browsers apply form-action
-		// to the redirect that follows the form.
-		formAction += " " + u.Scheme + "://" + u.Host
+	for _, p := range s.providers {
+		if u, err := url.Parse(p.cfg.Issuer); err == nil && u.Host != "" && !strings.Contains(formAction, " "+u.Scheme+"://"+u.Host) {
+			// Logout and the chooser's email box continue at a
+			// provider; browsers apply form-action to the redirect that
+			// follows the form.
+			formAction += " " + u.Scheme + "://" + u.Host
+		}
 	}
 	policy := func(formAction string) string {
 		return strings.Join([]string{

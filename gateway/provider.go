@@ -47,7 +47,12 @@ var errKnownDown = errors.New("gateway: the provider failed moments ago; not cal
 // run on their own context with their own timeout, so neither a person
 // closing a tab nor a crowd of waiting requests decides when they end.
 type provider struct {
-	cfg      config.OIDC
+	cfg config.OIDC
+	// id is the provider's id in session identities, revocations and
+	// rules: "" for the primary, whose people are as they were before
+	// there were several; qual is what its people's ids are qualified
+	// with: "" for the primary, "ID:" for another.
+	id, qual string
 	callback string
 	client   *http.Client
 	log      *slog.Logger
@@ -87,15 +92,26 @@ type discovered struct {
 	algorithms []string
 }
 
-func newProvider(cfg *config.Config, client *http.Client, log *slog.Logger, now func() time.Time) *provider {
-	return &provider{
-		cfg:      cfg.OIDC,
-		callback: cfg.Server.PublicURL.String() + "/auth/callback",
+func newProvider(cfg *config.Config, i int, client *http.Client, log *slog.Logger, now func() time.Time) *provider {
+	o := cfg.OIDC // the primary's settings
+	if i > 0 {
+		o = cfg.Providers[i]
+	}
+	p := &provider{
+		cfg:      o,
+		callback: cfg.Server.PublicURL.String() + cfg.CallbackPath(i),
 		client:   client,
-		log:      log,
+		log:      log.With("provider", o.ID),
 		now:      now,
 	}
+	if i > 0 {
+		p.id, p.qual = p.cfg.ID, p.cfg.ID+":"
+	}
+	return p
 }
+
+// name is the provider's id as logs and metrics say it.
+func (p *provider) name() string { return p.cfg.ID }
 
 // context returns ctx carrying the provider's HTTP client, which go-oidc
 // and oauth2 both use.
@@ -174,7 +190,7 @@ func (p *provider) startLocked() *attempt {
 				p.found.Store(d)
 				p.log.Info("provider discovered", "issuer", p.cfg.Issuer, "end_session", d.endSession != "")
 			} else {
-				p.metrics.ProviderError(metrics.ProviderDiscovery)
+				p.metrics.ProviderError(p.name(), metrics.ProviderDiscovery)
 			}
 		} else {
 			err = p.probe(p.context(ctx))
@@ -188,6 +204,7 @@ func (p *provider) startLocked() *attempt {
 			p.log.Info("provider answers again", "issuer", p.cfg.Issuer)
 		}
 		p.mu.Unlock()
+		p.metrics.ProviderUp(p.name(), err == nil)
 		a.err = err
 		close(a.done)
 	}()
@@ -290,7 +307,15 @@ func (p *provider) failed(err error) bool {
 	p.mu.Lock()
 	p.outage, p.lastErr, p.lastTry = true, err, p.now()
 	p.mu.Unlock()
+	p.metrics.ProviderUp(p.name(), false)
 	return true
+}
+
+// up reports whether the provider is discovered and not known down.
+func (p *provider) up() bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.found.Load() != nil && !p.outage
 }
 
 // refusal is how go-oidc words an answer below 500 from userinfo.
@@ -339,9 +364,27 @@ func (p *provider) run(ctx context.Context) {
 }
 
 // Run does the gateway's background work until ctx ends: discovering the
-// provider so readiness does not wait for the first visitor, and keeping
+// providers so readiness does not wait for the first visitor, and keeping
 // the revocations current.
 func (s *Server) Run(ctx context.Context) {
 	go s.revoked.Run(ctx)
-	s.provider.run(ctx)
+	var wg sync.WaitGroup
+	for _, p := range s.providers {
+		wg.Go(func() { p.run(ctx) })
+	}
+	wg.Wait()
+}
+
+// primary is the first provider: /readyz needs it.
+func (s *Server) primary() *provider { return s.providers[0] }
+
+// providerOf returns the provider that signed id in (its id; "" is the
+// primary), or nil when there is none such now.
+func (s *Server) providerOf(id string) *provider {
+	for _, p := range s.providers {
+		if p.id == id {
+			return p
+		}
+	}
+	return nil
 }

@@ -46,7 +46,7 @@ func (s *Server) fresh(w http.ResponseWriter, r *http.Request, rules *mapping.Ru
 		return s.refreshSession(w, r, v, id, rt, returnTo)
 	}
 	s.log.Info("re-checking groups with a silent sign-in", "request_id", requestID(r), "user_id", id.UserID, "why", why)
-	s.startSilentLogin(w, r, returnTo)
+	s.startSilentLogin(w, r, id.Provider, returnTo)
 	return nil
 }
 
@@ -70,7 +70,7 @@ func (s *Server) refreshSession(w http.ResponseWriter, r *http.Request, v *group
 		s.identityFailed(w, r, err, func() {
 			s.log.Warn("refresh refused; signing the person out", "request_id", requestID(r), "user_id", id.UserID, "err", err)
 			s.sessions.clear(w)
-			s.startLogin(w, r, returnTo)
+			s.signInAgain(w, r, id, returnTo)
 		})
 		return nil
 	}
@@ -95,11 +95,15 @@ type refreshed struct {
 // subject (OIDC Core 12.2), and from userinfo for what it lacks. The
 // session's sign-in time and end stay as they were.
 func (s *Server) refresh(ctx context.Context, v *groupView, old *identity, rt string) (*refreshed, error) {
-	d, err := s.provider.get(ctx)
+	p := s.providerOf(old.Provider)
+	if p == nil {
+		return nil, fmt.Errorf("gateway: no provider %q any more", old.Provider)
+	}
+	d, err := p.get(ctx)
 	if err != nil {
 		return nil, &unavailableError{err}
 	}
-	ctx, cancel := s.provider.call(ctx, s.exchangeTimeout())
+	ctx, cancel := p.call(ctx, p.exchangeTimeout())
 	defer cancel()
 	tok, err := d.oauth2.TokenSource(ctx, &oauth2.Token{RefreshToken: rt}).Token()
 	if err != nil {
@@ -113,8 +117,8 @@ func (s *Server) refresh(ctx context.Context, v *groupView, old *identity, rt st
 			}
 			return nil, fmt.Errorf("gateway: refresh refused: %s (HTTP %d)", code, re.Response.StatusCode)
 		}
-		if s.provider.failed(err) {
-			s.metrics.ProviderError(metrics.ProviderRefresh)
+		if p.failed(err) {
+			s.metrics.ProviderError(p.name(), metrics.ProviderRefresh)
 		}
 		return nil, &unavailableError{fmt.Errorf("gateway: refresh: %w", err)}
 	}
@@ -128,11 +132,11 @@ func (s *Server) refresh(ctx context.Context, v *groupView, old *identity, rt st
 			return nil, fmt.Errorf("gateway: refreshed ID token is about subject %q, not %q", idt.Subject, old.Subject)
 		}
 	}
-	claims, err := s.gatherClaims(ctx, d, tok, idt, old.Subject)
+	claims, err := s.gatherClaims(ctx, p, d, tok, idt, old.Subject)
 	if err != nil {
 		return nil, err
 	}
-	id, err := s.identityFrom(ctx, tok, claims, old.Subject, v, old)
+	id, err := s.identityFrom(ctx, p, tok, claims, old.Subject, v, old)
 	if err != nil {
 		return nil, err
 	}

@@ -57,7 +57,7 @@ func (s *Server) serveRoom(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	now := s.now()
-	d := room.DecideAt(mapping.NewPerson(id.Groups, id.Email), now)
+	d := room.DecideAt(rules.Person(id.Provider, id.Groups, id.Email), now)
 	if !d.Allowed {
 		reason := metrics.DenialNoRule
 		switch {
@@ -102,13 +102,13 @@ func returnPathOf(path string) string {
 // to path, where the provider decides; it reports whether it did. It reads memory
 // only.
 func (s *Server) revokedSession(w http.ResponseWriter, r *http.Request, id *identity, path string) bool {
-	if !s.revoked.Revoked(id.UserID, id.Subject, id.Sid, time.Unix(id.SignedIn, 0)) {
+	if !s.revoked.Revoked(id.UserID, id.subjectKey(), id.sidKey(), time.Unix(id.SignedIn, 0)) {
 		return false
 	}
 	returnTo := returnPathOf(path)
 	s.log.Info("session revoked; signing in again", "request_id", requestID(r), "user_id", id.UserID)
 	s.sessions.clear(w)
-	s.startLogin(w, r, returnTo)
+	s.signInAgain(w, r, id, returnTo)
 	return true
 }
 
@@ -139,7 +139,7 @@ type entry struct {
 // room closed now when it opens: the start page's list, and the 404
 // page's.
 func (s *Server) roomList(r *http.Request, rules *mapping.RuleSet, id *identity) []entry {
-	p := mapping.NewPerson(id.Groups, id.Email)
+	p := rules.Person(id.Provider, id.Groups, id.Email)
 	now := s.now()
 	c := s.pages.langs.pick(r)
 	var rooms []entry
@@ -209,6 +209,7 @@ func (s *Server) audit(r *http.Request, id *identity, room *mapping.Room, d mapp
 		slog.String("request_id", requestID),
 		slog.String("client_ip", s.clientIP(r)),
 		slog.String("user_id", id.UserID),
+		slog.String("provider", s.providerName(id)),
 		slog.String("email", id.Email),
 		// The groups the rules saw (those some rule can use, as the session
 		// keeps them, so bounded), in a form explain -groups takes.

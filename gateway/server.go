@@ -62,7 +62,7 @@ type Server struct {
 	log       *slog.Logger
 	now       func() time.Time
 	rules     atomic.Pointer[mapping.RuleSet]
-	provider  *provider
+	providers []*provider // the primary first (provider.go)
 	sessions  *sessionStore
 	flights   refreshFlights  // one refresh per refresh token at a time (recheck.go)
 	callbacks failureThrottle // failed callbacks per client network (throttle.go)
@@ -99,7 +99,7 @@ func New(cfg *config.Config, deps Deps) (*Server, error) {
 		deps.Now = time.Now
 	}
 	if deps.HTTPClient == nil {
-		deps.HTTPClient = &http.Client{Timeout: cfg.OIDC.Timeout}
+		deps.HTTPClient = &http.Client{Timeout: cfg.OIDC.Timeout} // each call has its provider's own timeout besides
 	}
 	secure := cfg.Server.PublicURL.Scheme == "https"
 	logins, err := newLoginStore(cfg.Session.Secrets, secure, deps.Now)
@@ -125,7 +125,6 @@ func New(cfg *config.Config, deps Deps) (*Server, error) {
 		cfg:      cfg.Settings(), // the rules are s.rules', which a reload replaces
 		log:      deps.Logger,
 		now:      deps.Now,
-		provider: newProvider(cfg, deps.HTTPClient, deps.Logger, deps.Now),
 		sessions: sessions,
 		logins:   logins,
 		tokens:   newTokenMinter(cfg.DigitalSamba, deps.Now),
@@ -134,7 +133,15 @@ func New(cfg *config.Config, deps Deps) (*Server, error) {
 		mux:      http.NewServeMux(),
 		prefix:   strings.TrimSuffix(cfg.Server.PublicURL.Path, "/"),
 	}
-	s.provider.metrics = deps.Metrics
+	var ids []string
+	for i := range max(len(cfg.Providers), 1) {
+		p := newProvider(cfg, i, deps.HTTPClient, deps.Logger, deps.Now)
+		p.metrics = deps.Metrics
+		s.providers = append(s.providers, p)
+		ids = append(ids, p.name())
+	}
+	deps.Metrics.SetProviders(ids)
+	s.sessions.issuers = s.providers
 	s.reloadProblem.Store("")
 	s.decisions = newRecorder(deps.Revocations.Store(), cfg.Decisions.Keep, deps.Metrics, deps.Logger)
 	s.SetRules(cfg.Rules)
@@ -150,6 +157,8 @@ func (s *Server) routes() {
 	s.mux.HandleFunc("GET /{path}", s.serveRoom)
 	s.mux.HandleFunc("GET /auth/login", s.serveLogin)
 	s.mux.HandleFunc("GET /auth/callback", s.serveCallback)
+	s.mux.HandleFunc("GET /auth/callback/{provider}", s.serveCallback)
+	s.mux.HandleFunc("GET /auth/choose", s.serveChooser)
 	s.mux.Handle("POST /auth/logout", http.NewCrossOriginProtection().Handler(http.HandlerFunc(s.serveLogout)))
 	s.mux.HandleFunc("GET /auth/signed-out", s.serveSignedOut)
 	s.mux.Handle("POST /auth/switch", http.NewCrossOriginProtection().Handler(http.HandlerFunc(s.serveSwitchAccount)))

@@ -27,6 +27,7 @@ type sessionStore struct {
 	previous atomic.Pointer[groupView] // for the one before, while requests that began with it may run
 	keep     time.Duration             // how long previous is kept: keepPrevious
 	budget   int                       // Cookie header bytes for the session and its grants
+	issuers  []*provider               // the providers a session may belong to, the primary first
 }
 
 // newSessionStore makes the session store; budget is how much of the
@@ -62,6 +63,24 @@ func (s *sessionStore) load(r *http.Request) *identity {
 	id, err := decodeIdentity(payload(sess))
 	if err != nil || id.UserID == "" || s.now().Unix() >= id.Expires {
 		return nil
+	}
+	// The session belongs to the provider with its issuer; one from
+	// before sessions named it, to the primary, the only one there was.
+	// A provider no longer configured signs its people out.
+	if len(s.issuers) > 0 {
+		p := s.issuers[0]
+		if id.Issuer != "" {
+			p = nil
+			for _, q := range s.issuers {
+				if q.cfg.Issuer == id.Issuer {
+					p = q
+				}
+			}
+		}
+		if p == nil {
+			return nil
+		}
+		id.Provider, id.Issuer = p.id, p.cfg.Issuer
 	}
 	return id
 }
@@ -125,7 +144,7 @@ func (s *sessionStore) prepare(rs *mapping.RuleSet) {
 // TestIdentityEncodingKeepsEveryField catches a field left out.
 func encodeIdentity(id *identity) []byte {
 	b := make([]byte, 0, 256)
-	b = append(b, 3) // format version; 1 had no Sid, 2 no AuthTime and GroupCount
+	b = append(b, 4) // format version; 1 had no Sid, 2 no AuthTime and GroupCount, 3 no Issuer
 	for _, s := range []string{id.Subject, id.UserID, id.Name, id.Email, id.Avatar, id.Fingerprint, id.Patterns, id.Sid} {
 		b = binary.AppendUvarint(b, uint64(len(s)))
 		b = append(b, s...)
@@ -139,14 +158,16 @@ func encodeIdentity(id *identity) []byte {
 		b = append(b, s...)
 	}
 	b = binary.AppendVarint(b, id.AuthTime)
-	return binary.AppendUvarint(b, uint64(id.GroupCount))
+	b = binary.AppendUvarint(b, uint64(id.GroupCount))
+	b = binary.AppendUvarint(b, uint64(len(id.Issuer)))
+	return append(b, id.Issuer...)
 }
 
 var errSessionFormat = errors.New("gateway: session of unknown format")
 
 // decodeIdentity reads what encodeIdentity wrote.
 func decodeIdentity(src []byte) (*identity, error) {
-	if len(src) == 0 || src[0] < 1 || src[0] > 3 {
+	if len(src) == 0 || src[0] < 1 || src[0] > 4 {
 		return nil, errSessionFormat
 	}
 	version := src[0]
@@ -212,6 +233,12 @@ func decodeIdentity(src []byte) (*identity, error) {
 			return nil, errSessionFormat
 		}
 		id.GroupCount, pos = int(count), pos+k
+	}
+	if version >= 4 {
+		var o bool
+		if id.Issuer, o = str(); !o {
+			return nil, errSessionFormat
+		}
 	}
 	if pos != len(src) {
 		return nil, errSessionFormat

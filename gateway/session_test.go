@@ -45,7 +45,7 @@ func TestIdentityEncodingKeepsEveryField(t *testing.T) {
 	for i := 0; i < v.NumField(); i++ {
 		f := v.Field(i)
 		name := v.Type().Field(i).Name
-		if name == "Groups" { // carried as Names and Patterns
+		if name == "Groups" || name == "Provider" { // carried as Names and Patterns; read from Issuer
 			continue
 		}
 		switch f.Kind() {
@@ -101,14 +101,19 @@ func TestOlderSessionsReadOn(t *testing.T) {
 	t.Parallel()
 	id := &identity{Subject: "ada", UserID: "ada", Name: "Ada", Sid: "s1", SignedIn: 1000, Checked: 1100, Expires: 9000, Names: []string{"eng"}, AuthTime: 1000}
 	b := encodeIdentity(id)
-	// Format 2 is format 3 without the two numbers at the end.
-	old := slices.Clone(b[:len(b)-3])
-	old[0] = 2
-	got, err := decodeIdentity(old)
-	if err != nil {
-		t.Fatalf("a format 2 session: %v", err)
-	}
-	if got.UserID != "ada" || got.Sid != "s1" || got.AuthTime != 1000 || got.GroupCount != 0 || !slices.Equal(got.Names, []string{"eng"}) {
-		t.Errorf("a format 2 session read as %+v", got)
+	// Format 3 is format 4 without the issuer (an empty one is one byte
+	// at the end); format 2 is format 3 without the two numbers before it.
+	v3 := slices.Clone(b[:len(b)-1])
+	v3[0] = 3
+	v2 := slices.Clone(b[:len(b)-4])
+	v2[0] = 2
+	for _, old := range [][]byte{v2, v3} {
+		got, err := decodeIdentity(old)
+		if err != nil {
+			t.Fatalf("a format %d session: %v", old[0], err)
+		}
+		if got.UserID != "ada" || got.Sid != "s1" || got.AuthTime != 1000 || got.Issuer != "" || !slices.Equal(got.Names, []string{"eng"}) {
+			t.Errorf("a format %d session read as %+v", old[0], got)
+		}
 	}
 }

@@ -124,6 +124,8 @@ type Metrics struct {
 	ready               prometheus.Gauge
 	restartPending      prometheus.Gauge
 	buildInfo           *prometheus.GaugeVec
+	providerUp          *prometheus.GaugeVec
+	providers           []string // the provider ids label values may name (SetProviders)
 }
 
 // New registers roomgate's metrics, and the Go runtime and process
@@ -141,8 +143,8 @@ func New() *Metrics {
 		}, []string{"room", "reason"}),
 		signIns: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "roomgate_sign_ins_total",
-			Help: "Returns from the OIDC provider, by result.",
-		}, []string{"result"}),
+			Help: "Returns from an OIDC provider, by provider id and result.",
+		}, []string{"provider", "result"}),
 		invitations: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "roomgate_invitations_total",
 			Help: "Guest invitations, by result (created, entered, refused, revoked).",
@@ -153,8 +155,12 @@ func New() *Metrics {
 		}),
 		providerErrors: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "roomgate_provider_errors_total",
-			Help: "Failed calls to the OIDC provider, by operation (discovery, exchange, userinfo, refresh, revoke).",
-		}, []string{"op"}),
+			Help: "Failed calls to an OIDC provider, by provider id and operation (discovery, exchange, userinfo, refresh, revoke).",
+		}, []string{"provider", "op"}),
+		providerUp: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Name: "roomgate_provider_up",
+			Help: "1 while an OIDC provider is discovered and answering, 0 while it is known down or not discovered yet, by provider id.",
+		}, []string{"provider"}),
 		reloads: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "roomgate_config_reloads_total",
 			Help: "Config file reloads, by result (success, failure). A failed reload keeps the last good rule set.",
@@ -190,19 +196,13 @@ func New() *Metrics {
 		}, []string{"route", "code"}),
 	}
 	m.reg.MustRegister(
-		m.roomEntries, m.denials, m.signIns, m.invitations, m.decisionsDropped, m.providerErrors, m.reloads,
+		m.roomEntries, m.denials, m.signIns, m.invitations, m.decisionsDropped, m.providerErrors, m.reloads, m.providerUp,
 		m.lastReloadSuccessTS, m.lastReloadOK, m.requestDuration, m.storeUp, m.ready, m.restartPending, m.buildInfo,
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 	)
 	// Series that exist from the start read 0 instead of missing, so
 	// rate() and alerts on them work before the first event.
-	for _, r := range signInResults {
-		m.signIns.WithLabelValues(string(r))
-	}
-	for _, op := range providerOps {
-		m.providerErrors.WithLabelValues(string(op))
-	}
 	for _, r := range invitationResults {
 		m.invitations.WithLabelValues(string(r))
 	}
@@ -271,12 +271,44 @@ func (m *Metrics) Denial(room string, reason DenialReason) {
 	m.denials.WithLabelValues(room, known(reason, denialReasons)).Inc()
 }
 
-// SignIn counts a return from the provider that ended with result.
-func (m *Metrics) SignIn(result SignInResult) {
+// SetProviders names the providers, by id, that sign-ins and provider
+// errors are counted for; their series read 0 from the start. Another id
+// is counted as other.
+func (m *Metrics) SetProviders(ids []string) {
 	if m == nil {
 		return
 	}
-	m.signIns.WithLabelValues(known(result, signInResults)).Inc()
+	m.providers = ids
+	for _, id := range ids {
+		for _, r := range signInResults {
+			m.signIns.WithLabelValues(id, string(r))
+		}
+		for _, op := range providerOps {
+			m.providerErrors.WithLabelValues(id, string(op))
+		}
+		m.providerUp.WithLabelValues(id).Set(0)
+	}
+}
+
+// SignIn counts a return from the provider whose id is provider that
+// ended with result.
+func (m *Metrics) SignIn(provider string, result SignInResult) {
+	if m == nil {
+		return
+	}
+	m.signIns.WithLabelValues(known(provider, m.providers), known(result, signInResults)).Inc()
+}
+
+// ProviderUp records whether a provider is discovered and answering.
+func (m *Metrics) ProviderUp(provider string, up bool) {
+	if m == nil {
+		return
+	}
+	v := 0.0
+	if up {
+		v = 1
+	}
+	m.providerUp.WithLabelValues(known(provider, m.providers)).Set(v)
 }
 
 // DecisionsDropped counts n decisions the console will not have.
@@ -296,11 +328,11 @@ func (m *Metrics) Invitation(result InvitationResult) {
 }
 
 // ProviderError counts a failed call to the provider.
-func (m *Metrics) ProviderError(op ProviderOp) {
+func (m *Metrics) ProviderError(provider string, op ProviderOp) {
 	if m == nil {
 		return
 	}
-	m.providerErrors.WithLabelValues(known(op, providerOps)).Inc()
+	m.providerErrors.WithLabelValues(known(provider, m.providers), known(op, providerOps)).Inc()
 }
 
 // ConfigLoaded records the config file loaded at start, at time at: the

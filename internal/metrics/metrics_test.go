@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/testutil"
 )
 
@@ -19,12 +20,14 @@ func TestCounters(t *testing.T) {
 	m.Denial("standup", DenialNoRule)
 	m.Denial("all-hands", DenialDenyRule)
 	m.Denial("all-hands", DenialReason("made_up"))
-	m.SignIn(SignInSuccess)
-	m.SignIn(SignInStateInvalid)
-	m.SignIn(SignInResult("made_up"))
-	m.ProviderError(ProviderDiscovery)
-	m.ProviderError(ProviderDiscovery)
-	m.ProviderError(ProviderOp("made_up"))
+	m.SetProviders([]string{"acme", "partner"})
+	m.SignIn("acme", SignInSuccess)
+	m.SignIn("partner", SignInStateInvalid)
+	m.SignIn("nope", SignInResult("made_up"))
+	m.ProviderError("partner", ProviderDiscovery)
+	m.ProviderError("partner", ProviderDiscovery)
+	m.ProviderError("acme", ProviderOp("made_up"))
+	m.ProviderUp("acme", true)
 
 	want := `
 # HELP roomgate_room_entries_total Room tokens issued, by room path and Digital Samba role.
@@ -36,29 +39,34 @@ roomgate_room_entries_total{role="moderator",room="standup"} 1
 roomgate_room_denials_total{reason="deny_rule",room="all-hands"} 1
 roomgate_room_denials_total{reason="no_rule",room="standup"} 1
 roomgate_room_denials_total{reason="other",room="all-hands"} 1
-# HELP roomgate_sign_ins_total Returns from the OIDC provider, by result.
-# TYPE roomgate_sign_ins_total counter
-roomgate_sign_ins_total{result="exchange_failed"} 0
-roomgate_sign_ins_total{result="other"} 1
-roomgate_sign_ins_total{result="provider_error"} 0
-roomgate_sign_ins_total{result="refused"} 0
-roomgate_sign_ins_total{result="state_invalid"} 1
-roomgate_sign_ins_total{result="success"} 1
-roomgate_sign_ins_total{result="throttled"} 0
-roomgate_sign_ins_total{result="token_invalid"} 0
-# HELP roomgate_provider_errors_total Failed calls to the OIDC provider, by operation (discovery, exchange, userinfo, refresh, revoke).
-# TYPE roomgate_provider_errors_total counter
-roomgate_provider_errors_total{op="discovery"} 2
-roomgate_provider_errors_total{op="exchange"} 0
-roomgate_provider_errors_total{op="other"} 1
-roomgate_provider_errors_total{op="refresh"} 0
-roomgate_provider_errors_total{op="revoke"} 0
-roomgate_provider_errors_total{op="userinfo"} 0
+# HELP roomgate_provider_up 1 while an OIDC provider is discovered and answering, 0 while it is known down or not discovered yet, by provider id.
+# TYPE roomgate_provider_up gauge
+roomgate_provider_up{provider="acme"} 1
+roomgate_provider_up{provider="partner"} 0
 `
 	if err := testutil.GatherAndCompare(m.reg, strings.NewReader(want),
-		"roomgate_room_entries_total", "roomgate_room_denials_total",
-		"roomgate_sign_ins_total", "roomgate_provider_errors_total"); err != nil {
+		"roomgate_room_entries_total", "roomgate_room_denials_total", "roomgate_provider_up"); err != nil {
 		t.Error(err)
+	}
+	for _, c := range []struct {
+		vec    *prometheus.CounterVec
+		labels []string
+		want   float64
+	}{
+		{m.signIns, []string{"acme", "success"}, 1},
+		{m.signIns, []string{"partner", "success"}, 0},
+		{m.signIns, []string{"partner", "state_invalid"}, 1},
+		{m.signIns, []string{"other", "other"}, 1}, // neither a provider nor a result it knows adds a series
+		{m.providerErrors, []string{"partner", "discovery"}, 2},
+		{m.providerErrors, []string{"acme", "discovery"}, 0},
+		{m.providerErrors, []string{"acme", "other"}, 1},
+	} {
+		if got := testutil.ToFloat64(c.vec.WithLabelValues(c.labels...)); got != c.want {
+			t.Errorf("%v = %v; want %v", c.labels, got, c.want)
+		}
+	}
+	if n := testutil.CollectAndCount(m.signIns); n != 2*len(signInResults)+1 {
+		t.Errorf("%d sign-in series; want every result for each provider, and one other", n)
 	}
 }
 
@@ -191,10 +199,12 @@ func scrape(t *testing.T, m *Metrics) string {
 func TestHandler(t *testing.T) {
 	t.Parallel()
 	m := New()
+	m.SetProviders([]string{"acme"})
 	m.ConfigLoaded(time.Now())
 	body := scrape(t, m)
 	for _, want := range []string{
-		"roomgate_sign_ins_total{result=\"success\"} 0",
+		"roomgate_sign_ins_total{provider=\"acme\",result=\"success\"} 0",
+		"roomgate_provider_up{provider=\"acme\"} 0",
 		"roomgate_config_reloads_total{result=\"failure\"} 0",
 		"roomgate_config_last_reload_successful 1",
 		"go_goroutines ",
@@ -239,8 +249,10 @@ func TestNilMetrics(t *testing.T) {
 	var m *Metrics
 	m.RoomEntry("standup", "attendee")
 	m.Denial("standup", DenialNoRule)
-	m.SignIn(SignInSuccess)
-	m.ProviderError(ProviderExchange)
+	m.SetProviders([]string{"acme"})
+	m.SignIn("acme", SignInSuccess)
+	m.ProviderError("acme", ProviderExchange)
+	m.ProviderUp("acme", true)
 	m.ConfigLoaded(time.Now())
 	m.Reload(false, time.Now())
 
@@ -257,8 +269,10 @@ func TestNilMetrics(t *testing.T) {
 func TestInstancesAreIndependent(t *testing.T) {
 	t.Parallel()
 	a, b := New(), New()
-	a.SignIn(SignInSuccess)
-	if got := testutil.ToFloat64(b.signIns.WithLabelValues("success")); got != 0 {
+	a.SetProviders([]string{"acme"})
+	b.SetProviders([]string{"acme"})
+	a.SignIn("acme", SignInSuccess)
+	if got := testutil.ToFloat64(b.signIns.WithLabelValues("acme", "success")); got != 0 {
 		t.Errorf("second instance: got %v sign-ins; want 0", got)
 	}
 }

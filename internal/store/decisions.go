@@ -14,6 +14,7 @@ type Decision struct {
 	At        time.Time `json:"at"`
 	Kind      string    `json:"kind"` // "room", "sign-in" or "guest"
 	UserID    string    `json:"user_id,omitempty"`
+	Provider  string    `json:"provider,omitempty"` // the id of the provider that signed the person in
 	Email     string    `json:"email,omitempty"`
 	Name      string    `json:"name,omitempty"`
 	// Groups are the groups that mattered: those some rule can use, as
