@@ -3,6 +3,8 @@ package config
 import (
 	"net/url"
 	"reflect"
+
+	"github.com/roomgate/roomgate/yamlnode"
 )
 
 // keysOf returns the keys of a section of the file, in order: the yaml tags
@@ -39,6 +41,10 @@ func ChangedKeys(a, b *Config) []string {
 				continue
 			}
 			key = prefix + key
+			if key == "providers" {
+				keys = append(keys, changedProviders(x.Field(i), y.Field(i))...)
+				continue
+			}
 			if f.Type.Kind() == reflect.Struct && f.Type.PkgPath() == typ.PkgPath() {
 				walk(x.Field(i), y.Field(i), key+".")
 				continue
@@ -49,6 +55,26 @@ func ChangedKeys(a, b *Config) []string {
 		}
 	}
 	walk(reflect.ValueOf(a).Elem(), reflect.ValueOf(b).Elem(), "")
+	return keys
+}
+
+// changedProviders names what changed in providers: beyond the first,
+// which is oidc (a file with oidc: has it alone), each provider's changed
+// keys, as providers[1].client_id; "providers" when they were added or
+// removed.
+func changedProviders(x, y reflect.Value) []string {
+	if x.Len() != y.Len() {
+		return []string{"providers"}
+	}
+	var keys []string
+	for i := 1; i < x.Len(); i++ {
+		a, b := x.Index(i), y.Index(i)
+		for j := range a.NumField() {
+			if !sameValue(a.Field(j), b.Field(j)) {
+				keys = append(keys, yamlnode.Index("providers", i)+"."+a.Type().Field(j).Tag.Get("yaml"))
+			}
+		}
+	}
 	return keys
 }
 

@@ -42,6 +42,7 @@ func TestExtras(t *testing.T) {
 	rec := httptest.NewRecorder()
 	m := metrics.New()
 	m.BuildInfo("test")
+	m.SetProviders([]string{"oidc"}) // as serve does
 	m.Handler().ServeHTTP(rec, httptest.NewRequest("GET", "/metrics", nil))
 	exposed := rec.Body.String()
 
