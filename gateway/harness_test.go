@@ -95,6 +95,10 @@ type env struct {
 	clock    *clock
 	logs     *syncBuffer
 	cfg      *config.Config
+	// partner is the second provider of an env made withPartner: id
+	// partner, issuer of its own, vouching for partner.example; the
+	// first (provider) is then the primary acme, vouching for acme.com.
+	partner *oidctest.Provider
 }
 
 type envOption func(*envConfig)
@@ -104,6 +108,7 @@ type envConfig struct {
 	adjust   func(*config.Config) // changes the parsed config before the gateway starts
 	prefix   string               // public_url's path: where the gateway is mounted
 	provider []oidctest.Option
+	partner  bool
 	metrics  *metrics.Metrics
 	revoked  *store.Revocations
 	extra    string // top-level sections after rooms (admin:, ...)
@@ -116,6 +121,9 @@ func withRooms(rooms string) envOption { return func(c *envConfig) { c.rooms = r
 
 // withPrefix mounts the gateway under a path: public_url ends with it.
 func withPrefix(prefix string) envOption { return func(c *envConfig) { c.prefix = prefix } }
+
+// withPartner gives the gateway a second provider (env.partner).
+func withPartner() envOption { return func(c *envConfig) { c.partner = true } }
 
 // withConfig changes the parsed configuration before the gateway starts.
 func withConfig(adjust func(*config.Config)) envOption {
@@ -143,6 +151,26 @@ func newEnv(t *testing.T, opts ...envOption) *env {
 	p.SetRedirectURI(base + ec.prefix + "/auth/callback")
 
 	file := configText(srv.Listener.Addr().String()+ec.prefix, p, ec.rooms) + ec.extra
+	var partner *oidctest.Provider
+	if ec.partner {
+		partner = oidctest.New(t, append([]oidctest.Option{oidctest.WithNow(clk.Now)}, ec.provider...)...)
+		partner.SetRedirectURI(base + ec.prefix + "/auth/callback/partner")
+		file = strings.Replace(file, "oidc:\n", fmt.Sprintf(`providers:
+  - id: acme
+    title: "ACME staff"
+    email_domains: [acme.com]
+    client_id: %q
+    client_secret: %q
+    issuer: %q
+  - id: partner
+    title: "Partner GmbH"
+    email_domains: [partner.example]
+    client_id: %q
+    client_secret: %q
+    issuer: %q
+`, p.ClientID(), p.ClientSecret(), p.Issuer(), partner.ClientID(), partner.ClientSecret(), partner.Issuer())+"unused_oidc:\n", 1)
+		file = stripSection(file, "unused_oidc:")
+	}
 	cfg, err := config.Parse("config.yaml", []byte(file), config.Options{Reserved: ReservedPaths()})
 	if err != nil {
 		t.Fatalf("config: %v", err)
@@ -169,7 +197,26 @@ func newEnv(t *testing.T, opts ...envOption) *env {
 	srv.Config.Handler = gw
 	srv.Start()
 	t.Cleanup(srv.Close)
-	return &env{t: t, provider: p, gw: gw, srv: srv, clock: clk, logs: logs, cfg: cfg}
+	return &env{t: t, provider: p, partner: partner, gw: gw, srv: srv, clock: clk, logs: logs, cfg: cfg}
+}
+
+// stripSection removes the top-level section that starts with the line
+// name, up to the next top-level key.
+func stripSection(file, name string) string {
+	var out []string
+	skipping := false
+	for _, line := range strings.Split(file, "\n") {
+		switch {
+		case line == name:
+			skipping = true
+			continue
+		case skipping && (line == "" || line[0] == ' '):
+			continue
+		}
+		skipping = false
+		out = append(out, line)
+	}
+	return strings.Join(out, "\n")
 }
 
 // user returns a provider user with groups and email in the ID token.
