@@ -268,3 +268,44 @@ func TestLogDurationsAreText(t *testing.T) {
 		t.Errorf("durations in the log: %s", got)
 	}
 }
+
+// TestExplainAndDiffKnowProviders: explain -provider decides for that
+// provider's person, whose group names are its own; diff names the
+// provider of a person whose outcome changes; -provider must be one.
+func TestExplainAndDiffKnowProviders(t *testing.T) {
+	t.Parallel()
+	oidc := "oidc:\n  issuer: \"https://login.example.com/realms/acme\"\n  client_id: roomgate\n  client_secret: \"${OIDC_CLIENT_SECRET}\"\n"
+	if !strings.Contains(testConfig, oidc) {
+		t.Fatal("testConfig's oidc: changed")
+	}
+	two := strings.Replace(testConfig, oidc, `providers:
+  - id: acme
+    issuer: "https://login.example.com/realms/acme"
+    client_id: roomgate
+    client_secret: "${OIDC_CLIENT_SECRET}"
+    email_domains: [example.com]
+  - id: partner
+    issuer: "https://login.partner.example"
+    client_id: roomgate
+    client_secret: "${OIDC_CLIENT_SECRET}"
+    email_domains: [partner.example, contractor.example]
+`, 1)
+	path := writeConfig(t, two)
+	code, stdout, stderr := run(t, "explain", "-config", path, "-room", "standup", "-groups", "eng-leads", "-provider", "partner")
+	if code != exitDenied || !strings.Contains(stdout, "provider partner") || !strings.Contains(stdout, "partner:eng-leads") {
+		t.Errorf("explain -provider partner -groups eng-leads: exit %d; want denied, naming partner:eng-leads\n%s%s", code, stdout, stderr)
+	}
+	if code, stdout, _ := run(t, "explain", "-config", path, "-room", "standup", "-groups", "eng-leads"); code != exitOK {
+		t.Errorf("explain -groups eng-leads (the primary's): exit %d\n%s", code, stdout)
+	}
+	if code, _, stderr := run(t, "explain", "-config", path, "-groups", "x", "-provider", "nobody"); code != exitProblem || !strings.Contains(stderr, `no provider "nobody"`) {
+		t.Errorf("explain -provider nobody: exit %d\n%s", code, stderr)
+	}
+
+	// The new file lets the partner's eng-leads moderate.
+	newer := writeConfig(t, strings.Replace(two, "      - groups: [eng-leads]", "      - groups: [eng-leads, \"partner:eng-leads\"]", 1))
+	code, stdout, stderr = run(t, "diff", path, newer)
+	if code != 3 || !strings.Contains(stdout, "provider partner, groups [partner:eng-leads]") {
+		t.Errorf("diff: exit %d; want the partner's eng-leads named\n%s%s", code, stdout, stderr)
+	}
+}
