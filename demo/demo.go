@@ -46,7 +46,8 @@ var configYAML []byte
 // Where the stand-ins are mounted. "demo" is one of gateway.ReservedPaths,
 // so no room can take these paths.
 const (
-	idpPath  = "/demo/idp"
+	idpPath        = "/demo/idp"
+	partnerIDPPath = "/demo/partner-idp"
 	roomPath = "/demo/room"
 	apiPath  = "/demo/api"
 )
@@ -159,19 +160,33 @@ func build(base, name string, data []byte, dir string, logger *slog.Logger) (htt
 		revocations = store.NewRevocations(st, nil, logger)
 	}
 	public := cfg.Server.PublicURL.String()
-	provider, err := idp.New(idp.Config{
-		Issuer:       cfg.OIDC.Issuer,
-		ClientID:     cfg.OIDC.ClientID,
-		ClientSecret: cfg.OIDC.ClientSecret,
-		RedirectURI:  public + "/auth/callback",
-		// Where the gateway asks the provider to send the browser after
-		// ending its session (gateway's signedOutPath); the provider
-		// refuses any other address.
-		PostLogoutRedirectURI: public + "/auth/signed-out",
-		People:                People,
-	})
-	if err != nil {
-		return nil, nil, nil, nil, fmt.Errorf("demo: %w", err)
+	// A built-in provider for each of the file's providers at one of the
+	// demo's own addresses: ACME's staff, and the partner's.
+	idps := map[string]http.Handler{}
+	for i, o := range cfg.Providers {
+		path, people := idpPath, People
+		switch o.Issuer {
+		case base + idpPath:
+		case base + partnerIDPPath:
+			path, people = partnerIDPPath, PartnerPeople
+		default:
+			continue // a provider outside the demo: the file's own
+		}
+		provider, err := idp.New(idp.Config{
+			Issuer:       o.Issuer,
+			ClientID:     o.ClientID,
+			ClientSecret: o.ClientSecret,
+			RedirectURI:  public + cfg.CallbackPath(i),
+			// Where the gateway asks the provider to send the browser after
+			// ending its session (gateway's signedOutPath); the provider
+			// refuses any other address.
+			PostLogoutRedirectURI: public + "/auth/signed-out",
+			People:                people,
+		})
+		if err != nil {
+			return nil, nil, nil, nil, fmt.Errorf("demo: %w", err)
+		}
+		idps[path] = provider
 	}
 	// The room page names the rule that let the person in, read from the
 	// gateway's audit line for the token's jti.
@@ -189,9 +204,12 @@ func build(base, name string, data []byte, dir string, logger *slog.Logger) (htt
 	api := dsroom.NewAPI(cfg.DigitalSamba.TeamID, cfg.DigitalSamba.DeveloperKey, nil)
 	api.AddRoom("daily-standup", "private", false, "moderator", "attendee")
 	api.AddRoom("all-hands", "public", false, "moderator", "attendee")
+	api.AddRoom("partner-sync", "private", false, "moderator", "attendee")
 	mux := http.NewServeMux()
 	mux.Handle(apiPath+"/", api)
-	mux.Handle(idpPath+"/", provider)
+	for path, provider := range idps {
+		mux.Handle(path+"/", provider)
+	}
 	mux.Handle(roomPath+"/", http.StripPrefix(roomPath, room))
 	mux.Handle("/", gw)
 	return mux, gw, cfg, vars, nil
@@ -208,6 +226,7 @@ func parseConfig(base, name string, data []byte, dir string) (*config.Config, ma
 		// rand.Text is 26 characters of 5 bits each; two make 52 characters,
 		// over config.MinSecretBytes.
 		"DEMO_CLIENT_SECRET":  rand.Text(),
+		"DEMO_PARTNER_SECRET": rand.Text(),
 		"DEMO_SESSION_SECRET": rand.Text() + rand.Text(),
 		"DEMO_DEVELOPER_KEY":  rand.Text() + rand.Text(),
 	}
@@ -273,9 +292,12 @@ stand-ins inside this process instead of outside services:
   %[3]s  Digital Samba's room entry: checks the token, shows who came in
               and which rule let them in
 
-Try %[1]s/standup as Ada (moderator), Ben (attendee), Cleo (no rule
-admits her) or Dan (kept out by an e-mail rule); sign out on the start page
-to pick someone else. %[1]s/retro has opening hours (Fridays 16:00 to
+Try %[1]s/standup as ACME's Ada (moderator), Ben (attendee), Cleo (no
+rule admits her) or Dan (kept out by an e-mail rule); sign out on the start
+page to pick someone else. Or sign in with "Partner GmbH" as Pia: her
+company has an eng-leads group too, and ACME's rules keep the two apart
+(she attends the stand-up, moderates %[1]s/partner-sync, and all-hands
+is ACME's only). %[1]s/retro has opening hours (Fridays 16:00 to
 17:00, Berlin time): outside them it says when it opens. The rules are in
 %[7]s; each decision is logged with the rule that made it.%[8]s
 

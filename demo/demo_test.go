@@ -13,11 +13,13 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/roomgate/roomgate/config"
+	"github.com/roomgate/roomgate/demo/idp"
 	"github.com/roomgate/roomgate/gateway"
 	"github.com/roomgate/roomgate/internal/team"
 	"github.com/roomgate/roomgate/mapping"
@@ -191,10 +193,18 @@ func (v *visitor) get(u string) page {
 func (v *visitor) signIn(base, target, subject string) page {
 	v.t.Helper()
 	pg := v.get(base + target)
-	if pg.status != http.StatusOK || pg.path != "/demo/idp/login" {
-		v.t.Fatalf("signed-out visit to %s: got status %d at %s; want the sign-in page", target, pg.status, pg.path)
+	if pg.status != http.StatusOK || !strings.Contains(pg.body, "ACME staff") || !strings.Contains(pg.body, "Partner GmbH") {
+		v.t.Fatalf("signed-out visit to %s: got status %d at %s; want the chooser of the two providers\n%s", target, pg.status, pg.path, pg.body)
 	}
-	for _, p := range People {
+	provider, idpPath, people := "acme", "/demo/idp", People
+	if slices.ContainsFunc(PartnerPeople, func(p idp.Person) bool { return p.Subject == subject }) {
+		provider, idpPath, people = "partner", "/demo/partner-idp", PartnerPeople
+	}
+	pg = v.get(base + "/auth/login?" + url.Values{"next": {target}, "provider": {provider}}.Encode())
+	if pg.status != http.StatusOK || pg.path != idpPath+"/login" {
+		v.t.Fatalf("choosing %s for %s: got status %d at %s; want its sign-in page", provider, target, pg.status, pg.path)
+	}
+	for _, p := range people {
 		if !strings.Contains(pg.body, p.Name) {
 			v.t.Errorf("sign-in page lacks %q", p.Name)
 		}
@@ -204,7 +214,7 @@ func (v *visitor) signIn(base, target, subject string) page {
 		v.t.Fatalf("no request id on the sign-in page")
 	}
 	form := url.Values{"id": {m[1]}, "person": {subject}}
-	req, err := http.NewRequest(http.MethodPost, base+"/demo/idp/login", strings.NewReader(form.Encode()))
+	req, err := http.NewRequest(http.MethodPost, base+idpPath+"/login", strings.NewReader(form.Encode()))
 	if err != nil {
 		v.t.Fatal(err)
 	}
@@ -215,7 +225,7 @@ func (v *visitor) signIn(base, target, subject string) page {
 
 func (v *visitor) sawProvider() bool {
 	for _, h := range v.hops {
-		if strings.HasPrefix(h, "/demo/idp/") {
+		if strings.HasPrefix(h, "/demo/idp/") || strings.HasPrefix(h, "/demo/partner-idp/") {
 			return true
 		}
 	}
@@ -256,6 +266,10 @@ func TestRunFlow(t *testing.T) {
 			then: "/all-hands", thenRole: "attendee", thenRule: decidedBy(t, "all-hands", 1, "admits everyone as attendee")},
 		{subject: "eve", room: "/all-hands", wantStatus: 200, wantPath: "/demo/room/all-hands", wantRole: "moderator",
 			wantRule: decidedBy(t, "all-hands", 0, `admits group "leadership" as moderator`)},
+		// The partner's eng-leads is not ACME's.
+		{subject: "pia", room: "/standup", wantStatus: 200, wantPath: "/demo/room/daily-standup", wantRole: "attendee",
+			wantRule: decidedBy(t, "standup", 3, `admits group "partner:eng-leads" as attendee`),
+			then:     "/partner-sync", thenRole: "moderator", thenRule: decidedBy(t, "partner-sync", 0, `admits group "partner:eng-leads" as moderator`)},
 	}
 	for _, tt := range tests {
 		t.Run(tt.subject, func(t *testing.T) {

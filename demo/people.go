@@ -31,3 +31,18 @@ var People = []idp.Person{
 		About:  "Leadership: moderator at all-hands; no stand-up rule admits her. She runs the helpdesk console at /admin.",
 	},
 }
+
+// PartnerPeople are the partner company's directory, the demo's second
+// provider. Its group eng-leads has the name of ACME's, and is not it.
+var PartnerPeople = []idp.Person{
+	{
+		Subject: "pia", Name: "Pia Schmidt", Email: "pia@partner.example",
+		Groups: []string{"eng-leads"},
+		About:  "The partner's engineering lead. Her directory's eng-leads is not ACME's: she attends the stand-up (partner:eng-leads), moderates the partner sync, and all-hands (everyone: true, ACME's people) keeps her out.",
+	},
+	{
+		Subject: "max", Name: "Max Weber", Email: "max@partner.example",
+		Groups: []string{"sales"},
+		About:  "The partner's sales: the partner sync lets everyone of both companies in; no stand-up rule names him.",
+	},
+}
