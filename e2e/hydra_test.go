@@ -26,52 +26,9 @@ import (
 // login session, and its signed logout token, sent to roomgate over HTTP,
 // ends the roomgate session: the same cookies are sent to sign in again.
 func TestHydraBackchannelLogout(t *testing.T) {
-	publicPort, _ := freePort()
-	adminPort, _ := freePort()
 	gwPort, _ := freePort()
-	public := fmt.Sprintf("http://127.0.0.1:%d", publicPort)
-	admin := fmt.Sprintf("http://127.0.0.1:%d", adminPort)
 	gwURL := fmt.Sprintf("http://127.0.0.1:%d", gwPort)
-
-	app := &hydraApp{admin: admin, t: t}
-	appSrv := httptest.NewServer(app)
-	defer appSrv.Close()
-
-	logPath := filepath.Join(env.out, "hydra.log")
-	hydra, err := startProcess("hydra", logPath, []string{
-		"DSN=memory",
-		"SECRETS_SYSTEM=" + randomHex(24),
-		"URLS_SELF_ISSUER=" + public,
-		"URLS_LOGIN=" + appSrv.URL + "/login",
-		"URLS_CONSENT=" + appSrv.URL + "/consent",
-		"SERVE_PUBLIC_HOST=127.0.0.1", fmt.Sprintf("SERVE_PUBLIC_PORT=%d", publicPort),
-		"SERVE_ADMIN_HOST=127.0.0.1", fmt.Sprintf("SERVE_ADMIN_PORT=%d", adminPort),
-		"SQA_OPT_OUT=true",
-		"LOG_LEVEL=info",
-	}, env.hydra, "serve", "all", "--dev", "--sqa-opt-out")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer hydra.stop()
-	if err := hydra.waitHTTP(public+"/.well-known/openid-configuration", 60*time.Second); err != nil {
-		t.Fatalf("hydra: %v\n%s", err, tail(logPath))
-	}
-
-	secret := env.secrets["OIDC_CLIENT_SECRET"]
-	client := map[string]any{
-		"client_id": "roomgate", "client_secret": secret,
-		"grant_types": []string{"authorization_code", "refresh_token"}, "response_types": []string{"code"},
-		"scope":                      "openid profile email groups offline_access",
-		"redirect_uris":              []string{gwURL + "/auth/callback"},
-		"post_logout_redirect_uris":  []string{gwURL + "/auth/signed-out"},
-		"token_endpoint_auth_method": "client_secret_basic",
-		// What an admin registers for roomgate (docs/providers.md).
-		"backchannel_logout_uri":              gwURL + "/auth/backchannel-logout",
-		"backchannel_logout_session_required": true,
-	}
-	if status, body := app.call(http.MethodPost, "/admin/clients", client); status != http.StatusCreated {
-		t.Fatalf("hydra: registering the client: %d %s", status, body)
-	}
+	public, app, _, logPath := startHydra(t, gwURL, "/auth/callback")
 
 	conf := filepath.Join(t.TempDir(), "roomgate.yaml")
 	if err := os.WriteFile(conf, []byte(gatewayConfig(fmt.Sprintf("127.0.0.1:%d", gwPort), gwURL, public, env.roomURL, "10m")), 0o600); err != nil {
@@ -86,7 +43,6 @@ func TestHydraBackchannelLogout(t *testing.T) {
 	if err := gw.waitHTTP(gwURL+"/readyz", 30*time.Second); err != nil {
 		t.Fatalf("roomgate: %v\n%s", err, tail(gwLog))
 	}
-
 	b := oidctest.NewBrowser(t)
 	roomHost := strings.TrimPrefix(env.roomURL, "http://")
 	b.StopAt = oidctest.StopAtHost(roomHost)
@@ -122,6 +78,61 @@ func TestHydraBackchannelLogout(t *testing.T) {
 	}
 }
 
+// startHydra runs Ory Hydra with a login and consent app of the test's
+// own (hydraApp), and registers roomgate at gwURL as its client, with the
+// redirect URI gwURL+callback and back-channel logout. It returns Hydra's
+// public URL (its issuer), the app, the process (stopped when t ends) and
+// Hydra's log.
+func startHydra(t *testing.T, gwURL, callback string) (public string, app *hydraApp, hydra *process, logPath string) {
+	t.Helper()
+	publicPort, _ := freePort()
+	adminPort, _ := freePort()
+	public = fmt.Sprintf("http://127.0.0.1:%d", publicPort)
+	admin := fmt.Sprintf("http://127.0.0.1:%d", adminPort)
+
+	app = &hydraApp{admin: admin, t: t}
+	appSrv := httptest.NewServer(app)
+	t.Cleanup(appSrv.Close)
+
+	logPath = filepath.Join(env.out, "hydra-"+strings.ReplaceAll(t.Name(), "/", "-")+".log")
+	hydra, err := startProcess("hydra", logPath, []string{
+		"DSN=memory",
+		"SECRETS_SYSTEM=" + randomHex(24),
+		"URLS_SELF_ISSUER=" + public,
+		"URLS_LOGIN=" + appSrv.URL + "/login",
+		"URLS_CONSENT=" + appSrv.URL + "/consent",
+		"SERVE_PUBLIC_HOST=127.0.0.1", fmt.Sprintf("SERVE_PUBLIC_PORT=%d", publicPort),
+		"SERVE_ADMIN_HOST=127.0.0.1", fmt.Sprintf("SERVE_ADMIN_PORT=%d", adminPort),
+		"SQA_OPT_OUT=true",
+		"LOG_LEVEL=info",
+	}, env.hydra, "serve", "all", "--dev", "--sqa-opt-out")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(hydra.stop)
+	if err := hydra.waitHTTP(public+"/.well-known/openid-configuration", 60*time.Second); err != nil {
+		t.Fatalf("hydra: %v\n%s", err, tail(logPath))
+	}
+
+	secret := env.secrets["OIDC_CLIENT_SECRET"]
+	client := map[string]any{
+		"client_id": "roomgate", "client_secret": secret,
+		"grant_types": []string{"authorization_code", "refresh_token"}, "response_types": []string{"code"},
+		"scope":                      "openid profile email groups offline_access",
+		"redirect_uris":              []string{gwURL + callback},
+		"post_logout_redirect_uris":  []string{gwURL + "/auth/signed-out"},
+		"token_endpoint_auth_method": "client_secret_basic",
+		// What an admin registers for roomgate (docs/providers.md).
+		"backchannel_logout_uri":              gwURL + "/auth/backchannel-logout",
+		"backchannel_logout_session_required": true,
+	}
+	if status, body := app.call(http.MethodPost, "/admin/clients", client); status != http.StatusCreated {
+		t.Fatalf("hydra: registering the client: %d %s", status, body)
+	}
+
+	return public, app, hydra, logPath
+}
+
 func readFile(path string) string {
 	b, _ := os.ReadFile(path)
 	return string(b)
@@ -135,6 +146,20 @@ type hydraApp struct {
 	t     *testing.T
 	mu    sync.Mutex
 	sid   string
+	hint  string // the login_hint of the last login request
+	n     int    // login requests so far
+}
+
+func (a *hydraApp) logins() int {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return a.n
+}
+
+func (a *hydraApp) loginHint() string {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return a.hint
 }
 
 func (a *hydraApp) sessionID() string {
@@ -177,13 +202,17 @@ func (a *hydraApp) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		status, body := a.call(http.MethodGet, "/admin/oauth2/auth/requests/login?login_challenge="+ch, nil)
 		var req struct {
 			SessionID string `json:"session_id"`
+			OIDC      struct {
+				LoginHint string `json:"login_hint"`
+			} `json:"oidc_context"`
 		}
 		if status != http.StatusOK || json.Unmarshal(body, &req) != nil {
 			http.Error(w, string(body), http.StatusBadGateway)
 			return
 		}
 		a.mu.Lock()
-		a.sid = req.SessionID
+		a.sid, a.hint = req.SessionID, req.OIDC.LoginHint
+		a.n++
 		a.mu.Unlock()
 		redirect(a.call(http.MethodPut, "/admin/oauth2/auth/requests/login/accept?login_challenge="+ch,
 			map[string]any{"subject": "ada", "remember": true, "remember_for": 3600}))

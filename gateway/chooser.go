@@ -23,8 +23,8 @@ const lastProviderCookie = "roomgate_provider"
 
 // choice is one provider on the chooser.
 type choice struct {
-	Title, Href string
-	Last        bool
+	Title, Href     string
+	Last, Secondary bool // the one used last in this browser; another, when there is such a one
 }
 
 // serveChooser shows the chooser for ?next=; with one provider, it is
@@ -75,7 +75,11 @@ func (s *Server) showChooser(w http.ResponseWriter, r *http.Request, next, probl
 		}
 		byEmail = byEmail || len(p.cfg.EmailDomains) > 0
 	}
+	for i := range list {
+		list[i].Secondary = list[0].Last && !list[i].Last
+	}
 	w.Header().Set("Cache-Control", "no-store")
+	w.Header().Set("Content-Security-Policy", s.chooserCSP)
 	s.render(w, r, http.StatusOK, "chooser.html", map[string]any{
 		"TitleKey":   "chooser.title",
 		"Choices":    list,

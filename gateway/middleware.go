@@ -60,6 +60,12 @@ func (s *Server) withHeaders(next http.Handler) http.Handler {
 	// A guest's form leads into the room: to Digital Samba.
 	ds := s.cfg.DigitalSamba.URL
 	s.guestCSP = policy("'self' " + ds.Scheme + "://" + ds.Host)
+	// The chooser's email box leads through a provider's whole sign-in,
+	// whose pages may be on origins roomgate cannot know (Hydra's login
+	// app, Entra's federation with ADFS), and browsers hold every
+	// redirect after a form to form-action. The page holds nothing but
+	// the address typed, and its one form is roomgate's own.
+	s.chooserCSP = policy("'self' *")
 	fixed := map[string]string{
 		"Content-Security-Policy": csp,
 		"X-Content-Type-Options":  "nosniff",

@@ -83,6 +83,7 @@ type Server struct {
 	reloadProblem atomic.Value // string: the problems of the last refused reload, "" after a good one
 	csp           string       // the Content-Security-Policy of every page (withHeaders)
 	guestCSP      string       // the guest page's: its form leads into the room
+	chooserCSP    string       // the chooser's: its form leads through a provider's sign-in
 }
 
 // New builds a gateway for cfg. It does not contact the provider: that
