@@ -1,12 +1,15 @@
 package gateway
 
 import (
+	"fmt"
 	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/roomgate/roomgate/config"
 	"github.com/roomgate/roomgate/internal/oidctest"
 )
 
@@ -271,5 +274,56 @@ func TestProviderDownHurtsOnlyItsPeople(t *testing.T) {
 	down.browser().Follow(t, down.url("/auth/login?next=/&provider=acme")) // discovery fails
 	if resp := getPage(t, down.browser(), down.url("/readyz"), ""); resp.StatusCode != http.StatusServiceUnavailable {
 		t.Errorf("/readyz with the primary never discovered: %d; want 503", resp.StatusCode)
+	}
+}
+
+// TestMovingOIDCIntoProvidersKeepsSessions: a file whose oidc: moves into
+// providers: as the first entry, beside a new provider, keeps every
+// session: the cookies of the gateway before enter the gateway after,
+// with the same ud and without a sign-in, and the callback URL stays.
+func TestMovingOIDCIntoProvidersKeepsSessions(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	e.provider.SetUser(user("ada", "ada@example.com", "eng-leads"))
+	b := e.browser()
+	before := e.roomToken(first(e.enter(b, "/standup")), "daily-standup")
+
+	oidc := fmt.Sprintf("oidc:\n  issuer: %q\n  client_id: %q\n  client_secret: %q\n  scopes: [openid, profile, email, groups]\n", e.provider.Issuer(), e.provider.ClientID(), e.provider.ClientSecret())
+	file := configText(e.srv.Listener.Addr().String(), e.provider, testRooms)
+	if !strings.Contains(file, oidc) {
+		t.Fatal("configText's oidc: changed")
+	}
+	moved := strings.Replace(file, oidc, fmt.Sprintf(`providers:
+  - id: acme
+    issuer: %q
+    client_id: %q
+    client_secret: %q
+    email_domains: [example.com, contractor.example]
+  - id: partner
+    issuer: "https://login.partner.example"
+    client_id: roomgate
+    client_secret: x
+    email_domains: [partner.example]
+`, e.provider.Issuer(), e.provider.ClientID(), e.provider.ClientSecret()), 1)
+	cfg, err := config.Parse("config.yaml", []byte(moved), config.Options{Reserved: ReservedPaths()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	after, err := New(cfg, Deps{HTTPClient: e.provider.Client(), Now: e.clock.Now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	req := mustGet(t, e.url("/standup"))
+	for _, c := range b.Cookies(t, e.url("/standup")) {
+		req.AddCookie(c)
+	}
+	rec := httptest.NewRecorder()
+	after.ServeHTTP(rec, req)
+	tok := e.roomToken(rec.Result(), "daily-standup")
+	if tok.UserID != before.UserID || tok.Role != before.Role {
+		t.Errorf("after the move: ud %q, role %q; before: %q, %q", tok.UserID, tok.Role, before.UserID, before.Role)
+	}
+	if got := after.primary().callback; got != e.url("/auth/callback") {
+		t.Errorf("the primary's redirect URI after the move: %s; want %s", got, e.url("/auth/callback"))
 	}
 }
