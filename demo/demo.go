@@ -48,8 +48,8 @@ var configYAML []byte
 const (
 	idpPath        = "/demo/idp"
 	partnerIDPPath = "/demo/partner-idp"
-	roomPath = "/demo/room"
-	apiPath  = "/demo/api"
+	roomPath       = "/demo/room"
+	apiPath        = "/demo/api"
 )
 
 // shutdownGrace bounds how long requests in flight may take to finish once
