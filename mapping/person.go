@@ -205,7 +205,14 @@ func (p *Person) own(g *glob) bool {
 	if p == nil {
 		return g.q == 0
 	}
-	return g.pat[:g.q] == p.qual
+	return p.owns(g.pat, g.q)
+}
+
+// owns reports whether a pattern whose text starts with a qualifier of q
+// bytes is one of p's provider's. The primary's people and patterns, the
+// usual case, are told by the lengths alone.
+func (p *Person) owns(text string, q uint8) bool {
+	return int(q) == len(p.qual) && (q == 0 || text[:q] == p.qual)
 }
 
 // Provider returns the index of the person's provider among the rule

@@ -134,7 +134,7 @@ func (r *Room) first(p *Person, at time.Time) Decision {
 			}
 			return Decision{Allowed: !rule.Deny, Role: rule.Role, Rule: rule, Matched: "everyone", Matcher: "everyone", kind: byEveryone}
 		case opGroup:
-			if p == nil || o.text[:o.q] != p.qual {
+			if p == nil || !p.owns(o.text, o.q) {
 				continue
 			}
 			if _, ok := p.set[o.text]; !ok {
@@ -142,7 +142,7 @@ func (r *Room) first(p *Person, at time.Time) Decision {
 			}
 			matched = o.text
 		case opPrefix:
-			if p == nil || o.text[:o.q] != p.qual {
+			if p == nil || !p.owns(o.text, o.q) {
 				continue
 			}
 			j := p.lowerBound(o.text, o.key)
