@@ -2,15 +2,14 @@ package gateway
 
 import (
 	"context"
-	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
-	"strings"
 	"time"
 
 	"github.com/coreos/go-oidc/v3/oidc"
+	"github.com/golang-jwt/jwt/v5"
 
 	"github.com/roomgate/roomgate/internal/store"
 )
@@ -117,18 +116,8 @@ func (s *Server) serveBackchannelLogout(w http.ResponseWriter, r *http.Request) 
 // anything: only to choose the provider whose keys then verify it all.
 // "" when raw is no JWT.
 func unverifiedIssuer(raw string) string {
-	parts := strings.Split(raw, ".")
-	if len(parts) != 3 {
-		return ""
-	}
-	payload, err := base64.RawURLEncoding.DecodeString(parts[1])
-	if err != nil {
-		return ""
-	}
-	var c struct {
-		Issuer string `json:"iss"`
-	}
-	if json.Unmarshal(payload, &c) != nil {
+	var c jwt.RegisteredClaims
+	if _, _, err := jwt.NewParser().ParseUnverified(raw, &c); err != nil {
 		return ""
 	}
 	return c.Issuer

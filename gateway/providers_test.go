@@ -219,6 +219,21 @@ func TestLogoutTokenEndsOnlyItsProvidersSessions(t *testing.T) {
 	if !enters(staff, "/standup") || !enters(partner, "/partners") {
 		t.Fatal("not signed in")
 	}
+	// A token of a provider roomgate does not know, and one that names the
+	// partner but is signed with another provider's key, end nothing.
+	stranger := oidctest.New(t)
+	foreign, _ := stranger.LogoutToken("ada", "sid-1")
+	forged, _ := stranger.LogoutToken("ada", "sid-1", func(tok *oidctest.IDToken) {
+		tok.Claims["iss"], tok.Claims["aud"] = e.partner.Issuer(), e.partner.ClientID()
+	})
+	for _, bad := range []string{foreign, forged} {
+		if resp := oidctest.SendLogout(t, e.url("/auth/backchannel-logout"), bad); resp.StatusCode != http.StatusBadRequest {
+			t.Errorf("a logout token no provider of roomgate's signed: %d; want 400", resp.StatusCode)
+		}
+	}
+	if !enters(staff, "/standup") || !enters(partner, "/partners") {
+		t.Fatal("a logout token no provider signed ended a session")
+	}
 	tok, err := e.partner.LogoutToken("ada", "sid-1")
 	if err != nil {
 		t.Fatal(err)
