@@ -34,16 +34,35 @@ const googleIssuer = "accounts.google.com"
 // is well. New logs them; `roomgate check` may print them.
 func ProviderWarnings(cfg *config.Config) []string {
 	var out []string
-	u, err := url.Parse(cfg.OIDC.Issuer)
-	if err != nil {
-		return nil
+	for i, o := range cfg.Providers {
+		section, patterns := "oidc", providerPatterns(cfg, i)
+		if cfg.SeveralProviders() {
+			section = fmt.Sprintf("providers[%d]", i)
+		}
+		if u, err := url.Parse(o.Issuer); err == nil && u.Hostname() == googleIssuer && len(patterns) > 0 {
+			out = append(out, fmt.Sprintf("%s.issuer is Google, which sends no groups: the rules' %d group pattern(s) for its people (first %q) will never match; write rules with emails instead", section, len(patterns), patterns[0]))
+		}
+		if o.Entra.Overage == config.OverageGraph && !hasGraphScope(o.Scopes) {
+			out = append(out, section+".entra.overage is graph but "+section+".scopes lacks User.Read: Microsoft Graph will refuse the sign-in's access token")
+		}
 	}
-	patterns := cfg.Rules.GroupPatterns()
-	if u.Hostname() == googleIssuer && len(patterns) > 0 {
-		out = append(out, fmt.Sprintf("oidc.issuer is Google, which sends no groups: the rules' %d group pattern(s) (first %q) will never match; write rules with emails instead", len(patterns), patterns[0]))
-	}
-	if cfg.OIDC.Entra.Overage == config.OverageGraph && !hasGraphScope(cfg.OIDC.Scopes) {
-		out = append(out, "oidc.entra.overage is graph but oidc.scopes lacks User.Read: Microsoft Graph will refuse the sign-in's access token")
+	return out
+}
+
+// providerPatterns are the rules' group patterns for the people of
+// provider i: ID:NAME for another, the rest for the primary.
+func providerPatterns(cfg *config.Config, i int) []string {
+	var out []string
+	for _, p := range cfg.Rules.GroupPatterns() {
+		owner := 0
+		for k := 1; k < len(cfg.Providers); k++ {
+			if strings.HasPrefix(p, cfg.Providers[k].ID+":") {
+				owner = k
+			}
+		}
+		if owner == i {
+			out = append(out, p)
+		}
 	}
 	return out
 }

@@ -358,7 +358,7 @@ func TestProviderWarnings(t *testing.T) {
 		want   []string
 	}{
 		{"Google with group rules", "https://accounts.google.com", "[openid, email]", "", room("eng-leads"),
-			[]string{`oidc.issuer is Google, which sends no groups: the rules' 1 group pattern(s) (first "eng-leads") will never match; write rules with emails instead`}},
+			[]string{`oidc.issuer is Google, which sends no groups: the rules' 1 group pattern(s) for its people (first "eng-leads") will never match; write rules with emails instead`}},
 		{"Google with email rules only", "https://accounts.google.com", "[openid, email]", "", "\n  - path: standup\n    room: r\n    rules:\n      - emails: [\"*@example.com\"]\n        role: attendee\n", nil},
 		{"Keycloak with group rules", "https://sso.example.com/realms/acme", "[openid, email]", "", room("eng-leads"), nil},
 		{"Graph without User.Read", "https://login.microsoftonline.com/t/v2.0", "[openid, email]", "graph", room(entraLeads),
@@ -395,5 +395,52 @@ rooms:%s`, tt.issuer, tt.scopes, entra, testSessionKey, roomHost, tt.rooms)
 				t.Errorf("ProviderWarnings() = %q; want %q", got, tt.want)
 			}
 		})
+	}
+}
+
+// TestProviderWarningsPerProvider: with several providers, a Google
+// partner is warned about only for the patterns that name it.
+func TestProviderWarningsPerProvider(t *testing.T) {
+	t.Parallel()
+	file := func(rules string) string {
+		return fmt.Sprintf(`server:
+  public_url: "https://meet.example.com"
+providers:
+  - id: acme
+    issuer: "https://sso.example.com/realms/acme"
+    client_id: roomgate
+    client_secret: s
+    email_domains: [example.com]
+  - id: gmail
+    issuer: "https://accounts.google.com"
+    client_id: roomgate
+    client_secret: s
+    scopes: [openid, email]
+    email_domains: [gmail.com]
+session:
+  secret: %s
+digitalsamba:
+  team_id: t
+  url: "https://%s"
+  developer_key: k
+rooms:
+  - path: standup
+    room: r
+    rules:
+      - groups: [%s]
+        role: attendee
+`, testSessionKey, roomHost, rules)
+	}
+	for rules, want := range map[string]string{
+		"eng-leads":              "",
+		`"gmail:eng", "gmail:*"`: `providers[1].issuer is Google, which sends no groups: the rules' 2 group pattern(s) for its people (first "gmail:*") will never match; write rules with emails instead`,
+	} {
+		cfg, err := config.Parse("config.yaml", []byte(file(rules)), config.Options{Reserved: ReservedPaths()})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := strings.Join(ProviderWarnings(cfg), "\n"); got != want {
+			t.Errorf("groups [%s]: %q; want %q", rules, got, want)
+		}
 	}
 }
