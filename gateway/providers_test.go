@@ -342,3 +342,38 @@ func TestMovingOIDCIntoProvidersKeepsSessions(t *testing.T) {
 		t.Errorf("the primary's redirect URI after the move: %s; want %s", got, e.url("/auth/callback"))
 	}
 }
+
+// TestProvidersConsoleAndLogout: the partner's person in a group named
+// like the helpdesk's, with the address admin: names, does not open the
+// console; the helpdesk finds the partner's decision, which says who
+// signed the person in; the partner's person's logout goes to the
+// partner's end-session endpoint, not the primary's.
+func TestProvidersConsoleAndLogout(t *testing.T) {
+	t.Parallel()
+	e := newProvidersEnv(t, func(c *envConfig) {
+		c.extra = "admin:\n  groups: [it-helpdesk]\n  emails: [boss@acme.com]\n  reauth: 15m\n"
+	})
+	e.partner.SetUser(user("mona", "boss@acme.com", "eng-leads", "it-helpdesk"))
+	mona := e.browser()
+	e.enter(mona, "/auth/login?next=/&provider=partner")
+	resp, _ := e.enter(mona, "/admin")
+	if resp.StatusCode != http.StatusNotFound {
+		t.Errorf("the partner's person in it-helpdesk, as boss@acme.com, at /admin: %d; want the 404 of a path that is not there", resp.StatusCode)
+	}
+	resp, _ = e.enter(mona, "/standup")
+	rid := resp.Header.Get("X-Request-Id")
+	e.roomToken(resp, "daily-standup")
+
+	e.provider.SetUser(user("hal", "hal@acme.com", "it-helpdesk"))
+	hal := e.browser()
+	e.enter(hal, "/auth/login?next=/&provider=acme")
+	page := e.waitDecision(hal, rid, "partner:mona")
+	if !strings.Contains(page, "signed in with partner") || !strings.Contains(page, "partner:eng-leads") {
+		t.Errorf("the partner's decision in the console does not name the partner:\n%.3000s", page)
+	}
+
+	e.post(mona, "/auth/logout", nil)
+	if n, m := len(e.partner.LogoutRequests()), len(e.provider.LogoutRequests()); n != 1 || m != 0 {
+		t.Errorf("the partner's person's logout: %d end-session requests at the partner, %d at the primary; want 1, 0", n, m)
+	}
+}
