@@ -217,7 +217,12 @@ func TestProvidersKeepPeopleApart(t *testing.T) {
 	}
 
 	// Diff between consecutive valid sets.
+	diffs := 0
+	defer func() {
+		t.Logf("%d decisions on %d valid rule sets, %d shadowed rules, %d diffs, against %d people", checked, len(valid), shadowed, diffs, len(people))
+	}()
 	for i := 1; i < len(valid) && i < 300; i++ {
+		diffs++
 		old, new := valid[i-1], valid[i]
 		c, err := Diff(old, new)
 		if err != nil {
