@@ -155,7 +155,7 @@ func newEnv(t *testing.T, opts ...envOption) *env {
 	if ec.partner {
 		partner = oidctest.New(t, append([]oidctest.Option{oidctest.WithNow(clk.Now)}, ec.provider...)...)
 		partner.SetRedirectURI(base + ec.prefix + "/auth/callback/partner")
-		file = strings.Replace(file, "oidc:\n", fmt.Sprintf(`providers:
+		file = stripSection(file, "oidc:") + fmt.Sprintf(`providers:
   - id: acme
     title: "ACME staff"
     email_domains: [acme.com]
@@ -168,8 +168,7 @@ func newEnv(t *testing.T, opts ...envOption) *env {
     client_id: %q
     client_secret: %q
     issuer: %q
-`, p.ClientID(), p.ClientSecret(), p.Issuer(), partner.ClientID(), partner.ClientSecret(), partner.Issuer())+"unused_oidc:\n", 1)
-		file = stripSection(file, "unused_oidc:")
+`, p.ClientID(), p.ClientSecret(), p.Issuer(), partner.ClientID(), partner.ClientSecret(), partner.Issuer())
 	}
 	cfg, err := config.Parse("config.yaml", []byte(file), config.Options{Reserved: ReservedPaths()})
 	if err != nil {
@@ -201,7 +200,8 @@ func newEnv(t *testing.T, opts ...envOption) *env {
 }
 
 // stripSection removes the top-level section that starts with the line
-// name, up to the next top-level key.
+// name, up to the next top-level key (the primary's oidc:, which
+// withPartner puts under providers: instead).
 func stripSection(file, name string) string {
 	var out []string
 	skipping := false

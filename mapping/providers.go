@@ -204,7 +204,7 @@ func (p *parser) everyoneOf(n *yaml.Node, a at, rule *Rule) (ok bool) {
 		case !isText:
 			ok = false
 		case s == "" || !known:
-			p.problemf(item, a.itemAt(k), "%q is not a provider (known: %s)", s, known2(p.providers))
+			p.problemf(item, a.itemAt(k), "%q is not a provider (known: %s)", s, providerIDs(p.providers))
 			ok = false
 		case slices.Contains(rule.everyone, i):
 			p.problemf(item, a.itemAt(k), "%q is named twice", s)
@@ -232,7 +232,7 @@ func (p *parser) roomProviders(n *yaml.Node, a at) []string {
 		switch {
 		case !isText:
 		case s == "" || !known:
-			p.problemf(item, a.itemAt(k), "%q is not a provider (known: %s)", s, known2(p.providers))
+			p.problemf(item, a.itemAt(k), "%q is not a provider (known: %s)", s, providerIDs(p.providers))
 		case slices.Contains(ids, s):
 			p.problemf(item, a.itemAt(k), "%q is named twice", s)
 		default:
@@ -242,8 +242,8 @@ func (p *parser) roomProviders(n *yaml.Node, a at) []string {
 	return ids
 }
 
-// known2 lists the providers' ids for a message.
-func known2(ps providerSet) string {
+// providerIDs lists the providers' ids for a message.
+func providerIDs(ps providerSet) string {
 	var ids []string
 	for _, pr := range ps.list {
 		ids = append(ids, pr.ID)

@@ -96,7 +96,7 @@ func ParseTests(file string, n *yaml.Node, rs *RuleSet, opts Options) ([]Test, e
 		if pn := pf["provider"]; pn != nil {
 			t.Provider = r.String(pn, yamlnode.Join(path, "person.provider"))
 			if i, known := rs.providers.index(t.Provider); !known || t.Provider == "" {
-				r.Problemf(pn, yamlnode.Join(path, "person.provider"), "%q is not a provider (known: %s)", t.Provider, known2(rs.providers))
+				r.Problemf(pn, yamlnode.Join(path, "person.provider"), "%q is not a provider (known: %s)", t.Provider, providerIDs(rs.providers))
 			} else if i == 0 {
 				t.Provider = "" // the primary, by its id
 			}
